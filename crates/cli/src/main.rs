@@ -1,0 +1,155 @@
+//! The `baukasten` command. It parses arguments into a typed command, reads the files the
+//! libraries need, calls them, and prints what they return. No logic of the language lives here.
+
+mod files;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use baukasten_dsl::{Lang, Loaded, load_catalog};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Baukasten: online services for municipalities, described in YAML.
+#[derive(Parser)]
+#[command(name = "baukasten", version, about)]
+struct Cli {
+    /// Language of messages: de or en. Default: from LANG.
+    #[arg(long, global = true, value_enum)]
+    lang: Option<LangArg>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check service files like a compiler: every problem with file:line:col and a likely fix.
+    Check {
+        /// A service file or a folder of them. Default: ./forms
+        path: Option<PathBuf>,
+        /// Output format: human (default) or json (one object per line).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
+    /// Print a JSON Schema.
+    Schema {
+        #[arg(value_enum)]
+        which: SchemaKind,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LangArg {
+    De,
+    En,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaKind {
+    /// The service language, for editors (completion and hover help).
+    Dsl,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let lang = match cli.lang {
+        Some(LangArg::De) => Lang::De,
+        Some(LangArg::En) => Lang::En,
+        None => lang_from_env(),
+    };
+    match cli.command {
+        Command::Check { path, format } => check(path, format, lang),
+        Command::Schema { which: SchemaKind::Dsl } => {
+            let schema = baukasten_dsl::spec::json_schema();
+            print_or_fail(&format!("{}\n", serde_json::to_string_pretty(&schema).unwrap_or_default()))
+        }
+    }
+}
+
+/// The language of messages from the environment, as POSIX orders it.
+fn lang_from_env() -> Lang {
+    ["LC_ALL", "LC_MESSAGES", "LANG"]
+        .iter()
+        .filter_map(|v| std::env::var(v).ok())
+        .find(|v| !v.is_empty())
+        .map_or(Lang::De, |v| Lang::from_locale(&v))
+}
+
+fn print_or_fail(text: &str) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::from(2),
+    }
+}
+
+/// Loads every service file under `path`; an IO problem is exit status 2.
+fn load(path: Option<PathBuf>, lang: Lang) -> Result<Loaded, ExitCode> {
+    let path = path.unwrap_or_else(|| PathBuf::from("forms"));
+    match files::read_catalog(&path) {
+        Ok(sources) => Ok(load_catalog(sources)),
+        Err(error) => {
+            let message = match lang {
+                Lang::De => format!("Fehler: {} kann nicht gelesen werden: {}", path.display(), error),
+                Lang::En => format!("error: cannot read {}: {}", path.display(), error),
+            };
+            eprintln!("{message}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn check(path: Option<PathBuf>, format: Format, lang: Lang) -> ExitCode {
+    let loaded = match load(path, lang) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let mut out = String::new();
+    for diagnostic in &loaded.diagnostics {
+        match format {
+            Format::Human => out.push_str(&diagnostic.render(&loaded.sources, lang)),
+            Format::Json => {
+                out.push_str(&diagnostic.to_json(&loaded.sources, lang).to_string());
+                out.push('\n');
+            }
+        }
+    }
+    let summary = summary(&loaded, lang);
+    if format == Format::Human {
+        out.push_str(&summary);
+        out.push('\n');
+    } else {
+        eprintln!("{summary}");
+    }
+    if print_or_fail(&out) != ExitCode::SUCCESS {
+        return ExitCode::from(2);
+    }
+    if loaded.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn summary(loaded: &Loaded, lang: Lang) -> String {
+    let (errors, warnings) = (loaded.error_count(), loaded.warning_count());
+    let files = loaded.sources.len();
+    let services = loaded.catalog.services.len();
+    match lang {
+        Lang::De => format!(
+            "{files} {} geprüft ({services} {}): {errors} Fehler, {warnings} {}.",
+            if files == 1 { "Datei" } else { "Dateien" },
+            if services == 1 { "Dienst" } else { "Dienste" },
+            if warnings == 1 { "Warnung" } else { "Warnungen" },
+        ),
+        Lang::En => format!(
+            "checked {files} {} ({services} {}): {errors} {}, {warnings} {}",
+            if files == 1 { "file" } else { "files" },
+            if services == 1 { "service" } else { "services" },
+            if errors == 1 { "error" } else { "errors" },
+            if warnings == 1 { "warning" } else { "warnings" },
+        ),
+    }
+}

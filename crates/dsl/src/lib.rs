@@ -1,0 +1,222 @@
+//! The Baukasten service language.
+//!
+//! A clerk describes an online service in one YAML file; this crate reads such files into a
+//! typed [`model`] and checks them the way a compiler checks code, returning every problem as
+//! a [`Diagnostic`] with file, line, column and a likely fix.
+//!
+//! The crate does no IO: the caller reads the files and hands over their text as
+//! [`SourceFile`]s. Loading never panics and never fails as a whole; it returns the best model
+//! it can build and the list of diagnostics.
+//!
+//! ```
+//! use baukasten_dsl::{SourceFile, load_catalog};
+//!
+//! let text = "service: hallo\nversion: 1.0.0\ntitle: Hallo\nsteps:\n  - id: eins\n    title: Eins\n    fields:\n      - { id: name, type: text, label: Name, requird: true }\n";
+//! let loaded = load_catalog(vec![SourceFile::new("forms/hallo.yaml", text)]);
+//! assert!(loaded.has_errors());
+//! assert_eq!(loaded.diagnostics[0].code.as_str(), "unknown-key");
+//! ```
+
+mod check;
+pub mod diag;
+pub mod model;
+mod overlay;
+mod read;
+pub mod source;
+pub mod spec;
+pub mod yaml;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+pub use check::{FUNCTIONS, expression_env, expression_names};
+pub use diag::{Code, Diagnostic, Lang, Msg, Severity};
+pub use model::{Catalog, Service, Tenant};
+pub use source::{FileId, SourceFile, Sources, Span};
+
+use diag::{Diagnostics, did_you_mean, suggest};
+use read::Reader;
+use yaml::Node;
+
+/// The result of loading a catalog: the model, the sources (for rendering diagnostics) and the
+/// diagnostics, sorted by file and position.
+#[derive(Debug)]
+pub struct Loaded {
+    pub catalog: Catalog,
+    pub sources: Sources,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.diagnostics.len() - self.error_count()
+    }
+}
+
+enum Document {
+    Service(Node),
+    Overlay(Node),
+    Tenant(Node),
+}
+
+/// Loads a catalog: shared services, municipalities (`<folder>/tenant.yaml`) and their
+/// overlays (`<folder>/<service>.yaml` with `extends:`), all given as text.
+pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
+    let mut sources = Sources::new();
+    let mut diags = Diagnostics::default();
+    let env = expression_env();
+
+    let mut documents: Vec<(FileId, Document)> = Vec::new();
+    for file in files {
+        let is_tenant = Path::new(file.path.as_ref()).file_name().is_some_and(|n| n == "tenant.yaml");
+        let text = file.text.clone();
+        let id = sources.add(file);
+        let node = match yaml::parse(&text, id) {
+            Ok(node) => node,
+            Err(diag) => {
+                diags.push(diag);
+                continue;
+            }
+        };
+        let doc = if is_tenant || node.get("tenant").is_some() {
+            Document::Tenant(node)
+        } else if node.get("service").is_some() {
+            Document::Service(node)
+        } else if node.get("extends").is_some() {
+            Document::Overlay(node)
+        } else {
+            diags.error_help(
+                Code::UnknownDocument,
+                node.span,
+                Msg::new(
+                    "Die Datei ist weder ein Dienst (`service:`) noch ein Overlay (`extends:`) noch eine Kommune (tenant.yaml).",
+                    "the file is neither a service (`service:`), nor an overlay (`extends:`), nor a municipality (tenant.yaml)",
+                ),
+                Msg::new(
+                    "Ein Dienst beginnt mit `service: <name>`, ein Overlay mit `extends: <dienst>`.",
+                    "a service starts with `service: <name>`, an overlay with `extends: <service>`",
+                ),
+            );
+            continue;
+        };
+        documents.push((id, doc));
+    }
+
+    let folder_of = |id: FileId, sources: &Sources| -> String {
+        let path = sources.get(id).map(|f| f.path.to_string()).unwrap_or_default();
+        Path::new(&path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+    };
+
+    let mut catalog = Catalog::default();
+    // Municipalities by folder.
+    let mut tenant_of_folder: HashMap<String, String> = HashMap::new();
+    for (id, doc) in &documents {
+        if let Document::Tenant(node) = doc
+            && let Some(tenant) = Reader::new(&mut diags).tenant(node)
+        {
+            tenant_of_folder.insert(folder_of(*id, &sources), tenant.id.clone());
+            if catalog.tenants.iter().any(|t| t.id == tenant.id) {
+                diags.error(
+                    Code::DuplicateId,
+                    tenant.span,
+                    Msg::new(format!("Die Kommune `{}` gibt es schon.", tenant.id), format!("the municipality `{}` is already defined", tenant.id)),
+                );
+            } else {
+                catalog.tenants.push(tenant);
+            }
+        }
+    }
+
+    // Shared services.
+    let mut bases: BTreeMap<String, &Node> = BTreeMap::new();
+    for (_, doc) in &documents {
+        let Document::Service(node) = doc else { continue };
+        let Some(service) = Reader::new(&mut diags).service(node, None) else { continue };
+        check::check_service(&service, &env, &mut diags);
+        if bases.contains_key(&service.id) {
+            diags.error_help(
+                Code::DuplicateId,
+                service.span,
+                Msg::new(format!("Den Dienst `{}` gibt es schon.", service.id), format!("the service `{}` is already defined", service.id)),
+                Msg::new("Jeder Dienst hat einen eigenen Namen im Katalog.", "each service has its own name in the catalog"),
+            );
+            continue;
+        }
+        bases.insert(service.id.clone(), node);
+        catalog.services.push(service);
+    }
+
+    // Overlays, merged into their base and then read and checked as services.
+    for (id, doc) in &documents {
+        let Document::Overlay(node) = doc else { continue };
+        let extends = node.get("extends");
+        let Some(tenant) = tenant_of_folder.get(&folder_of(*id, &sources)).cloned() else {
+            diags.error_help(
+                Code::UnknownDocument,
+                node.span,
+                Msg::new(
+                    "Ein Overlay gehört in den Ordner einer Kommune, neben deren tenant.yaml.",
+                    "an overlay belongs in a municipality's folder, next to its tenant.yaml",
+                ),
+                Msg::new(
+                    "Legen Sie die Datei z. B. unter forms/musterstadt/ ab und dort eine tenant.yaml an.",
+                    "put the file in e.g. forms/musterstadt/, with a tenant.yaml there",
+                ),
+            );
+            continue;
+        };
+        let Some(base_name) = extends.and_then(Node::scalar_text) else {
+            Reader::new(&mut diags).entries(node, &spec::OVERLAY, false);
+            continue;
+        };
+        let Some(base) = bases.get(&base_name) else {
+            let help = match suggest(&base_name, bases.keys().map(String::as_str)) {
+                Some(s) => did_you_mean(s),
+                None => Msg::new(
+                    format!("Gemeinsame Dienste im Katalog: {}.", bases.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    format!("shared services in the catalog: {}", bases.keys().cloned().collect::<Vec<_>>().join(", ")),
+                ),
+            };
+            diags.error_help(
+                Code::OverlayUnknownBase,
+                extends.map_or(node.span, |n| n.span),
+                Msg::new(format!("Es gibt keinen gemeinsamen Dienst `{base_name}`, den dieses Overlay erweitern könnte."), format!("there is no shared service `{base_name}` for this overlay to extend")),
+                help,
+            );
+            continue;
+        };
+        let mut reader = Reader::new(&mut diags);
+        let Some(merged) = overlay::merge(base, node, &mut reader) else { continue };
+        let Some(service) = reader.service(&merged, Some(tenant.clone())) else { continue };
+        check::check_service(&service, &env, &mut diags);
+        if catalog.services.iter().any(|s| s.id == service.id && s.tenant.as_deref() == Some(tenant.as_str())) {
+            diags.error(
+                Code::DuplicateId,
+                extends.map_or(node.span, |n| n.span),
+                Msg::new(
+                    format!("Die Kommune `{tenant}` passt den Dienst `{}` schon in einer anderen Datei an.", service.id),
+                    format!("the municipality `{tenant}` already adapts the service `{}` in another file", service.id),
+                ),
+            );
+            continue;
+        }
+        catalog.services.push(service);
+    }
+
+    Loaded { catalog, sources, diagnostics: diags.into_sorted() }
+}
+
+/// Loads a single service file. Convenience for integrators and tests.
+pub fn load_service(path: &str, text: &str) -> (Option<Service>, Loaded) {
+    let loaded = load_catalog(vec![SourceFile::new(path, text)]);
+    let service = loaded.catalog.services.first().cloned();
+    (service, loaded)
+}
