@@ -34,6 +34,9 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
     let e = reader.entries(overlay, &spec::OVERLAY, false)?;
     let mut merged = base.clone();
     merged.as_map()?;
+    // The base's tests describe the base's data (its fees, its zones). A municipality's version
+    // is tested by the tests its overlay adds, so a changed fee never breaks a shared test.
+    take(&mut merged, "tests");
     for key in REPLACED {
         if let (Some(value), Some(span)) = (e.get(key), e.key_span(key)) {
             set(&mut merged, key, span, value.clone());
@@ -45,7 +48,7 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(name_text) = name.scalar_text() else { continue };
                 match get_mut(&mut merged, "lists").and_then(|l| get_mut(l, &name_text)) {
                     Some(target) => *target = list.clone(),
-                    None => unknown_target(reader, name, &name_text, "Liste", "list", &map_keys(base.get("lists"))),
+                    None => unknown_target(reader, name, &name_text, "keine Liste", "list", &map_keys(base.get("lists"))),
                 }
             }
         }
@@ -54,7 +57,7 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(path_text) = path.scalar_text() else { continue };
                 match find_field(&mut merged, &path_text) {
                     Some(field) => apply_patch(field, patch, reader),
-                    None => unknown_target(reader, path, &path_text, "Feld", "field", &field_paths(base)),
+                    None => unknown_target(reader, path, &path_text, "kein Feld", "field", &field_paths(base)),
                 }
             }
         }
@@ -63,14 +66,14 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(id_text) = id.scalar_text() else { continue };
                 match find_by_id(get_mut(&mut merged, "steps"), &id_text) {
                     Some(step) => apply_patch(step, patch, reader),
-                    None => unknown_target(reader, id, &id_text, "Schritt", "step", &list_ids(base.get("steps"))),
+                    None => unknown_target(reader, id, &id_text, "keinen Schritt", "step", &list_ids(base.get("steps"))),
                 }
             }
         }
         for (key, what_de, what_en) in [
-            ("computed", "berechneten Wert", "computed value"),
-            ("rules", "Regel", "rule"),
-            ("fees", "Gebühr", "fee"),
+            ("computed", "keinen berechneten Wert", "computed value"),
+            ("rules", "keine Regel", "rule"),
+            ("fees", "keine Gebühr", "fee"),
         ] {
             let Some(items) = o.get(key) else { continue };
             for (id, patch) in reader.map(items) {
@@ -102,7 +105,7 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let mut step = step.clone();
                 let after = take(&mut step, "after");
                 let list = ensure(&mut merged, "steps", key_span, NodeKind::Seq(Vec::new()));
-                insert_after(list, step, after.as_ref(), reader, "Schritt", "step");
+                insert_after(list, step, after.as_ref(), reader, "keinen Schritt", "step");
             }
         }
         if let Some(fields) = a.get("fields") {
@@ -122,12 +125,12 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(container) = container else {
                     let mut candidates = list_ids(base.get("steps"));
                     candidates.extend(field_paths(base));
-                    unknown_target(reader, &to, &to_text, "Schritt oder Gruppenfeld", "step or group field", &candidates);
+                    unknown_target(reader, &to, &to_text, "keinen Schritt und kein Gruppenfeld", "step or group field", &candidates);
                     continue;
                 };
                 let span = to.span;
                 let list = ensure(container, "fields", span, NodeKind::Seq(Vec::new()));
-                insert_after(list, field, after.as_ref(), reader, "Feld", "field");
+                insert_after(list, field, after.as_ref(), reader, "kein Feld", "field");
             }
         }
         for key in ["computed", "rules", "fees", "tests"] {
@@ -142,12 +145,14 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
     Some(merged)
 }
 
-fn unknown_target(reader: &mut Reader<'_>, at: &Node, name: &str, what_de: &str, what_en: &str, candidates: &[String]) {
+/// Reports an overlay target the base lacks. `none_de` is the German negative with its
+/// article ("keine Liste", "kein Feld"), since German inflects it.
+fn unknown_target(reader: &mut Reader<'_>, at: &Node, name: &str, none_de: &str, what_en: &str, candidates: &[String]) {
     let help = match suggest(name, candidates.iter().map(String::as_str)) {
         Some(s) => did_you_mean(s),
         None if candidates.is_empty() => Msg::new(
-            format!("Der Basisdienst hat nichts dieser Art. Neues legen Sie unter `add:` an."),
-            format!("the base service has nothing of this kind; put new things under `add:`"),
+            "Der Basisdienst hat nichts dieser Art. Neues legen Sie unter `add:` an.".to_string(),
+            "the base service has nothing of this kind; put new things under `add:`".to_string(),
         ),
         None => Msg::new(
             format!("Der Basisdienst hat: {}. Neues legen Sie unter `add:` an.", candidates.join(", ")),
@@ -159,7 +164,7 @@ fn unknown_target(reader: &mut Reader<'_>, at: &Node, name: &str, what_de: &str,
             Code::OverlayUnknownTarget,
             at.span,
             Msg::new(
-                format!("Der Basisdienst hat keinen {what_de} `{name}`, den dieses Overlay ändern könnte."),
+                format!("Der Basisdienst hat {none_de} namens `{name}`; hier gibt es nichts zu ändern."),
                 format!("the base service has no {what_en} `{name}` for this overlay to change"),
             ),
         )
@@ -264,7 +269,7 @@ fn apply_patch(target: &mut Node, patch: &Node, reader: &mut Reader<'_>) {
     }
 }
 
-fn insert_after(list: &mut Node, item: Node, after: Option<&Node>, reader: &mut Reader<'_>, what_de: &str, what_en: &str) {
+fn insert_after(list: &mut Node, item: Node, after: Option<&Node>, reader: &mut Reader<'_>, none_de: &str, what_en: &str) {
     let NodeKind::Seq(items) = &mut list.kind else { return };
     let position = match after {
         None => items.len(),
@@ -274,7 +279,7 @@ fn insert_after(list: &mut Node, item: Node, after: Option<&Node>, reader: &mut 
                 Some(p) => p + 1,
                 None => {
                     let ids: Vec<String> = items.iter().filter_map(|i| i.get("id").and_then(Node::scalar_text)).collect();
-                    unknown_target(reader, after, &name, what_de, what_en, &ids);
+                    unknown_target(reader, after, &name, none_de, what_en, &ids);
                     items.len()
                 }
             }

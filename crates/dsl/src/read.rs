@@ -91,6 +91,8 @@ impl<'d> Reader<'d> {
             return None;
         };
         let mut map = HashMap::with_capacity(items.len());
+        // Keys the clerk probably meant by a misspelt one: no second error for them missing.
+        let mut meant: Vec<&'static str> = Vec::new();
         for (k, v) in items {
             let Some(name) = k.as_str() else {
                 self.diags.error(
@@ -114,7 +116,10 @@ impl<'d> Reader<'d> {
                     ),
                 );
                 diag = match suggest(name, known) {
-                    Some(s) => diag.with_help(did_you_mean(s)),
+                    Some(s) => {
+                        meant.push(s);
+                        diag.with_help(did_you_mean(s))
+                    }
                     None => diag.with_help(Msg::new(
                         format!(
                             "Erlaubt sind: {}.",
@@ -142,7 +147,7 @@ impl<'d> Reader<'d> {
         }
         if !patch {
             for key in obj.all_keys().filter(|k| k.required) {
-                if !map.contains_key(key.name) {
+                if !map.contains_key(key.name) && !meant.contains(&key.name) {
                     self.diags.error_help(
                         Code::MissingKey,
                         node.span,
@@ -647,7 +652,10 @@ impl<'d> Reader<'d> {
                     (FieldKind::Group { .. } | FieldKind::Repeat { .. }, Some(g)) => groups.label(g),
                     _ => None,
                 };
-                if group_label.is_none() && !matches!(kind, FieldKind::Info { .. }) {
+                let misspelt = e.node.as_map().is_some_and(|m| {
+                    m.iter().any(|(k, _)| k.as_str().is_some_and(|k| k != "label" && suggest(k, ["label"]).is_some()))
+                });
+                if group_label.is_none() && !misspelt && !e.has("label") && !matches!(kind, FieldKind::Info { .. }) {
                     self.diags.error_help(
                         Code::MissingKey,
                         node.span,
@@ -772,7 +780,7 @@ impl<'d> Reader<'d> {
                         match lists.get(&name) {
                             Some(options) => (options.clone(), Some(name)),
                             None => {
-                                self.unknown_reference(l, &name, "Liste", "list", lists.keys().map(String::as_str));
+                                self.unknown_reference(l, &name, "keine Liste", "list", lists.keys().map(String::as_str));
                                 (Vec::new(), Some(name))
                             }
                         }
@@ -849,19 +857,22 @@ impl<'d> Reader<'d> {
         })
     }
 
+    /// Reports a reference to something that is not defined. `none_de` is the German
+    /// negative with its article ("keine Liste", "keinen Stand"), since German inflects it.
     fn unknown_reference<'a>(
         &mut self,
         node: &Node,
         name: &str,
-        what_de: &str,
+        none_de: &str,
         what_en: &str,
         candidates: impl IntoIterator<Item = &'a str>,
     ) {
+        let what_de = none_de;
         let candidates: Vec<&str> = candidates.into_iter().collect();
         let help = match suggest(name, candidates.iter().copied()) {
             Some(s) => did_you_mean(s),
             None if candidates.is_empty() => Msg::new(
-                format!("Es gibt noch keine {what_de}; legen Sie sie zuerst an."),
+                format!("Bisher gibt es hier {what_de}; legen Sie zuerst eine Definition an."),
                 format!("there is no {what_en} yet; define it first"),
             ),
             None => Msg::new(
@@ -872,7 +883,7 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::UnknownReference,
             node.span,
-            Msg::new(format!("Es gibt keine {what_de} `{name}`."), format!("there is no {what_en} `{name}`")),
+            Msg::new(format!("Es gibt {what_de} namens `{name}`."), format!("there is no {what_en} `{name}`")),
             help,
         );
     }
@@ -1139,7 +1150,7 @@ impl<'d> Reader<'d> {
                     let Some(node) = t.get(key) else { return String::new() };
                     let Some(name) = self.string(node) else { return String::new() };
                     if !state_ids.contains(&name.as_str()) {
-                        self.unknown_reference(node, &name, "Stand", "state", state_ids.iter().copied());
+                        self.unknown_reference(node, &name, "keinen Stand", "state", state_ids.iter().copied());
                     }
                     name
                 };
@@ -1274,7 +1285,7 @@ impl<'n> Groups<'n> {
         }
         let Some(node) = self.nodes.get(name).copied() else {
             let known: Vec<String> = self.nodes.keys().cloned().collect();
-            reader.unknown_reference(at, name, "Feldgruppe", "field group", known.iter().map(String::as_str));
+            reader.unknown_reference(at, name, "keine Feldgruppe", "field group", known.iter().map(String::as_str));
             return None;
         };
         if self.reading.iter().any(|g| g == name) {

@@ -191,8 +191,8 @@ pub static FIELD: Obj = Obj {
         key(
             "label",
             Ty::Text,
-            "Die sichtbare Beschriftung. Pflicht außer bei `info`.",
-            "The visible label. Required except for `info`.",
+            "Die sichtbare Beschriftung. Pflicht außer bei `info` und bei Gruppen, die per `use:` eine Gruppe mit `label` verwenden.",
+            "The visible label. Required except for `info`, and for groups that `use:` a group with a `label`.",
         ),
         key("hint", Ty::Text, "Hilfetext unter der Beschriftung.", "Help text shown under the label."),
         key(
@@ -541,8 +541,8 @@ pub static EXPECT: Obj = Obj {
         key(
             "errors",
             Ty::MapOf(&Ty::Str),
-            "Erwartete Fehler: Feld → Fehlercode (z. B. `required`). Andere Fehler lassen den Test scheitern.",
-            "Expected errors: field → error code (e.g. `required`). Other errors fail the test.",
+            "Erwartete Fehler: Feld → Fehlercode (z. B. `required`). Jeder genannte Fehler muss auftreten; weitere Fehler sind erlaubt (dafür gibt es `valid`).",
+            "Expected errors: field → error code (e.g. `required`). Each one listed must occur; other errors are allowed (see `valid`).",
         ),
         key(
             "valid",
@@ -572,8 +572,8 @@ pub static TEST: Obj = Obj {
         key(
             "answers",
             Ty::MapOf(&Ty::Any),
-            "Antworten: Feld → Wert; Gruppen als Zuordnung, Wiederholungen als Liste.",
-            "Answers: field → value; groups as a map, repeats as a list.",
+            "Antworten: Feld → Wert; Gruppen als Zuordnung, Wiederholungen als Liste von Zuordnungen, Dateien als Zuordnung {name, size, type} oder als Dateiname.",
+            "Answers: field → value; groups as a map, repeats as a list of maps, files as a map {name, size, type} or a file name.",
         ),
         req("expect", Ty::Obj(&EXPECT), "Was herauskommen muss.", "What must come out."),
     ],
@@ -583,7 +583,7 @@ pub static TEST: Obj = Obj {
 macro_rules! metadata_keys {
     () => {
         [
-            key("title", Ty::Text, "Titel des Dienstes.", "Title of the service."),
+            key("title", Ty::Text, "Titel des Dienstes (Pflicht im Dienst, im Overlay optional).", "Title of the service (required in a service, optional in an overlay)."),
             key("description", Ty::Text, "Kurzbeschreibung für Katalog und Startseite.", "Short description for the catalog and the start page."),
             key("keywords", Ty::List(&Ty::Str), "Suchbegriffe für den Katalog.", "Search terms for the catalog."),
             key(
@@ -640,7 +640,7 @@ pub static SERVICE: Obj = Obj {
                 "FIM-Leistungsschlüssel (14 Ziffern, in Anführungszeichen). Nur einen echten Schlüssel angeben.",
                 "FIM service key (14 digits, quoted). Only ever a real key.",
             ),
-            m[0],
+            Key { required: true, ..m[0] },
             m[1],
             m[2],
             m[3],
@@ -883,7 +883,10 @@ fn ty_schema(ty: &Ty) -> Value {
         Ty::Expr => json!({"type": ["string", "boolean", "number"]}),
         Ty::Id => json!({"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}),
         Ty::Version => json!({"type": "string", "pattern": "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$"}),
-        Ty::Leika => json!({"type": "string", "pattern": "^[0-9]{14}$"}),
+        Ty::Leika => json!({"anyOf": [
+            {"type": "string", "pattern": "^[0-9]{14}$"},
+            {"type": "integer", "minimum": 10_000_000_000_000_i64, "maximum": 99_999_999_999_999_i64}
+        ]}),
         Ty::Size => json!({"type": "string", "pattern": "^[0-9]+ ?(B|KB|MB)$"}),
         Ty::Enum(words) => json!({"type": "string", "enum": words}),
         Ty::List(item) => json!({"type": "array", "items": ty_schema(item)}),

@@ -23,6 +23,9 @@ pub const MAX_FILE_BYTES: usize = 2 * 1024 * 1024;
 pub const MAX_DEPTH: usize = 64;
 /// The most alias references (`*name`) a file may use.
 pub const MAX_ALIASES: usize = 1_000;
+/// The most events that anchors may copy for later alias expansion. Real services reuse a
+/// few small anchors; an alias bomb needs millions.
+pub const MAX_ANCHOR_EVENTS: usize = 20_000;
 /// The most nodes a file may expand to, aliases included.
 pub const MAX_NODES: usize = 250_000;
 
@@ -161,7 +164,7 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Diagnostic> {
             max_aliases: MAX_ALIASES,
             max_nodes: MAX_NODES,
             max_events: MAX_NODES * 2,
-            max_recorded_anchor_events: MAX_NODES,
+            max_recorded_anchor_events: MAX_ANCHOR_EVENTS,
             max_total_scalar_bytes: MAX_FILE_BYTES * 2,
             max_documents: 1,
         },
@@ -184,13 +187,17 @@ fn yaml_error(error: &serde_saphyr::Error, file: FileId) -> Diagnostic {
             snippets: serde_saphyr::SnippetMode::Off,
         });
     let detail = detail.lines().next().unwrap_or_default().to_string();
-    if matches!(error.without_snippet(), serde_saphyr::Error::Budget { .. }) {
+    let mut original = error;
+    while let serde_saphyr::Error::AliasError { error, .. } | serde_saphyr::Error::WithSnippet { error, .. } = original {
+        original = error;
+    }
+    if matches!(original, serde_saphyr::Error::Budget { .. }) {
         return Diagnostic::error(
             Code::InputLimit,
             span,
             Msg::new(
-                format!("Die Datei überschreitet eine Grenze des Lesers: {detail}"),
-                format!("the file exceeds a reader limit: {detail}"),
+                format!("Die Datei ist zu tief verschachtelt oder verweist zu oft auf Anker (*name), um sie sicher zu lesen ({detail})."),
+                format!("the file is nested too deeply or expands too many aliases (*name) to be read safely ({detail})"),
             ),
         )
         .with_help(Msg::new(
