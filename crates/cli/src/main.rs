@@ -67,7 +67,10 @@ fn main() -> ExitCode {
         Command::Check { path, format } => check(path, format, lang),
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
-            print_or_fail(&format!("{}\n", serde_json::to_string_pretty(&schema).unwrap_or_default()))
+            print_or_fail(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&schema).unwrap_or_default()
+            ))
         }
     }
 }
@@ -130,7 +133,11 @@ fn check(path: Option<PathBuf>, format: Format, lang: Lang) -> ExitCode {
     if print_or_fail(&out) != ExitCode::SUCCESS {
         return ExitCode::from(2);
     }
-    if loaded.has_errors() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    if loaded.has_errors() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn summary(loaded: &Loaded, lang: Lang) -> String {

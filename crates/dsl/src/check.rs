@@ -11,7 +11,7 @@ use minijinja::Environment;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Msg, did_you_mean, suggest};
 use crate::model::{Expr, Field, FieldKind, Named, Service, TestCase};
-use crate::source::Span;
+use crate::source::{Sources, Span};
 use crate::spec;
 use crate::yaml::{Node, NodeKind};
 
@@ -35,11 +35,15 @@ fn name_span(expr: &Expr, name: &str) -> Span {
         let end = start + first.len();
         let before = source[..start].chars().next_back();
         let after = source[end..].chars().next();
-        let boundary = !before.is_some_and(|c| is_word(c) || c == '.' || c == '"' || c == '\'')
-            && !after.is_some_and(is_word);
+        let boundary =
+            !before.is_some_and(|c| is_word(c) || c == '.' || c == '"' || c == '\'') && !after.is_some_and(is_word);
         if boundary {
             let col = expr.span.col + quote + source[..start].chars().count() as u32;
-            return Span { col, len: name.chars().count() as u32, ..expr.span };
+            return Span {
+                col,
+                len: name.chars().count() as u32,
+                ..expr.span
+            };
         }
         from = end;
     }
@@ -54,7 +58,9 @@ pub const FUNCTIONS: &[&str] = &["today", "age", "days_between", "len", "sum"];
 pub fn expression_env() -> Environment<'static> {
     let mut env = Environment::empty();
     for name in FUNCTIONS {
-        env.add_function(*name, |_: minijinja::value::Rest<minijinja::Value>| minijinja::Value::UNDEFINED);
+        env.add_function(*name, |_: minijinja::value::Rest<minijinja::Value>| {
+            minijinja::Value::UNDEFINED
+        });
     }
     env
 }
@@ -62,7 +68,9 @@ pub fn expression_env() -> Environment<'static> {
 /// The names an expression uses (dotted paths, `a.b`), without our function names.
 /// Returns the parse error's detail if it does not compile.
 pub fn expression_names(env: &Environment<'_>, source: &str) -> Result<Vec<String>, String> {
-    let expr = env.compile_expression(source).map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
+    let expr = env
+        .compile_expression(source)
+        .map_err(|e| e.detail().map_or_else(|| e.to_string(), str::to_string))?;
     let mut names: Vec<String> = expr
         .undeclared_variables(true)
         .into_iter()
@@ -72,8 +80,14 @@ pub fn expression_names(env: &Environment<'_>, source: &str) -> Result<Vec<Strin
     Ok(names)
 }
 
-pub(crate) fn check_service(service: &Service, env: &Environment<'static>, diags: &mut Diagnostics) {
-    let mut checker = Checker { service, env, diags, top: HashMap::new() };
+pub(crate) fn check_service(service: &Service, env: &Environment<'static>, sources: &Sources, diags: &mut Diagnostics) {
+    let mut checker = Checker {
+        service,
+        env,
+        sources,
+        diags,
+        top: HashMap::new(),
+    };
     checker.collect_top_names();
     checker.duplicate_steps();
     for step in &service.steps {
@@ -82,8 +96,22 @@ pub(crate) fn check_service(service: &Service, env: &Environment<'static>, diags
     checker.expressions();
     checker.rules();
     checker.cycles();
-    checker.duplicate_named(service.rules.iter().filter_map(|r| r.id.as_deref().map(|id| (id, r.span))), "Regel", "rule");
-    checker.duplicate_named(service.fees.iter().filter_map(|f| f.id.as_deref().map(|id| (id, f.span))), "Gebühr", "fee");
+    checker.duplicate_named(
+        service
+            .rules
+            .iter()
+            .filter_map(|r| r.id.as_deref().map(|id| (id, r.span))),
+        "Regel",
+        "rule",
+    );
+    checker.duplicate_named(
+        service
+            .fees
+            .iter()
+            .filter_map(|f| f.id.as_deref().map(|id| (id, f.span))),
+        "Gebühr",
+        "fee",
+    );
     checker.duplicate_named(service.tests.iter().map(|t| (t.name.as_str(), t.span)), "Test", "test");
     for test in &service.tests {
         checker.test(test);
@@ -100,6 +128,7 @@ enum Top<'s> {
 struct Checker<'s, 'd, 'e> {
     service: &'s Service,
     env: &'e Environment<'static>,
+    sources: &'e Sources,
     diags: &'d mut Diagnostics,
     top: HashMap<&'s str, (Top<'s>, Span)>,
 }
@@ -110,12 +139,21 @@ impl<'s> Checker<'s, '_, '_> {
             Diagnostic::error(
                 Code::DuplicateId,
                 span,
-                Msg::new(format!("{what_de} `{name}` gibt es schon."), format!("{what_en} `{name}` is already defined")),
+                Msg::new(
+                    format!("{what_de} `{name}` gibt es schon."),
+                    format!("{what_en} `{name}` is already defined"),
+                ),
             )
-            .with_help(Msg::new(
-                format!("Zuerst definiert in Zeile {}. Namen müssen eindeutig sein; wählen Sie einen anderen.", first.line),
-                format!("first defined on line {}; names must be unique, choose another", first.line),
-            )),
+            .with_help({
+                let at = match self.sources.get(first.file) {
+                    Some(file) if first.file != span.file => format!("{}:{}", file.path, first.line),
+                    _ => first.line.to_string(),
+                };
+                Msg::new(
+                    format!("Zuerst definiert in Zeile {at}. Namen müssen eindeutig sein; wählen Sie einen anderen."),
+                    format!("first defined on line {at}; names must be unique, choose another"),
+                )
+            }),
         );
     }
 
@@ -157,7 +195,13 @@ impl<'s> Checker<'s, '_, '_> {
         for (name, span) in items {
             if let Some(first) = seen.get(name) {
                 let first = *first;
-                self.duplicate(span, name, first, &format!("{what_de} namens"), &format!("the {what_en}"));
+                self.duplicate(
+                    span,
+                    name,
+                    first,
+                    &format!("{what_de} namens"),
+                    &format!("the {what_en}"),
+                );
             } else {
                 seen.insert(name, span);
             }
@@ -283,8 +327,12 @@ impl<'s> Checker<'s, '_, '_> {
                 let is_item_elsewhere = items.is_empty() && self.is_item_field_anywhere(first);
                 let help = if is_item_elsewhere {
                     Msg::new(
-                        format!("`{first}` ist ein Feld innerhalb einer Wiederholung; außerhalb erreichen Sie es mit sum(liste, \"{first}\") oder len(liste)."),
-                        format!("`{first}` is a field inside a repeat; outside it, use sum(list, \"{first}\") or len(list)"),
+                        format!(
+                            "`{first}` ist ein Feld innerhalb einer Wiederholung; außerhalb erreichen Sie es mit sum(liste, \"{first}\") oder len(liste)."
+                        ),
+                        format!(
+                            "`{first}` is a field inside a repeat; outside it, use sum(list, \"{first}\") or len(list)"
+                        ),
                     )
                 } else if let Some(s) = suggest(first, candidates.iter().copied()) {
                     did_you_mean(s)
@@ -304,7 +352,9 @@ impl<'s> Checker<'s, '_, '_> {
                     Code::UnknownName,
                     span,
                     Msg::new(
-                        format!("Der Ausdruck nennt `{first}`, aber hier gibt es kein Feld und keinen Wert dieses Namens."),
+                        format!(
+                            "Der Ausdruck nennt `{first}`, aber hier gibt es kein Feld und keinen Wert dieses Namens."
+                        ),
                         format!("the expression names `{first}`, but there is no field or value of that name here"),
                     ),
                     help,
@@ -317,7 +367,11 @@ impl<'s> Checker<'s, '_, '_> {
     fn is_item_field_anywhere(&self, name: &str) -> bool {
         self.service.fields().iter().any(|(path, _)| {
             path.rsplit_once('.').is_some_and(|(prefix, last)| {
-                last == name && self.service.field(prefix).is_some_and(|f| matches!(f.kind, FieldKind::Repeat { .. }))
+                last == name
+                    && self
+                        .service
+                        .field(prefix)
+                        .is_some_and(|f| matches!(f.kind, FieldKind::Repeat { .. }))
             })
         })
     }
@@ -364,12 +418,18 @@ impl<'s> Checker<'s, '_, '_> {
                 format!("`{whole}` ist keine Gruppe und hat keine Teile."),
                 format!("`{whole}` is not a group and has no parts"),
             ),
-            None => Msg::new(format!("Teile von `{whole}`: {}.", children.join(", ")), format!("parts of `{whole}`: {}", children.join(", "))),
+            None => Msg::new(
+                format!("Teile von `{whole}`: {}.", children.join(", ")),
+                format!("parts of `{whole}`: {}", children.join(", ")),
+            ),
         };
         self.diags.error_help(
             Code::UnknownName,
             span,
-            Msg::new(format!("`{whole}` hat keinen Teil `{part}`."), format!("`{whole}` has no part `{part}`")),
+            Msg::new(
+                format!("`{whole}` hat keinen Teil `{part}`."),
+                format!("`{whole}` has no part `{part}`"),
+            ),
             help,
         );
     }
@@ -397,7 +457,10 @@ impl<'s> Checker<'s, '_, '_> {
         self.diags.error_help(
             code,
             span,
-            Msg::new(format!("Der Dienst hat kein Feld `{path}`."), format!("the service has no field `{path}`")),
+            Msg::new(
+                format!("Der Dienst hat kein Feld `{path}`."),
+                format!("the service has no field `{path}`"),
+            ),
             help,
         );
     }
@@ -446,7 +509,12 @@ impl<'s> Checker<'s, '_, '_> {
             if reported.insert(key) {
                 cycle.push(id.to_string());
                 let chain = cycle.join(" → ");
-                let span = self.service.computed.iter().find(|c| c.id == cycle[0]).map_or(self.service.span, |c| c.span);
+                let span = self
+                    .service
+                    .computed
+                    .iter()
+                    .find(|c| c.id == cycle[0])
+                    .map_or(self.service.span, |c| c.span);
                 self.diags.error_help(
                     Code::ComputedCycle,
                     span,
@@ -488,14 +556,23 @@ impl<'s> Checker<'s, '_, '_> {
                 let help = match suggest(&code.name, candidates) {
                     Some(s) => did_you_mean(s),
                     None => Msg::new(
-                        format!("Fehlercodes: {}; dazu die `id` jeder Regel.", spec::ERROR_CODES.join(", ")),
-                        format!("error codes: {}; and the `id` of each rule", spec::ERROR_CODES.join(", ")),
+                        format!(
+                            "Fehlercodes: {}; dazu die `id` jeder Regel.",
+                            spec::ERROR_CODES.join(", ")
+                        ),
+                        format!(
+                            "error codes: {}; and the `id` of each rule",
+                            spec::ERROR_CODES.join(", ")
+                        ),
                     ),
                 };
                 self.diags.error_help(
                     Code::UnknownErrorCode,
                     code.span,
-                    Msg::new(format!("Unbekannter Fehlercode `{}`.", code.name), format!("unknown error code `{}`", code.name)),
+                    Msg::new(
+                        format!("Unbekannter Fehlercode `{}`.", code.name),
+                        format!("unknown error code `{}`", code.name),
+                    ),
                     help,
                 );
             }
@@ -505,12 +582,18 @@ impl<'s> Checker<'s, '_, '_> {
                 let ids: Vec<&str> = service.computed.iter().map(|c| c.id.as_str()).collect();
                 let help = match suggest(&id.name, ids.iter().copied()) {
                     Some(s) => did_you_mean(s),
-                    None => Msg::new(format!("Berechnete Werte: {}.", ids.join(", ")), format!("computed values: {}", ids.join(", "))),
+                    None => Msg::new(
+                        format!("Berechnete Werte: {}.", ids.join(", ")),
+                        format!("computed values: {}", ids.join(", ")),
+                    ),
                 };
                 self.diags.error_help(
                     Code::TestUnknownField,
                     id.span,
-                    Msg::new(format!("Der Dienst hat keinen berechneten Wert `{}`.", id.name), format!("the service has no computed value `{}`", id.name)),
+                    Msg::new(
+                        format!("Der Dienst hat keinen berechneten Wert `{}`.", id.name),
+                        format!("the service has no computed value `{}`", id.name),
+                    ),
                     help,
                 );
             }
@@ -520,12 +603,18 @@ impl<'s> Checker<'s, '_, '_> {
                 let ids: Vec<&str> = service.steps.iter().map(|s| s.id.as_str()).collect();
                 let help = match suggest(&step.name, ids.iter().copied()) {
                     Some(s) => did_you_mean(s),
-                    None => Msg::new(format!("Schritte: {}.", ids.join(", ")), format!("steps: {}", ids.join(", "))),
+                    None => Msg::new(
+                        format!("Schritte: {}.", ids.join(", ")),
+                        format!("steps: {}", ids.join(", ")),
+                    ),
                 };
                 self.diags.error_help(
                     Code::UnknownReference,
                     step.span,
-                    Msg::new(format!("Der Dienst hat keinen Schritt `{}`.", step.name), format!("the service has no step `{}`", step.name)),
+                    Msg::new(
+                        format!("Der Dienst hat keinen Schritt `{}`.", step.name),
+                        format!("the service has no step `{}`", step.name),
+                    ),
                     help,
                 );
             }
@@ -538,7 +627,9 @@ impl<'s> Checker<'s, '_, '_> {
         let mut fields: Vec<&Field> = self.service.steps.iter().flat_map(|s| &s.fields).collect();
         let mut current: Option<&Field> = None;
         for part in named.name.split('.') {
-            if part.chars().all(|c| c.is_ascii_digit()) && matches!(current.map(|f| &f.kind), Some(FieldKind::Repeat { .. })) {
+            if part.chars().all(|c| c.is_ascii_digit())
+                && matches!(current.map(|f| &f.kind), Some(FieldKind::Repeat { .. }))
+            {
                 continue;
             }
             match fields.iter().find(|f| f.id == part) {
@@ -547,7 +638,12 @@ impl<'s> Checker<'s, '_, '_> {
                     fields = f.kind.children().map(|c| c.iter().collect()).unwrap_or_default();
                 }
                 None => {
-                    let plain: String = named.name.split('.').filter(|p| !p.chars().all(|c| c.is_ascii_digit())).collect::<Vec<_>>().join(".");
+                    let plain: String = named
+                        .name
+                        .split('.')
+                        .filter(|p| !p.chars().all(|c| c.is_ascii_digit()))
+                        .collect::<Vec<_>>()
+                        .join(".");
                     self.unknown_field(named.span, &plain, Code::TestUnknownField);
                     return;
                 }
@@ -560,11 +656,19 @@ impl<'s> Checker<'s, '_, '_> {
         for (key, value) in entries {
             let Some(name) = key.scalar_text() else { continue };
             let Some(field) = fields.iter().find(|f| f.id == name) else {
-                let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
                 self.unknown_field(key.span, &path, Code::TestUnknownField);
                 continue;
             };
-            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
             match (&field.kind, &value.kind) {
                 (FieldKind::Group { fields }, NodeKind::Map(_)) => {
                     let children: Vec<&Field> = fields.iter().collect();

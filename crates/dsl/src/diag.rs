@@ -28,7 +28,11 @@ impl Lang {
     /// Picks the language from a locale string such as `de_DE.UTF-8` or `en_US`.
     /// Anything that is not English is German: the product's first language.
     pub fn from_locale(locale: &str) -> Lang {
-        if locale.to_ascii_lowercase().starts_with("en") { Lang::En } else { Lang::De }
+        if locale.to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::De
+        }
     }
 
     pub fn code(self) -> &'static str {
@@ -55,7 +59,10 @@ pub struct Msg {
 
 impl Msg {
     pub fn new(de: impl Into<String>, en: impl Into<String>) -> Self {
-        Self { de: de.into(), en: en.into() }
+        Self {
+            de: de.into(),
+            en: en.into(),
+        }
     }
 
     pub fn get(&self, lang: Lang) -> &str {
@@ -152,11 +159,23 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: Code, span: Span, message: Msg) -> Self {
-        Self { span, severity: Severity::Error, code, message, help: None }
+        Self {
+            span,
+            severity: Severity::Error,
+            code,
+            message,
+            help: None,
+        }
     }
 
     pub fn warning(code: Code, span: Span, message: Msg) -> Self {
-        Self { span, severity: Severity::Warning, code, message, help: None }
+        Self {
+            span,
+            severity: Severity::Warning,
+            code,
+            message,
+            help: None,
+        }
     }
 
     pub fn with_help(mut self, help: Msg) -> Self {
@@ -204,7 +223,10 @@ impl Diagnostic {
 
     /// The diagnostic as one JSON object, for editors and CI (`--format json`).
     pub fn to_json(&self, sources: &Sources, lang: Lang) -> serde_json::Value {
-        let path = sources.get(self.span.file).map(|f| f.path.to_string()).unwrap_or_default();
+        let path = sources
+            .get(self.span.file)
+            .map(|f| f.path.to_string())
+            .unwrap_or_default();
         serde_json::json!({
             "severity": self.severity,
             "code": self.code.as_str(),
@@ -245,7 +267,10 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
 
 /// A `help:` text proposing `suggestion` in place of what the clerk wrote.
 pub fn did_you_mean(suggestion: &str) -> Msg {
-    Msg::new(format!("Meinten Sie `{suggestion}`?"), format!("did you mean `{suggestion}`?"))
+    Msg::new(
+        format!("Meinten Sie `{suggestion}`?"),
+        format!("did you mean `{suggestion}`?"),
+    )
 }
 
 /// Collects diagnostics while reading and checking.

@@ -76,7 +76,9 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
 
     let mut documents: Vec<(FileId, Document)> = Vec::new();
     for file in files {
-        let is_tenant = Path::new(file.path.as_ref()).file_name().is_some_and(|n| n == "tenant.yaml");
+        let is_tenant = Path::new(file.path.as_ref())
+            .file_name()
+            .is_some_and(|n| n == "tenant.yaml");
         let text = file.text.clone();
         let id = sources.add(file);
         let node = match yaml::parse(&text, id) {
@@ -112,7 +114,10 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
 
     let folder_of = |id: FileId, sources: &Sources| -> String {
         let path = sources.get(id).map(|f| f.path.to_string()).unwrap_or_default();
-        Path::new(&path).parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default()
+        Path::new(&path)
+            .parent()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default()
     };
 
     let mut catalog = Catalog::default();
@@ -127,7 +132,10 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
                 diags.error(
                     Code::DuplicateId,
                     tenant.span,
-                    Msg::new(format!("Die Kommune `{}` gibt es schon.", tenant.id), format!("the municipality `{}` is already defined", tenant.id)),
+                    Msg::new(
+                        format!("Die Kommune `{}` gibt es schon.", tenant.id),
+                        format!("the municipality `{}` is already defined", tenant.id),
+                    ),
                 );
             } else {
                 catalog.tenants.push(tenant);
@@ -139,14 +147,22 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
     let mut bases: BTreeMap<String, &Node> = BTreeMap::new();
     for (_, doc) in &documents {
         let Document::Service(node) = doc else { continue };
-        let Some(service) = Reader::new(&mut diags).service(node, None) else { continue };
-        check::check_service(&service, &env, &mut diags);
+        let Some(service) = Reader::new(&mut diags).service(node, None) else {
+            continue;
+        };
+        check::check_service(&service, &env, &sources, &mut diags);
         if bases.contains_key(&service.id) {
             diags.error_help(
                 Code::DuplicateId,
                 service.span,
-                Msg::new(format!("Den Dienst `{}` gibt es schon.", service.id), format!("the service `{}` is already defined", service.id)),
-                Msg::new("Jeder Dienst hat einen eigenen Namen im Katalog.", "each service has its own name in the catalog"),
+                Msg::new(
+                    format!("Den Dienst `{}` gibt es schon.", service.id),
+                    format!("the service `{}` is already defined", service.id),
+                ),
+                Msg::new(
+                    "Jeder Dienst hat einen eigenen Namen im Katalog.",
+                    "each service has its own name in the catalog",
+                ),
             );
             continue;
         }
@@ -181,29 +197,52 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             let help = match suggest(&base_name, bases.keys().map(String::as_str)) {
                 Some(s) => did_you_mean(s),
                 None => Msg::new(
-                    format!("Gemeinsame Dienste im Katalog: {}.", bases.keys().cloned().collect::<Vec<_>>().join(", ")),
-                    format!("shared services in the catalog: {}", bases.keys().cloned().collect::<Vec<_>>().join(", ")),
+                    format!(
+                        "Gemeinsame Dienste im Katalog: {}.",
+                        bases.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                    format!(
+                        "shared services in the catalog: {}",
+                        bases.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 ),
             };
             diags.error_help(
                 Code::OverlayUnknownBase,
                 extends.map_or(node.span, |n| n.span),
-                Msg::new(format!("Es gibt keinen gemeinsamen Dienst `{base_name}`, den dieses Overlay erweitern könnte."), format!("there is no shared service `{base_name}` for this overlay to extend")),
+                Msg::new(
+                    format!("Es gibt keinen gemeinsamen Dienst `{base_name}`, den dieses Overlay erweitern könnte."),
+                    format!("there is no shared service `{base_name}` for this overlay to extend"),
+                ),
                 help,
             );
             continue;
         };
         let mut reader = Reader::new(&mut diags);
-        let Some(merged) = overlay::merge(base, node, &mut reader) else { continue };
-        let Some(service) = reader.service(&merged, Some(tenant.clone())) else { continue };
-        check::check_service(&service, &env, &mut diags);
-        if catalog.services.iter().any(|s| s.id == service.id && s.tenant.as_deref() == Some(tenant.as_str())) {
+        let Some(merged) = overlay::merge(base, node, &mut reader) else {
+            continue;
+        };
+        let Some(service) = reader.service(&merged, Some(tenant.clone())) else {
+            continue;
+        };
+        check::check_service(&service, &env, &sources, &mut diags);
+        if catalog
+            .services
+            .iter()
+            .any(|s| s.id == service.id && s.tenant.as_deref() == Some(tenant.as_str()))
+        {
             diags.error(
                 Code::DuplicateId,
                 extends.map_or(node.span, |n| n.span),
                 Msg::new(
-                    format!("Die Kommune `{tenant}` passt den Dienst `{}` schon in einer anderen Datei an.", service.id),
-                    format!("the municipality `{tenant}` already adapts the service `{}` in another file", service.id),
+                    format!(
+                        "Die Kommune `{tenant}` passt den Dienst `{}` schon in einer anderen Datei an.",
+                        service.id
+                    ),
+                    format!(
+                        "the municipality `{tenant}` already adapts the service `{}` in another file",
+                        service.id
+                    ),
                 ),
             );
             continue;
@@ -211,7 +250,11 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
         catalog.services.push(service);
     }
 
-    Loaded { catalog, sources, diagnostics: diags.into_sorted() }
+    Loaded {
+        catalog,
+        sources,
+        diagnostics: diags.into_sorted(),
+    }
 }
 
 /// Loads a single service file. Convenience for integrators and tests.

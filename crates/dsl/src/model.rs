@@ -80,7 +80,11 @@ impl Service {
     pub fn fields(&self) -> Vec<(String, &Field)> {
         fn walk<'a>(prefix: &str, fields: &'a [Field], out: &mut Vec<(String, &'a Field)>) {
             for field in fields {
-                let path = if prefix.is_empty() { field.id.clone() } else { format!("{prefix}.{}", field.id) };
+                let path = if prefix.is_empty() {
+                    field.id.clone()
+                } else {
+                    format!("{prefix}.{}", field.id)
+                };
                 if let Some(children) = field.kind.children() {
                     walk(&path, children, out);
                 }

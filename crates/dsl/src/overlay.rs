@@ -42,13 +42,23 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
             set(&mut merged, key, span, value.clone());
         }
     }
-    if let Some(o) = e.get("override").and_then(|n| reader.entries(n, &spec::OVERRIDE, false)) {
+    if let Some(o) = e
+        .get("override")
+        .and_then(|n| reader.entries(n, &spec::OVERRIDE, false))
+    {
         if let Some(lists) = o.get("lists") {
             for (name, list) in reader.map(lists) {
                 let Some(name_text) = name.scalar_text() else { continue };
                 match get_mut(&mut merged, "lists").and_then(|l| get_mut(l, &name_text)) {
                     Some(target) => *target = list.clone(),
-                    None => unknown_target(reader, name, &name_text, "keine Liste", "list", &map_keys(base.get("lists"))),
+                    None => unknown_target(
+                        reader,
+                        name,
+                        &name_text,
+                        "keine Liste",
+                        "list",
+                        &map_keys(base.get("lists")),
+                    ),
                 }
             }
         }
@@ -66,7 +76,14 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(id_text) = id.scalar_text() else { continue };
                 match find_by_id(get_mut(&mut merged, "steps"), &id_text) {
                     Some(step) => apply_patch(step, patch, reader),
-                    None => unknown_target(reader, id, &id_text, "keinen Schritt", "step", &list_ids(base.get("steps"))),
+                    None => unknown_target(
+                        reader,
+                        id,
+                        &id_text,
+                        "keinen Schritt",
+                        "step",
+                        &list_ids(base.get("steps")),
+                    ),
                 }
             }
         }
@@ -86,8 +103,13 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
         }
     }
     if let Some(a) = e.get("add").and_then(|n| reader.entries(n, &spec::ADD, false)) {
-        for (key, what_de, what_en) in [("lists", "Die Liste", "the list"), ("groups", "Die Feldgruppe", "the field group")] {
-            let (Some(items), Some(key_span)) = (a.get(key), a.key_span(key)) else { continue };
+        for (key, what_de, what_en) in [
+            ("lists", "Die Liste", "the list"),
+            ("groups", "Die Feldgruppe", "the field group"),
+        ] {
+            let (Some(items), Some(key_span)) = (a.get(key), a.key_span(key)) else {
+                continue;
+            };
             for (name, value) in reader.map(items) {
                 let Some(name_text) = name.scalar_text() else { continue };
                 if merged.get(key).and_then(|m| m.get(&name_text)).is_some() {
@@ -125,7 +147,14 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                 let Some(container) = container else {
                     let mut candidates = list_ids(base.get("steps"));
                     candidates.extend(field_paths(base));
-                    unknown_target(reader, &to, &to_text, "keinen Schritt und kein Gruppenfeld", "step or group field", &candidates);
+                    unknown_target(
+                        reader,
+                        &to,
+                        &to_text,
+                        "keinen Schritt und kein Gruppenfeld",
+                        "step or group field",
+                        &candidates,
+                    );
                     continue;
                 };
                 let span = to.span;
@@ -134,7 +163,9 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
             }
         }
         for key in ["computed", "rules", "fees", "tests"] {
-            let (Some(items), Some(key_span)) = (a.get(key), a.key_span(key)) else { continue };
+            let (Some(items), Some(key_span)) = (a.get(key), a.key_span(key)) else {
+                continue;
+            };
             let added: Vec<Node> = reader.list(items).to_vec();
             let list = ensure(&mut merged, key, key_span, NodeKind::Seq(Vec::new()));
             if let NodeKind::Seq(existing) = &mut list.kind {
@@ -155,8 +186,14 @@ fn unknown_target(reader: &mut Reader<'_>, at: &Node, name: &str, none_de: &str,
             "the base service has nothing of this kind; put new things under `add:`".to_string(),
         ),
         None => Msg::new(
-            format!("Der Basisdienst hat: {}. Neues legen Sie unter `add:` an.", candidates.join(", ")),
-            format!("the base service has: {}; put new things under `add:`", candidates.join(", ")),
+            format!(
+                "Der Basisdienst hat: {}. Neues legen Sie unter `add:` an.",
+                candidates.join(", ")
+            ),
+            format!(
+                "the base service has: {}; put new things under `add:`",
+                candidates.join(", ")
+            ),
         ),
     };
     reader.diags.push(
@@ -176,14 +213,23 @@ fn already_there(reader: &mut Reader<'_>, at: &Node, name: &str, what_de: &str, 
     reader.diags.error_help(
         Code::DuplicateId,
         at.span,
-        Msg::new(format!("{what_de} `{name}` gibt es im Basisdienst schon."), format!("{what_en} `{name}` already exists in the base service")),
-        Msg::new("Ändern Sie Vorhandenes unter `override:`.", "change existing things under `override:`"),
+        Msg::new(
+            format!("{what_de} `{name}` gibt es im Basisdienst schon."),
+            format!("{what_en} `{name}` already exists in the base service"),
+        ),
+        Msg::new(
+            "Ändern Sie Vorhandenes unter `override:`.",
+            "change existing things under `override:`",
+        ),
     );
 }
 
 fn get_mut<'a>(node: &'a mut Node, key: &str) -> Option<&'a mut Node> {
     match &mut node.kind {
-        NodeKind::Map(entries) => entries.iter_mut().find(|(k, _)| k.as_str() == Some(key)).map(|(_, v)| v),
+        NodeKind::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == Some(key))
+            .map(|(_, v)| v),
         _ => None,
     }
 }
@@ -208,14 +254,18 @@ fn ensure<'a>(node: &'a mut Node, key: &str, span: crate::source::Span, empty: N
 
 /// Removes `key` from a map node and returns its value.
 fn take(node: &mut Node, key: &str) -> Option<Node> {
-    let NodeKind::Map(entries) = &mut node.kind else { return None };
+    let NodeKind::Map(entries) = &mut node.kind else {
+        return None;
+    };
     let pos = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
     Some(entries.remove(pos).1)
 }
 
 fn find_by_id<'a>(list: Option<&'a mut Node>, id: &str) -> Option<&'a mut Node> {
     match &mut list?.kind {
-        NodeKind::Seq(items) => items.iter_mut().find(|i| i.get("id").and_then(Node::scalar_text).as_deref() == Some(id)),
+        NodeKind::Seq(items) => items
+            .iter_mut()
+            .find(|i| i.get("id").and_then(Node::scalar_text).as_deref() == Some(id)),
         _ => None,
     }
 }
@@ -227,7 +277,9 @@ fn find_field<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
     let mut parts = path.split('.');
     let first = parts.next()?;
     let steps = get_mut(root, "steps")?;
-    let NodeKind::Seq(steps) = &mut steps.kind else { return None };
+    let NodeKind::Seq(steps) = &mut steps.kind else {
+        return None;
+    };
     let mut current = steps
         .iter_mut()
         .filter_map(|s| get_mut(s, "fields"))
@@ -240,8 +292,12 @@ fn find_field<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
 }
 
 fn inline_group(field: &mut Node, groups: Option<&Node>) {
-    let Some(name) = field.get("use").and_then(Node::scalar_text) else { return };
-    let Some(group) = groups.and_then(|g| g.get(&name)) else { return };
+    let Some(name) = field.get("use").and_then(Node::scalar_text) else {
+        return;
+    };
+    let Some(group) = groups.and_then(|g| g.get(&name)) else {
+        return;
+    };
     let use_span = field.get("use").map(|n| n.span).unwrap_or(field.span);
     take(field, "use");
     if let Some(fields) = group.get("fields") {
@@ -269,16 +325,29 @@ fn apply_patch(target: &mut Node, patch: &Node, reader: &mut Reader<'_>) {
     }
 }
 
-fn insert_after(list: &mut Node, item: Node, after: Option<&Node>, reader: &mut Reader<'_>, none_de: &str, what_en: &str) {
+fn insert_after(
+    list: &mut Node,
+    item: Node,
+    after: Option<&Node>,
+    reader: &mut Reader<'_>,
+    none_de: &str,
+    what_en: &str,
+) {
     let NodeKind::Seq(items) = &mut list.kind else { return };
     let position = match after {
         None => items.len(),
         Some(after) => {
             let name = after.scalar_text().unwrap_or_default();
-            match items.iter().position(|i| i.get("id").and_then(Node::scalar_text).as_deref() == Some(name.as_str())) {
+            match items
+                .iter()
+                .position(|i| i.get("id").and_then(Node::scalar_text).as_deref() == Some(name.as_str()))
+            {
                 Some(p) => p + 1,
                 None => {
-                    let ids: Vec<String> = items.iter().filter_map(|i| i.get("id").and_then(Node::scalar_text)).collect();
+                    let ids: Vec<String> = items
+                        .iter()
+                        .filter_map(|i| i.get("id").and_then(Node::scalar_text))
+                        .collect();
                     unknown_target(reader, after, &name, none_de, what_en, &ids);
                     items.len()
                 }
@@ -289,12 +358,19 @@ fn insert_after(list: &mut Node, item: Node, after: Option<&Node>, reader: &mut 
 }
 
 fn map_keys(node: Option<&Node>) -> Vec<String> {
-    node.and_then(Node::as_map).map(|m| m.iter().filter_map(|(k, _)| k.scalar_text()).collect()).unwrap_or_default()
+    node.and_then(Node::as_map)
+        .map(|m| m.iter().filter_map(|(k, _)| k.scalar_text()).collect())
+        .unwrap_or_default()
 }
 
 fn list_ids(node: Option<&Node>) -> Vec<String> {
     node.and_then(Node::as_seq)
-        .map(|items| items.iter().filter_map(|i| i.get("id").and_then(Node::scalar_text)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.get("id").and_then(Node::scalar_text))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -305,8 +381,14 @@ fn field_paths(base: &Node) -> Vec<String> {
             return;
         }
         for field in fields.and_then(Node::as_seq).unwrap_or(&[]) {
-            let Some(id) = field.get("id").and_then(Node::scalar_text) else { continue };
-            let path = if prefix.is_empty() { id } else { format!("{prefix}.{id}") };
+            let Some(id) = field.get("id").and_then(Node::scalar_text) else {
+                continue;
+            };
+            let path = if prefix.is_empty() {
+                id
+            } else {
+                format!("{prefix}.{id}")
+            };
             let children = field.get("fields").or_else(|| {
                 let name = field.get("use").and_then(Node::scalar_text)?;
                 groups?.get(&name)?.get("fields")

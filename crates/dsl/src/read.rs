@@ -53,8 +53,7 @@ fn id_regex() -> &'static Regex {
 fn version_regex() -> &'static Regex {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$")
-            .expect("static regex")
+        Regex::new(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$").expect("static regex")
     })
 }
 
@@ -64,7 +63,10 @@ pub(crate) fn is_id(text: &str) -> bool {
 
 impl<'d> Reader<'d> {
     pub fn new(diags: &'d mut Diagnostics) -> Self {
-        Self { diags, languages: Vec::new() }
+        Self {
+            diags,
+            languages: Vec::new(),
+        }
     }
 
     fn wrong_type(&mut self, node: &Node, expected_de: &str, expected_en: &str) {
@@ -210,7 +212,10 @@ impl<'d> Reader<'d> {
                         format!("Erwartet ist `true` oder `false`, gefunden {}.", node.describe().de),
                         format!("expected `true` or `false`, found {}", node.describe().en),
                     ),
-                    Msg::new("Schreiben Sie `true` (ja) oder `false` (nein), ohne Anführungszeichen.", "write `true` or `false`, without quotes"),
+                    Msg::new(
+                        "Schreiben Sie `true` (ja) oder `false` (nein), ohne Anführungszeichen.",
+                        "write `true` or `false`, without quotes",
+                    ),
                 );
                 None
             }
@@ -232,7 +237,11 @@ impl<'d> Reader<'d> {
             NodeKind::Seq(items) => items,
             NodeKind::Null => &[],
             _ => {
-                self.wrong_type(node, "eine Liste (Zeilen mit `- `)", "a list (lines starting with `- `)");
+                self.wrong_type(
+                    node,
+                    "eine Liste (Zeilen mit `- `)",
+                    "a list (lines starting with `- `)",
+                );
                 &[]
             }
         }
@@ -259,22 +268,37 @@ impl<'d> Reader<'d> {
                 return None;
             }
         };
-        Some(Expr { source, span: node.span })
+        Some(Expr {
+            source,
+            span: node.span,
+        })
     }
 
-    pub fn word(&mut self, node: &Node, words: &'static [&'static str], what_de: &str, what_en: &str) -> Option<&'static str> {
+    pub fn word(
+        &mut self,
+        node: &Node,
+        words: &'static [&'static str],
+        what_de: &str,
+        what_en: &str,
+    ) -> Option<&'static str> {
         let text = self.string(node)?;
         if let Some(w) = words.iter().find(|w| **w == text) {
             return Some(w);
         }
         let help = match suggest(&text, words.iter().copied()) {
             Some(s) => did_you_mean(s),
-            None => Msg::new(format!("Möglich sind: {}.", words.join(", ")), format!("possible: {}", words.join(", "))),
+            None => Msg::new(
+                format!("Möglich sind: {}.", words.join(", ")),
+                format!("possible: {}", words.join(", ")),
+            ),
         };
         self.diags.error_help(
             Code::InvalidValue,
             node.span,
-            Msg::new(format!("`{text}` ist kein gültiger Wert für {what_de}."), format!("`{text}` is not a valid {what_en}")),
+            Msg::new(
+                format!("`{text}` ist kein gültiger Wert für {what_de}."),
+                format!("`{text}` is not a valid {what_en}"),
+            ),
             help,
         );
         None
@@ -303,15 +327,25 @@ impl<'d> Reader<'d> {
                     self.diags.error_help(
                         Code::MissingKey,
                         node.span,
-                        Msg::new("Dem Text fehlt die deutsche Fassung `de:`.", "the text lacks its German version `de:`"),
-                        Msg::new("Deutsch ist immer die erste Sprache: ergänzen Sie `de: …`.", "German is always the first language: add `de: …`"),
+                        Msg::new(
+                            "Dem Text fehlt die deutsche Fassung `de:`.",
+                            "the text lacks its German version `de:`",
+                        ),
+                        Msg::new(
+                            "Deutsch ist immer die erste Sprache: ergänzen Sie `de: …`.",
+                            "German is always the first language: add `de: …`",
+                        ),
                     );
                 }
                 self.missing_translations(node, &text);
                 Some(text)
             }
             _ => {
-                self.wrong_type(node, "ein Text oder eine Zuordnung {de: …, en: …}", "a text or a map {de: …, en: …}");
+                self.wrong_type(
+                    node,
+                    "ein Text oder eine Zuordnung {de: …, en: …}",
+                    "a text or a map {de: …, en: …}",
+                );
                 None
             }
         }
@@ -328,7 +362,10 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::UnknownLanguage,
             node.span,
-            Msg::new(format!("Unbekannte Sprache `{lang}`."), format!("unknown language `{lang}`")),
+            Msg::new(
+                format!("Unbekannte Sprache `{lang}`."),
+                format!("unknown language `{lang}`"),
+            ),
             help,
         );
     }
@@ -396,7 +433,10 @@ impl<'d> Reader<'d> {
                     Code::EmptyService,
                     n.span,
                     Msg::new("Der Dienst hat keinen Schritt.", "the service has no step"),
-                    Msg::new("Jeder Dienst braucht mindestens einen Schritt mit Feldern.", "every service needs at least one step with fields"),
+                    Msg::new(
+                        "Jeder Dienst braucht mindestens einen Schritt mit Feldern.",
+                        "every service needs at least one step with fields",
+                    ),
                 );
             }
             for item in items {
@@ -408,7 +448,10 @@ impl<'d> Reader<'d> {
         // A group that no field uses is still read, so its mistakes are reported.
         groups.read_unused(self, &lists);
 
-        let computed = e.get("computed").map(|n| self.each(n, Self::computed)).unwrap_or_default();
+        let computed = e
+            .get("computed")
+            .map(|n| self.each(n, Self::computed))
+            .unwrap_or_default();
         let rules = e.get("rules").map(|n| self.each(n, Self::rule)).unwrap_or_default();
         let fees = e.get("fees").map(|n| self.each(n, Self::fee)).unwrap_or_default();
         let process = e.get("process").and_then(|n| self.process(n)).unwrap_or_default();
@@ -460,7 +503,10 @@ impl<'d> Reader<'d> {
             Some(l) => Links {
                 impressum: l.get("impressum").and_then(|n| self.string(n)).unwrap_or_default(),
                 datenschutz: l.get("datenschutz").and_then(|n| self.string(n)).unwrap_or_default(),
-                barrierefreiheit: l.get("barrierefreiheit").and_then(|n| self.string(n)).unwrap_or_default(),
+                barrierefreiheit: l
+                    .get("barrierefreiheit")
+                    .and_then(|n| self.string(n))
+                    .unwrap_or_default(),
             },
             None => Links::default(),
         };
@@ -492,7 +538,10 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::InvalidValue,
             node.span,
-            Msg::new(format!("`{text}` ist keine Farbe der Form #rrggbb."), format!("`{text}` is not a colour of the form #rrggbb")),
+            Msg::new(
+                format!("`{text}` ist keine Farbe der Form #rrggbb."),
+                format!("`{text}` is not a colour of the form #rrggbb"),
+            ),
             Msg::new("Zum Beispiel `#005ea5`.", "for example `#005ea5`"),
         );
         None
@@ -519,7 +568,11 @@ impl<'d> Reader<'d> {
                 format!("`{text}` ist keine gültige Version: erwartet ist MAJOR.MINOR.PATCH, z. B. 1.2.0."),
                 format!("`{text}` is not a valid version: expected MAJOR.MINOR.PATCH, e.g. 1.2.0"),
             ),
-            if version_regex().is_match(&proposal) { did_you_mean(&proposal) } else { did_you_mean("1.0.0") },
+            if version_regex().is_match(&proposal) {
+                did_you_mean(&proposal)
+            } else {
+                did_you_mean("1.0.0")
+            },
         );
         None
     }
@@ -568,7 +621,12 @@ impl<'d> Reader<'d> {
     fn names(&mut self, node: &Node) -> Vec<Named> {
         self.list(node)
             .iter()
-            .filter_map(|i| Some(Named { name: self.string(i)?, span: i.span }))
+            .filter_map(|i| {
+                Some(Named {
+                    name: self.string(i)?,
+                    span: i.span,
+                })
+            })
             .collect()
     }
 
@@ -584,9 +642,13 @@ impl<'d> Reader<'d> {
         let mut options = Vec::new();
         let mut seen: HashSet<String> = HashSet::new();
         for item in self.list(node) {
-            let Some(e) = self.entries(item, &spec::OPTION, false) else { continue };
+            let Some(e) = self.entries(item, &spec::OPTION, false) else {
+                continue;
+            };
             let value_node = e.get("value");
-            let Some(value) = value_node.and_then(|n| self.string(n)) else { continue };
+            let Some(value) = value_node.and_then(|n| self.string(n)) else {
+                continue;
+            };
             if !seen.insert(value.clone()) {
                 self.diags.error(
                     Code::DuplicateId,
@@ -611,7 +673,10 @@ impl<'d> Reader<'d> {
     fn step(&mut self, node: &Node, lists: &BTreeMap<String, Vec<ChoiceOption>>, groups: &mut Groups) -> Option<Step> {
         let e = self.entries(node, &spec::STEP, false)?;
         let id_node = e.get("id");
-        let fields = e.get("fields").map(|n| self.fields(n, lists, groups)).unwrap_or_default();
+        let fields = e
+            .get("fields")
+            .map(|n| self.fields(n, lists, groups))
+            .unwrap_or_default();
         Some(Step {
             id: id_node.and_then(|n| self.id(n)).unwrap_or_default(),
             title: e.get("title").and_then(|n| self.text(n)).unwrap_or_default(),
@@ -633,7 +698,12 @@ impl<'d> Reader<'d> {
         out
     }
 
-    fn field(&mut self, node: &Node, lists: &BTreeMap<String, Vec<ChoiceOption>>, groups: &mut Groups) -> Option<Field> {
+    fn field(
+        &mut self,
+        node: &Node,
+        lists: &BTreeMap<String, Vec<ChoiceOption>>,
+        groups: &mut Groups,
+    ) -> Option<Field> {
         let e = self.entries(node, &spec::FIELD, false)?;
         let id_node = e.get("id");
         let id = id_node.and_then(|n| self.id(n));
@@ -653,13 +723,19 @@ impl<'d> Reader<'d> {
                     _ => None,
                 };
                 let misspelt = e.node.as_map().is_some_and(|m| {
-                    m.iter().any(|(k, _)| k.as_str().is_some_and(|k| k != "label" && suggest(k, ["label"]).is_some()))
+                    m.iter().any(|(k, _)| {
+                        k.as_str()
+                            .is_some_and(|k| k != "label" && suggest(k, ["label"]).is_some())
+                    })
                 });
                 if group_label.is_none() && !misspelt && !e.has("label") && !matches!(kind, FieldKind::Info { .. }) {
                     self.diags.error_help(
                         Code::MissingKey,
                         node.span,
-                        Msg::new("Dem Feld fehlt die Beschriftung `label`.", "the field lacks its `label`"),
+                        Msg::new(
+                            "Dem Feld fehlt die Beschriftung `label`.",
+                            "the field lacks its `label`",
+                        ),
                         Msg::new(
                             "Jedes Eingabefeld braucht eine sichtbare Beschriftung (Barrierefreiheit).",
                             "every input needs a visible label (accessibility)",
@@ -716,7 +792,10 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::UnknownFieldType,
             node.span,
-            Msg::new(format!("Unbekannter Feldtyp `{text}`."), format!("unknown field type `{text}`")),
+            Msg::new(
+                format!("Unbekannter Feldtyp `{text}`."),
+                format!("unknown field type `{text}`"),
+            ),
             help,
         );
         None
@@ -751,8 +830,14 @@ impl<'d> Reader<'d> {
                         self.diags.error_help(
                             Code::MissingKey,
                             e.node.span,
-                            Msg::new("Einem `info`-Feld fehlt sein `text`.", "an `info` field lacks its `text`"),
-                            Msg::new("Ergänzen Sie `text: …` mit dem anzuzeigenden Hinweis.", "add `text: …` with the note to show"),
+                            Msg::new(
+                                "Einem `info`-Feld fehlt sein `text`.",
+                                "an `info` field lacks its `text`",
+                            ),
+                            Msg::new(
+                                "Ergänzen Sie `text: …` mit dem anzuzeigenden Hinweis.",
+                                "add `text: …` with the note to show",
+                            ),
                         );
                         Text::default()
                     }
@@ -760,7 +845,10 @@ impl<'d> Reader<'d> {
                 FieldKind::Info { text }
             }
             "choice" => {
-                let widget = match e.get("widget").and_then(|n| self.word(n, spec::WIDGETS, "`widget`", "`widget`")) {
+                let widget = match e
+                    .get("widget")
+                    .and_then(|n| self.word(n, spec::WIDGETS, "`widget`", "`widget`"))
+                {
                     Some("select") => Widget::Select,
                     Some("checkboxes") => Widget::Checkboxes,
                     _ => Widget::Radio,
@@ -770,7 +858,10 @@ impl<'d> Reader<'d> {
                         self.diags.error_help(
                             Code::InvalidValue,
                             o.span,
-                            Msg::new("Ein Auswahlfeld hat entweder `list` oder `options`, nicht beides.", "a choice has either `list` or `options`, not both"),
+                            Msg::new(
+                                "Ein Auswahlfeld hat entweder `list` oder `options`, nicht beides.",
+                                "a choice has either `list` or `options`, not both",
+                            ),
                             Msg::new("Entfernen Sie eines der beiden.", "remove one of them"),
                         );
                         (Vec::new(), None)
@@ -780,7 +871,13 @@ impl<'d> Reader<'d> {
                         match lists.get(&name) {
                             Some(options) => (options.clone(), Some(name)),
                             None => {
-                                self.unknown_reference(l, &name, "keine Liste", "list", lists.keys().map(String::as_str));
+                                self.unknown_reference(
+                                    l,
+                                    &name,
+                                    "keine Liste",
+                                    "list",
+                                    lists.keys().map(String::as_str),
+                                );
                                 (Vec::new(), Some(name))
                             }
                         }
@@ -790,7 +887,10 @@ impl<'d> Reader<'d> {
                         self.diags.error_help(
                             Code::MissingKey,
                             e.node.span,
-                            Msg::new("Dem Auswahlfeld fehlen seine Möglichkeiten.", "the choice lacks its options"),
+                            Msg::new(
+                                "Dem Auswahlfeld fehlen seine Möglichkeiten.",
+                                "the choice lacks its options",
+                            ),
                             Msg::new(
                                 "Geben Sie `list: <name>` (eine Liste unter `lists:`) oder `options:` an.",
                                 "give `list: <name>` (a list under `lists:`) or `options:`",
@@ -820,7 +920,10 @@ impl<'d> Reader<'d> {
                         self.diags.error_help(
                             Code::InvalidValue,
                             f.span,
-                            Msg::new("Eine Gruppe hat entweder `use` oder `fields`, nicht beides.", "a group has either `use` or `fields`, not both"),
+                            Msg::new(
+                                "Eine Gruppe hat entweder `use` oder `fields`, nicht beides.",
+                                "a group has either `use` or `fields`, not both",
+                            ),
                             Msg::new("Entfernen Sie eines der beiden.", "remove one of them"),
                         );
                         Vec::new()
@@ -835,7 +938,10 @@ impl<'d> Reader<'d> {
                             Code::MissingKey,
                             e.node.span,
                             Msg::new("Der Gruppe fehlen ihre Felder.", "the group lacks its fields"),
-                            Msg::new("Geben Sie `fields:` oder `use: <gruppe>` an.", "give `fields:` or `use: <group>`"),
+                            Msg::new(
+                                "Geben Sie `fields:` oder `use: <gruppe>` an.",
+                                "give `fields:` or `use: <group>`",
+                            ),
                         );
                         Vec::new()
                     }
@@ -848,9 +954,18 @@ impl<'d> Reader<'d> {
                     if let (Some(min), Some(max)) = (min_items, max_items)
                         && min > max
                     {
-                        self.contradiction(e.get("min_items").map_or(e.node.span, |n| n.span), "min_items", "max_items");
+                        self.contradiction(
+                            e.get("min_items").map_or(e.node.span, |n| n.span),
+                            "min_items",
+                            "max_items",
+                        );
                     }
-                    FieldKind::Repeat { fields, min_items, max_items, item_label: e.get("item_label").and_then(|n| self.text(n)) }
+                    FieldKind::Repeat {
+                        fields,
+                        min_items,
+                        max_items,
+                        item_label: e.get("item_label").and_then(|n| self.text(n)),
+                    }
                 }
             }
             _ => return None,
@@ -883,7 +998,10 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::UnknownReference,
             node.span,
-            Msg::new(format!("Es gibt {what_de} namens `{name}`."), format!("there is no {what_en} `{name}`")),
+            Msg::new(
+                format!("Es gibt {what_de} namens `{name}`."),
+                format!("there is no {what_en} `{name}`"),
+            ),
             help,
         );
     }
@@ -927,7 +1045,10 @@ impl<'d> Reader<'d> {
         self.diags.error_help(
             Code::InvalidConstraint,
             span,
-            Msg::new(format!("`{low}` ist größer als `{high}`: kein Wert kann beide erfüllen."), format!("`{low}` is greater than `{high}`: no value can satisfy both")),
+            Msg::new(
+                format!("`{low}` ist größer als `{high}`: kein Wert kann beide erfüllen."),
+                format!("`{low}` is greater than `{high}`: no value can satisfy both"),
+            ),
             Msg::new("Tauschen Sie die beiden Werte.", "swap the two values"),
         );
     }
@@ -941,7 +1062,11 @@ impl<'d> Reader<'d> {
         if let (Some(min), Some(max)) = (c.min_length, c.max_length)
             && min > max
         {
-            self.contradiction(e.get("min_length").map_or(e.node.span, |n| n.span), "min_length", "max_length");
+            self.contradiction(
+                e.get("min_length").map_or(e.node.span, |n| n.span),
+                "min_length",
+                "max_length",
+            );
         }
         let date = matches!(kind, FieldKind::Date);
         if kind.is_numeric() || date {
@@ -994,8 +1119,14 @@ impl<'d> Reader<'d> {
                 self.diags.error_help(
                     Code::InvalidConstraint,
                     m.span,
-                    Msg::new("`pattern_message` ohne `pattern`.", "`pattern_message` without `pattern`"),
-                    Msg::new("Ergänzen Sie `pattern:` oder entfernen Sie die Meldung.", "add `pattern:`, or remove the message"),
+                    Msg::new(
+                        "`pattern_message` ohne `pattern`.",
+                        "`pattern_message` without `pattern`",
+                    ),
+                    Msg::new(
+                        "Ergänzen Sie `pattern:` oder entfernen Sie die Meldung.",
+                        "add `pattern:`, or remove the message",
+                    ),
                 );
             }
             (None, None) => {}
@@ -1022,7 +1153,10 @@ impl<'d> Reader<'d> {
             self.diags.error_help(
                 Code::InvalidValue,
                 node.span,
-                Msg::new(format!("`{text}` ist keine Datumsgrenze."), format!("`{text}` is not a date bound")),
+                Msg::new(
+                    format!("`{text}` ist keine Datumsgrenze."),
+                    format!("`{text}` is not a date bound"),
+                ),
                 Msg::new(
                     "Schreiben Sie ein Datum wie 2026-01-31 oder relativ zu heute: `today`, `-14d`, `+7d`.",
                     "write a date like 2026-01-31, or relative to today: `today`, `-14d`, `+7d`",
@@ -1063,7 +1197,10 @@ impl<'d> Reader<'d> {
                         format!("`{text}` ist keine Dateigröße zwischen 1 B und 100 MB."),
                         format!("`{text}` is not a file size between 1 B and 100 MB"),
                     ),
-                    Msg::new("Schreiben Sie z. B. `10 MB` oder `500 KB`.", "write e.g. `10 MB` or `500 KB`"),
+                    Msg::new(
+                        "Schreiben Sie z. B. `10 MB` oder `500 KB`.",
+                        "write e.g. `10 MB` or `500 KB`",
+                    ),
                 );
                 None
             }
@@ -1075,14 +1212,17 @@ impl<'d> Reader<'d> {
     fn computed(&mut self, node: &Node) -> Option<Computed> {
         let e = self.entries(node, &spec::COMPUTED, false)?;
         let id_node = e.get("id")?;
-        let value_type = e.get("type").and_then(|n| self.word(n, spec::VALUE_TYPES, "`type`", "`type`")).map(|t| match t {
-            "integer" => ValueType::Integer,
-            "decimal" => ValueType::Decimal,
-            "money" => ValueType::Money,
-            "date" => ValueType::Date,
-            "bool" => ValueType::Bool,
-            _ => ValueType::Text,
-        });
+        let value_type = e
+            .get("type")
+            .and_then(|n| self.word(n, spec::VALUE_TYPES, "`type`", "`type`"))
+            .map(|t| match t {
+                "integer" => ValueType::Integer,
+                "decimal" => ValueType::Decimal,
+                "money" => ValueType::Money,
+                "date" => ValueType::Date,
+                "bool" => ValueType::Bool,
+                _ => ValueType::Text,
+            });
         Some(Computed {
             id: self.id(id_node)?,
             value: e.get("value").and_then(|n| self.expr(n))?,
@@ -1123,10 +1263,18 @@ impl<'d> Reader<'d> {
         if let Some(n) = e.get("states") {
             for item in self.list(n) {
                 let (state, span) = if item.as_map().is_some() {
-                    let Some(s) = self.entries(item, &spec::STATE, false) else { continue };
+                    let Some(s) = self.entries(item, &spec::STATE, false) else {
+                        continue;
+                    };
                     let Some(id_node) = s.get("id") else { continue };
                     let Some(id) = self.id(id_node) else { continue };
-                    (State { id, label: s.get("label").and_then(|n| self.text(n)) }, id_node.span)
+                    (
+                        State {
+                            id,
+                            label: s.get("label").and_then(|n| self.text(n)),
+                        },
+                        id_node.span,
+                    )
                 } else {
                     let Some(id) = self.id(item) else { continue };
                     (State { id, label: None }, item.span)
@@ -1135,7 +1283,10 @@ impl<'d> Reader<'d> {
                     self.diags.error(
                         Code::DuplicateId,
                         span,
-                        Msg::new(format!("Den Stand `{}` gibt es schon.", state.id), format!("the state `{}` is already defined", state.id)),
+                        Msg::new(
+                            format!("Den Stand `{}` gibt es schon.", state.id),
+                            format!("the state `{}` is already defined", state.id),
+                        ),
                     );
                 }
                 states.push(state);
@@ -1145,10 +1296,14 @@ impl<'d> Reader<'d> {
         let mut transitions = Vec::new();
         if let Some(n) = e.get("transitions") {
             for item in self.list(n) {
-                let Some(t) = self.entries(item, &spec::TRANSITION, false) else { continue };
+                let Some(t) = self.entries(item, &spec::TRANSITION, false) else {
+                    continue;
+                };
                 let mut end = |key: &str| -> String {
                     let Some(node) = t.get(key) else { return String::new() };
-                    let Some(name) = self.string(node) else { return String::new() };
+                    let Some(name) = self.string(node) else {
+                        return String::new();
+                    };
                     if !state_ids.contains(&name.as_str()) {
                         self.unknown_reference(node, &name, "keinen Stand", "state", state_ids.iter().copied());
                     }
@@ -1156,20 +1311,35 @@ impl<'d> Reader<'d> {
                 };
                 let from = end("from");
                 let to = end("to");
-                transitions.push(Transition { from, to, label: t.get("label").and_then(|n| self.text(n)) });
+                transitions.push(Transition {
+                    from,
+                    to,
+                    label: t.get("label").and_then(|n| self.text(n)),
+                });
             }
         }
         let mut deliver = Vec::new();
         if let Some(n) = e.get("deliver") {
             for item in self.list(n) {
-                let Some(d) = self.entries(item, &spec::DELIVERY, false) else { continue };
-                let kinds: Vec<_> = ["webhook", "email", "fit_connect"].into_iter().filter(|k| d.has(k)).collect();
+                let Some(d) = self.entries(item, &spec::DELIVERY, false) else {
+                    continue;
+                };
+                let kinds: Vec<_> = ["webhook", "email", "fit_connect"]
+                    .into_iter()
+                    .filter(|k| d.has(k))
+                    .collect();
                 if kinds.len() != 1 {
                     self.diags.error_help(
                         Code::InvalidValue,
                         item.span,
-                        Msg::new("Eine Zustellung nennt genau ein Ziel.", "a delivery names exactly one target"),
-                        Msg::new("Schreiben Sie `webhook: …`, `email: …` oder `fit_connect: …`.", "write `webhook: …`, `email: …` or `fit_connect: …`"),
+                        Msg::new(
+                            "Eine Zustellung nennt genau ein Ziel.",
+                            "a delivery names exactly one target",
+                        ),
+                        Msg::new(
+                            "Schreiben Sie `webhook: …`, `email: …` oder `fit_connect: …`.",
+                            "write `webhook: …`, `email: …` or `fit_connect: …`",
+                        ),
                     );
                     continue;
                 }
@@ -1181,7 +1351,11 @@ impl<'d> Reader<'d> {
                 });
             }
         }
-        Some(Process { states, transitions, deliver })
+        Some(Process {
+            states,
+            transitions,
+            deliver,
+        })
     }
 
     fn test(&mut self, node: &Node) -> Option<TestCase> {
@@ -1196,7 +1370,10 @@ impl<'d> Reader<'d> {
                     Code::InvalidValue,
                     n.span,
                     Msg::new(format!("`{text}` ist kein Datum."), format!("`{text}` is not a date")),
-                    Msg::new("Schreiben Sie das Datum als JJJJ-MM-TT, z. B. 2026-03-01.", "write the date as YYYY-MM-DD, e.g. 2026-03-01"),
+                    Msg::new(
+                        "Schreiben Sie das Datum als JJJJ-MM-TT, z. B. 2026-03-01.",
+                        "write the date as YYYY-MM-DD, e.g. 2026-03-01",
+                    ),
                 );
                 None
             }
@@ -1217,13 +1394,26 @@ impl<'d> Reader<'d> {
                 errors: x.get("errors").map(|n| {
                     self.map(n)
                         .iter()
-                        .filter_map(|(k, v)| Some((named(k)?, Named { name: self.string(v)?, span: v.span })))
+                        .filter_map(|(k, v)| {
+                            Some((
+                                named(k)?,
+                                Named {
+                                    name: self.string(v)?,
+                                    span: v.span,
+                                },
+                            ))
+                        })
                         .collect()
                 }),
                 valid: x.get("valid").and_then(|n| self.bool(n)),
                 computed: x
                     .get("computed")
-                    .map(|n| self.map(n).iter().filter_map(|(k, v)| Some((named(k)?, v.to_json()))).collect())
+                    .map(|n| {
+                        self.map(n)
+                            .iter()
+                            .filter_map(|(k, v)| Some((named(k)?, v.to_json())))
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 fee_total: x.get("fee_total").and_then(|n| {
                     let text = n.scalar_text().unwrap_or_default().replace(',', ".");
@@ -1248,11 +1438,14 @@ impl<'d> Reader<'d> {
     }
 }
 
+/// A shared group as read: its fields and its label.
+type ReadGroup = (Vec<Field>, Option<Text>);
+
 /// Shared field groups (`groups:`), read when first used so `use:` can expand them, with a
 /// guard against a group that uses itself.
 struct Groups<'n> {
     nodes: BTreeMap<String, &'n Node>,
-    read: HashMap<String, Option<(Vec<Field>, Option<Text>)>>,
+    read: HashMap<String, Option<ReadGroup>>,
     reading: Vec<String>,
 }
 
@@ -1266,11 +1459,18 @@ impl<'n> Groups<'n> {
                 }
             }
         }
-        Self { nodes, read: HashMap::new(), reading: Vec::new() }
+        Self {
+            nodes,
+            read: HashMap::new(),
+            reading: Vec::new(),
+        }
     }
 
     fn label(&self, name: &str) -> Option<Text> {
-        self.read.get(name).and_then(|r| r.as_ref()).and_then(|(_, label)| label.clone())
+        self.read
+            .get(name)
+            .and_then(|r| r.as_ref())
+            .and_then(|(_, label)| label.clone())
     }
 
     fn fields(
@@ -1285,7 +1485,13 @@ impl<'n> Groups<'n> {
         }
         let Some(node) = self.nodes.get(name).copied() else {
             let known: Vec<String> = self.nodes.keys().cloned().collect();
-            reader.unknown_reference(at, name, "keine Feldgruppe", "field group", known.iter().map(String::as_str));
+            reader.unknown_reference(
+                at,
+                name,
+                "keine Feldgruppe",
+                "field group",
+                known.iter().map(String::as_str),
+            );
             return None;
         };
         if self.reading.iter().any(|g| g == name) {
@@ -1293,14 +1499,23 @@ impl<'n> Groups<'n> {
             reader.diags.error_help(
                 Code::InvalidValue,
                 at.span,
-                Msg::new(format!("Die Feldgruppe `{name}` enthält sich selbst: {chain}."), format!("the field group `{name}` contains itself: {chain}")),
-                Msg::new("Eine Gruppe darf sich nicht (auch nicht über andere) selbst verwenden.", "a group must not use itself, directly or through others"),
+                Msg::new(
+                    format!("Die Feldgruppe `{name}` enthält sich selbst: {chain}."),
+                    format!("the field group `{name}` contains itself: {chain}"),
+                ),
+                Msg::new(
+                    "Eine Gruppe darf sich nicht (auch nicht über andere) selbst verwenden.",
+                    "a group must not use itself, directly or through others",
+                ),
             );
             return None;
         }
         self.reading.push(name.to_string());
         let result = reader.entries(node, &spec::GROUP, false).map(|e| {
-            let fields = e.get("fields").map(|f| reader.fields(f, lists, self)).unwrap_or_default();
+            let fields = e
+                .get("fields")
+                .map(|f| reader.fields(f, lists, self))
+                .unwrap_or_default();
             let label = e.get("label").and_then(|l| reader.text(l));
             (fields, label)
         });
@@ -1324,7 +1539,10 @@ impl<'n> Groups<'n> {
 }
 
 fn named(node: &Node) -> Option<Named> {
-    Some(Named { name: node.scalar_text()?, span: node.span })
+    Some(Named {
+        name: node.scalar_text()?,
+        span: node.span,
+    })
 }
 
 fn article_de(obj: &Obj) -> String {
@@ -1349,7 +1567,10 @@ fn normalize_id(text: &str) -> String {
             _ => {}
         }
     }
-    let out = out.trim_matches('_').trim_start_matches(|c: char| c.is_ascii_digit() || c == '_').to_string();
+    let out = out
+        .trim_matches('_')
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '_')
+        .to_string();
     if is_id(&out) { out } else { String::new() }
 }
 
@@ -1358,7 +1579,9 @@ fn is_decimal(text: &str) -> bool {
     let mut parts = t.splitn(2, '.');
     let int = parts.next().unwrap_or("");
     let frac = parts.next();
-    !int.is_empty() && int.chars().all(|c| c.is_ascii_digit()) && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
+    !int.is_empty()
+        && int.chars().all(|c| c.is_ascii_digit())
+        && frac.is_none_or(|f| !f.is_empty() && f.chars().all(|c| c.is_ascii_digit()))
 }
 
 /// Whether `text` is a real calendar date written `YYYY-MM-DD`.
@@ -1368,7 +1591,9 @@ pub(crate) fn is_iso_date(text: &str) -> bool {
     if y.len() != 4 || m.len() != 2 || d.len() != 2 {
         return false;
     }
-    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else { return false };
+    let (Ok(y), Ok(m), Ok(d)) = (y.parse::<u32>(), m.parse::<u32>(), d.parse::<u32>()) else {
+        return false;
+    };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,

@@ -17,7 +17,10 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn new(path: impl Into<Arc<str>>, text: impl Into<Arc<str>>) -> Self {
-        Self { path: path.into(), text: text.into() }
+        Self {
+            path: path.into(),
+            text: text.into(),
+        }
     }
 
     /// The text of the 1-based line `line`, without its line ending.
@@ -79,6 +82,11 @@ impl Span {
 
     /// A span that names the file but no position in it (for problems of a whole file).
     pub const fn file_start(file: FileId) -> Self {
-        Self { file, line: 1, col: 1, len: 0 }
+        Self {
+            file,
+            line: 1,
+            col: 1,
+            len: 0,
+        }
     }
 }

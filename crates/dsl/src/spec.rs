@@ -72,7 +72,9 @@ pub struct Obj {
 impl Obj {
     /// Every key of the object, its base's included.
     pub fn all_keys(&self) -> impl Iterator<Item = &'static Key> + '_ {
-        self.keys.iter().chain(self.base.into_iter().flat_map(|b| b.keys.iter()))
+        self.keys
+            .iter()
+            .chain(self.base.into_iter().flat_map(|b| b.keys.iter()))
     }
 
     pub fn key(&self, name: &str) -> Option<&'static Key> {
@@ -81,11 +83,23 @@ impl Obj {
 }
 
 const fn key(name: &'static str, ty: Ty, de: &'static str, en: &'static str) -> Key {
-    Key { name, ty, required: false, de, en }
+    Key {
+        name,
+        ty,
+        required: false,
+        de,
+        en,
+    }
 }
 
 const fn req(name: &'static str, ty: Ty, de: &'static str, en: &'static str) -> Key {
-    Key { name, ty, required: true, de, en }
+    Key {
+        name,
+        ty,
+        required: true,
+        de,
+        en,
+    }
 }
 
 pub const FIELD_TYPES: &[&str] = &[
@@ -116,8 +130,7 @@ pub const VALUE_TYPES: &[&str] = &["text", "integer", "decimal", "money", "date"
 /// Languages a service may declare (ISO 639-1): German, and the languages German
 /// municipalities most often translate into.
 pub const LANGUAGES: &[&str] = &[
-    "de", "en", "tr", "ar", "uk", "ru", "pl", "fr", "es", "it", "ro", "fa", "vi", "hr", "bg", "el",
-    "sq", "ku",
+    "de", "en", "tr", "ar", "uk", "ru", "pl", "fr", "es", "it", "ro", "fa", "vi", "hr", "bg", "el", "sq", "ku",
 ];
 
 /// The error codes the engine reports at a field, which a test's `expect.errors` may name.
@@ -165,8 +178,18 @@ pub static OPTION: Obj = Obj {
             "Der gespeicherte Wert, z. B. `firma`.",
             "The stored value, e.g. `firma`.",
         ),
-        req("label", Ty::Text, "Die Beschriftung, die Bürger:innen sehen.", "The label citizens see."),
-        key("hint", Ty::Text, "Ein Hinweis unter der Möglichkeit.", "A hint shown under the option."),
+        req(
+            "label",
+            Ty::Text,
+            "Die Beschriftung, die Bürger:innen sehen.",
+            "The label citizens see.",
+        ),
+        key(
+            "hint",
+            Ty::Text,
+            "Ein Hinweis unter der Möglichkeit.",
+            "A hint shown under the option.",
+        ),
     ],
 };
 
@@ -194,7 +217,12 @@ pub static FIELD: Obj = Obj {
             "Die sichtbare Beschriftung. Pflicht außer bei `info` und bei Gruppen, die per `use:` eine Gruppe mit `label` verwenden.",
             "The visible label. Required except for `info`, and for groups that `use:` a group with a `label`.",
         ),
-        key("hint", Ty::Text, "Hilfetext unter der Beschriftung.", "Help text shown under the label."),
+        key(
+            "hint",
+            Ty::Text,
+            "Hilfetext unter der Beschriftung.",
+            "Help text shown under the label.",
+        ),
         key(
             "required",
             Ty::Bool,
@@ -285,7 +313,12 @@ pub static FIELD: Obj = Obj {
             "HTML-autocomplete-Wert (z. B. given-name, postal-code, email), damit Browser ausfüllen helfen.",
             "HTML autocomplete token (e.g. given-name, postal-code, email), so browsers can help fill in.",
         ),
-        key("text", Ty::Text, "Der Text eines `info`-Feldes.", "The text of an `info` field."),
+        key(
+            "text",
+            Ty::Text,
+            "Der Text eines `info`-Feldes.",
+            "The text of an `info` field.",
+        ),
         key(
             "use",
             Ty::Str,
@@ -367,9 +400,19 @@ pub static STEP: Obj = Obj {
     what_en: "step",
     base: None,
     keys: &[
-        req("id", Ty::Id, "Name des Schritts, eindeutig im Dienst.", "The step's name, unique in the service."),
+        req(
+            "id",
+            Ty::Id,
+            "Name des Schritts, eindeutig im Dienst.",
+            "The step's name, unique in the service.",
+        ),
         req("title", Ty::Text, "Überschrift der Seite.", "The page's heading."),
-        key("description", Ty::Text, "Einleitender Text der Seite.", "Introductory text of the page."),
+        key(
+            "description",
+            Ty::Text,
+            "Einleitender Text der Seite.",
+            "Introductory text of the page.",
+        ),
         key(
             "visible_if",
             Ty::Expr,
@@ -382,7 +425,12 @@ pub static STEP: Obj = Obj {
             "Ausdruck: die Pflichtfelder des Schritts sind nur dann Pflicht, wenn er wahr ist.",
             "Expression: the step's required fields are required only while it is true.",
         ),
-        req("fields", Ty::List(&Ty::Obj(&FIELD)), "Die Felder des Schritts.", "The step's fields."),
+        req(
+            "fields",
+            Ty::List(&Ty::Obj(&FIELD)),
+            "Die Felder des Schritts.",
+            "The step's fields.",
+        ),
     ],
 };
 
@@ -405,15 +453,30 @@ pub static COMPUTED: Obj = Obj {
     what_en: "computed value",
     base: None,
     keys: &[
-        req("id", Ty::Id, "Name des Wertes; in Ausdrücken verwendbar.", "The value's name; usable in expressions."),
-        req("value", Ty::Expr, "Ausdruck, der den Wert berechnet.", "Expression that computes the value."),
+        req(
+            "id",
+            Ty::Id,
+            "Name des Wertes; in Ausdrücken verwendbar.",
+            "The value's name; usable in expressions.",
+        ),
+        req(
+            "value",
+            Ty::Expr,
+            "Ausdruck, der den Wert berechnet.",
+            "Expression that computes the value.",
+        ),
         key(
             "type",
             Ty::Enum(VALUE_TYPES),
             "Art des Ergebnisses: text, integer, decimal, money, date, bool.",
             "Kind of result: text, integer, decimal, money, date, bool.",
         ),
-        key("label", Ty::Text, "Beschriftung, wenn der Wert angezeigt wird.", "Label when the value is shown."),
+        key(
+            "label",
+            Ty::Text,
+            "Beschriftung, wenn der Wert angezeigt wird.",
+            "Label when the value is shown.",
+        ),
     ],
 };
 
@@ -435,7 +498,12 @@ pub static RULE: Obj = Obj {
             "Ausdruck, der wahr sein muss. Felder ohne Antwort lassen die Regel ruhen.",
             "Expression that must be true. Fields without an answer leave the rule at rest.",
         ),
-        req("field", Ty::Str, "Das Feld, an dem die Meldung erscheint.", "The field the message is shown at."),
+        req(
+            "field",
+            Ty::Str,
+            "Das Feld, an dem die Meldung erscheint.",
+            "The field the message is shown at.",
+        ),
         req("message", Ty::Text, "Die Fehlermeldung.", "The error message."),
     ],
 };
@@ -446,15 +514,30 @@ pub static FEE: Obj = Obj {
     what_en: "fee",
     base: None,
     keys: &[
-        key("id", Ty::Id, "Name der Gebühr (für Overlays).", "The fee's name (for overlays)."),
-        req("label", Ty::Text, "Bezeichnung auf der Übersicht.", "Label on the summary."),
+        key(
+            "id",
+            Ty::Id,
+            "Name der Gebühr (für Overlays).",
+            "The fee's name (for overlays).",
+        ),
+        req(
+            "label",
+            Ty::Text,
+            "Bezeichnung auf der Übersicht.",
+            "Label on the summary.",
+        ),
         req(
             "amount",
             Ty::Expr,
             "Ausdruck für den Betrag in Euro, z. B. `30.70` oder `gebuehr_pro_jahr * laufzeit`.",
             "Expression for the amount in euros, e.g. `30.70` or `gebuehr_pro_jahr * laufzeit`.",
         ),
-        key("if", Ty::Expr, "Ausdruck: die Gebühr fällt nur an, wenn er wahr ist.", "Expression: the fee applies only while it is true."),
+        key(
+            "if",
+            Ty::Expr,
+            "Ausdruck: die Gebühr fällt nur an, wenn er wahr ist.",
+            "Expression: the fee applies only while it is true.",
+        ),
     ],
 };
 
@@ -465,7 +548,12 @@ pub static STATE: Obj = Obj {
     base: None,
     keys: &[
         req("id", Ty::Id, "Name des Stands.", "The state's name."),
-        key("label", Ty::Text, "Bezeichnung für Sachbearbeitung und Bürger:innen.", "Label for clerks and citizens."),
+        key(
+            "label",
+            Ty::Text,
+            "Bezeichnung für Sachbearbeitung und Bürger:innen.",
+            "Label for clerks and citizens.",
+        ),
     ],
 };
 
@@ -477,7 +565,12 @@ pub static TRANSITION: Obj = Obj {
     keys: &[
         req("from", Ty::Str, "Ausgangsstand.", "State it starts from."),
         req("to", Ty::Str, "Zielstand.", "State it leads to."),
-        key("label", Ty::Text, "Bezeichnung der Aktion, z. B. „Genehmigen“.", "Label of the action, e.g. “Approve”."),
+        key(
+            "label",
+            Ty::Text,
+            "Bezeichnung der Aktion, z. B. „Genehmigen“.",
+            "Label of the action, e.g. “Approve”.",
+        ),
     ],
 };
 
@@ -493,7 +586,12 @@ pub static DELIVERY: Obj = Obj {
             "Name eines in der Kommune konfigurierten Webhooks (Fachverfahren).",
             "Name of a webhook configured for the municipality (back-office system).",
         ),
-        key("email", Ty::Str, "E-Mail-Adresse des Postfachs der Behörde.", "E-mail address of the office's inbox."),
+        key(
+            "email",
+            Ty::Str,
+            "E-Mail-Adresse des Postfachs der Behörde.",
+            "E-mail address of the office's inbox.",
+        ),
         key(
             "fit_connect",
             Ty::Str,
@@ -536,8 +634,18 @@ pub static EXPECT: Obj = Obj {
     what_en: "expectation",
     base: None,
     keys: &[
-        key("visible", Ty::List(&Ty::Str), "Felder, die sichtbar sein müssen.", "Fields that must be visible."),
-        key("hidden", Ty::List(&Ty::Str), "Felder, die verborgen sein müssen.", "Fields that must be hidden."),
+        key(
+            "visible",
+            Ty::List(&Ty::Str),
+            "Felder, die sichtbar sein müssen.",
+            "Fields that must be visible.",
+        ),
+        key(
+            "hidden",
+            Ty::List(&Ty::Str),
+            "Felder, die verborgen sein müssen.",
+            "Fields that must be hidden.",
+        ),
         key(
             "errors",
             Ty::MapOf(&Ty::Str),
@@ -556,8 +664,18 @@ pub static EXPECT: Obj = Obj {
             "Erwartete berechnete Werte: Name → Wert.",
             "Expected computed values: name → value.",
         ),
-        key("fee_total", Ty::Number, "Erwartete Gesamtgebühr in Euro.", "Expected total fee in euros."),
-        key("path", Ty::List(&Ty::Str), "Erwartete Folge der Schritte (ids).", "Expected sequence of steps (ids)."),
+        key(
+            "fee_total",
+            Ty::Number,
+            "Erwartete Gesamtgebühr in Euro.",
+            "Expected total fee in euros.",
+        ),
+        key(
+            "path",
+            Ty::List(&Ty::Str),
+            "Erwartete Folge der Schritte (ids).",
+            "Expected sequence of steps (ids).",
+        ),
     ],
 };
 
@@ -567,15 +685,30 @@ pub static TEST: Obj = Obj {
     what_en: "test",
     base: None,
     keys: &[
-        req("name", Ty::Str, "Was der Test zeigt, in einem Satz.", "What the test shows, in one sentence."),
-        key("today", Ty::Date, "Festes heutiges Datum für den Test.", "A fixed date for today in this test."),
+        req(
+            "name",
+            Ty::Str,
+            "Was der Test zeigt, in einem Satz.",
+            "What the test shows, in one sentence.",
+        ),
+        key(
+            "today",
+            Ty::Date,
+            "Festes heutiges Datum für den Test.",
+            "A fixed date for today in this test.",
+        ),
         key(
             "answers",
             Ty::MapOf(&Ty::Any),
             "Antworten: Feld → Wert; Gruppen als Zuordnung, Wiederholungen als Liste von Zuordnungen, Dateien als Zuordnung {name, size, type} oder als Dateiname.",
             "Answers: field → value; groups as a map, repeats as a list of maps, files as a map {name, size, type} or a file name.",
         ),
-        req("expect", Ty::Obj(&EXPECT), "Was herauskommen muss.", "What must come out."),
+        req(
+            "expect",
+            Ty::Obj(&EXPECT),
+            "Was herauskommen muss.",
+            "What must come out.",
+        ),
     ],
 };
 
@@ -583,23 +716,48 @@ pub static TEST: Obj = Obj {
 macro_rules! metadata_keys {
     () => {
         [
-            key("title", Ty::Text, "Titel des Dienstes (Pflicht im Dienst, im Overlay optional).", "Title of the service (required in a service, optional in an overlay)."),
-            key("description", Ty::Text, "Kurzbeschreibung für Katalog und Startseite.", "Short description for the catalog and the start page."),
-            key("keywords", Ty::List(&Ty::Str), "Suchbegriffe für den Katalog.", "Search terms for the catalog."),
+            key(
+                "title",
+                Ty::Text,
+                "Titel des Dienstes (Pflicht im Dienst, im Overlay optional).",
+                "Title of the service (required in a service, optional in an overlay).",
+            ),
+            key(
+                "description",
+                Ty::Text,
+                "Kurzbeschreibung für Katalog und Startseite.",
+                "Short description for the catalog and the start page.",
+            ),
+            key(
+                "keywords",
+                Ty::List(&Ty::Str),
+                "Suchbegriffe für den Katalog.",
+                "Search terms for the catalog.",
+            ),
             key(
                 "languages",
                 Ty::List(&Ty::Str),
                 "Sprachen, in die alle Texte übersetzt sind (Deutsch immer). Fehlt eine Übersetzung, warnt `check`.",
                 "Languages all texts are translated into (German always). A missing translation is a warning.",
             ),
-            key("duration", Ty::Text, "Wie lange das Ausfüllen etwa dauert, z. B. „10 Minuten“.", "How long filling in takes, e.g. “10 minutes”."),
+            key(
+                "duration",
+                Ty::Text,
+                "Wie lange das Ausfüllen etwa dauert, z. B. „10 Minuten“.",
+                "How long filling in takes, e.g. “10 minutes”.",
+            ),
             key(
                 "requirements",
                 Ty::List(&Ty::Text),
                 "Was Bürger:innen bereithalten sollten (Startseite).",
                 "What citizens should have at hand (start page).",
             ),
-            key("privacy", Ty::Text, "Datenschutzhinweis auf der Startseite.", "Privacy note on the start page."),
+            key(
+                "privacy",
+                Ty::Text,
+                "Datenschutzhinweis auf der Startseite.",
+                "Privacy note on the start page.",
+            ),
             key(
                 "declaration",
                 Ty::Text,
@@ -612,7 +770,12 @@ macro_rules! metadata_keys {
                 "Kürzel am Anfang der Vorgangsnummer, 2–5 Großbuchstaben, z. B. `BPA`.",
                 "Prefix of reference numbers, 2–5 capital letters, e.g. `BPA`.",
             ),
-            key("process", Ty::Obj(&PROCESS), "Was nach dem Absenden geschieht.", "What happens after sending."),
+            key(
+                "process",
+                Ty::Obj(&PROCESS),
+                "Was nach dem Absenden geschieht.",
+                "What happens after sending.",
+            ),
         ]
     };
 }
@@ -633,7 +796,12 @@ pub static SERVICE: Obj = Obj {
                 "Name des Dienstes, eindeutig im Katalog; Teil der Adresse.",
                 "The service's name, unique in the catalog; part of its address.",
             ),
-            req("version", Ty::Version, "Version, z. B. `1.2.0`.", "Version, e.g. `1.2.0`."),
+            req(
+                "version",
+                Ty::Version,
+                "Version, z. B. `1.2.0`.",
+                "Version, e.g. `1.2.0`.",
+            ),
             key(
                 "leika",
                 Ty::Leika,
@@ -662,11 +830,31 @@ pub static SERVICE: Obj = Obj {
                 "Wiederverwendbare Feldgruppen (Anschrift, Person), per `use:` verwendet.",
                 "Reusable field groups (an address, a person), used with `use:`.",
             ),
-            req("steps", Ty::List(&Ty::Obj(&STEP)), "Die Schritte (Seiten) des Formulars.", "The form's steps (pages)."),
-            key("computed", Ty::List(&Ty::Obj(&COMPUTED)), "Berechnete Werte.", "Computed values."),
-            key("rules", Ty::List(&Ty::Obj(&RULE)), "Regeln über mehrere Felder.", "Rules across fields."),
+            req(
+                "steps",
+                Ty::List(&Ty::Obj(&STEP)),
+                "Die Schritte (Seiten) des Formulars.",
+                "The form's steps (pages).",
+            ),
+            key(
+                "computed",
+                Ty::List(&Ty::Obj(&COMPUTED)),
+                "Berechnete Werte.",
+                "Computed values.",
+            ),
+            key(
+                "rules",
+                Ty::List(&Ty::Obj(&RULE)),
+                "Regeln über mehrere Felder.",
+                "Rules across fields.",
+            ),
             key("fees", Ty::List(&Ty::Obj(&FEE)), "Gebühren.", "Fees."),
-            key("tests", Ty::List(&Ty::Obj(&TEST)), "Tests des Dienstes (`baukasten test`).", "The service's tests (`baukasten test`)."),
+            key(
+                "tests",
+                Ty::List(&Ty::Obj(&TEST)),
+                "Tests des Dienstes (`baukasten test`).",
+                "The service's tests (`baukasten test`).",
+            ),
         ]
     },
 };
@@ -695,9 +883,24 @@ pub static OVERRIDE: Obj = Obj {
             "Ändert Schritte (ohne ihre Felder): Schritt → geänderte Schlüssel.",
             "Changes steps (not their fields): step → changed keys.",
         ),
-        key("computed", Ty::MapOf(&Ty::Patch(&COMPUTED)), "Ändert berechnete Werte.", "Changes computed values."),
-        key("rules", Ty::MapOf(&Ty::Patch(&RULE)), "Ändert Regeln (mit `id`).", "Changes rules (that have an `id`)."),
-        key("fees", Ty::MapOf(&Ty::Patch(&FEE)), "Ändert Gebühren (mit `id`).", "Changes fees (that have an `id`)."),
+        key(
+            "computed",
+            Ty::MapOf(&Ty::Patch(&COMPUTED)),
+            "Ändert berechnete Werte.",
+            "Changes computed values.",
+        ),
+        key(
+            "rules",
+            Ty::MapOf(&Ty::Patch(&RULE)),
+            "Ändert Regeln (mit `id`).",
+            "Changes rules (that have an `id`).",
+        ),
+        key(
+            "fees",
+            Ty::MapOf(&Ty::Patch(&FEE)),
+            "Ändert Gebühren (mit `id`).",
+            "Changes fees (that have an `id`).",
+        ),
     ],
 };
 
@@ -707,11 +910,31 @@ pub static ADD: Obj = Obj {
     what_en: "addition",
     base: None,
     keys: &[
-        key("lists", Ty::MapOf(&Ty::List(&Ty::Obj(&OPTION))), "Neue Listen.", "New lists."),
-        key("groups", Ty::MapOf(&Ty::Obj(&GROUP)), "Neue Feldgruppen.", "New field groups."),
+        key(
+            "lists",
+            Ty::MapOf(&Ty::List(&Ty::Obj(&OPTION))),
+            "Neue Listen.",
+            "New lists.",
+        ),
+        key(
+            "groups",
+            Ty::MapOf(&Ty::Obj(&GROUP)),
+            "Neue Feldgruppen.",
+            "New field groups.",
+        ),
         key("steps", Ty::List(&Ty::Obj(&ADDED_STEP)), "Neue Schritte.", "New steps."),
-        key("fields", Ty::List(&Ty::Obj(&ADDED_FIELD)), "Neue Felder, mit `to` und `after`.", "New fields, with `to` and `after`."),
-        key("computed", Ty::List(&Ty::Obj(&COMPUTED)), "Neue berechnete Werte.", "New computed values."),
+        key(
+            "fields",
+            Ty::List(&Ty::Obj(&ADDED_FIELD)),
+            "Neue Felder, mit `to` und `after`.",
+            "New fields, with `to` and `after`.",
+        ),
+        key(
+            "computed",
+            Ty::List(&Ty::Obj(&COMPUTED)),
+            "Neue berechnete Werte.",
+            "New computed values.",
+        ),
         key("rules", Ty::List(&Ty::Obj(&RULE)), "Neue Regeln.", "New rules."),
         key("fees", Ty::List(&Ty::Obj(&FEE)), "Neue Gebühren.", "New fees."),
         key("tests", Ty::List(&Ty::Obj(&TEST)), "Weitere Tests.", "Further tests."),
@@ -732,7 +955,12 @@ pub static OVERLAY: Obj = Obj {
                 "Der gemeinsame Dienst (EfA), den diese Kommune nachnutzt.",
                 "The shared (EfA) service this municipality reuses.",
             ),
-            key("version", Ty::Version, "Version der Anpassung.", "Version of the adaptation."),
+            key(
+                "version",
+                Ty::Version,
+                "Version der Anpassung.",
+                "Version of the adaptation.",
+            ),
             m[0],
             m[1],
             m[2],
@@ -743,8 +971,18 @@ pub static OVERLAY: Obj = Obj {
             m[7],
             m[8],
             m[9],
-            key("override", Ty::Obj(&OVERRIDE), "Was die Kommune anders macht.", "What the municipality does differently."),
-            key("add", Ty::Obj(&ADD), "Was die Kommune hinzufügt.", "What the municipality adds."),
+            key(
+                "override",
+                Ty::Obj(&OVERRIDE),
+                "Was die Kommune anders macht.",
+                "What the municipality does differently.",
+            ),
+            key(
+                "add",
+                Ty::Obj(&ADD),
+                "Was die Kommune hinzufügt.",
+                "What the municipality adds.",
+            ),
         ]
     },
 };
@@ -755,7 +993,12 @@ pub static CONTACT: Obj = Obj {
     what_en: "contact",
     base: None,
     keys: &[
-        key("office", Ty::Text, "Name der zuständigen Stelle, z. B. „Bürgerbüro“.", "Name of the office, e.g. “Bürgerbüro”."),
+        key(
+            "office",
+            Ty::Text,
+            "Name der zuständigen Stelle, z. B. „Bürgerbüro“.",
+            "Name of the office, e.g. “Bürgerbüro”.",
+        ),
         key("address", Ty::Text, "Anschrift der Stelle.", "The office's address."),
         key("email", Ty::Str, "E-Mail-Adresse.", "E-mail address."),
         key("phone", Ty::Str, "Telefonnummer.", "Telephone number."),
@@ -769,8 +1012,18 @@ pub static LINKS: Obj = Obj {
     what_en: "links",
     base: None,
     keys: &[
-        req("impressum", Ty::Str, "Adresse des Impressums.", "Address of the legal notice (Impressum)."),
-        req("datenschutz", Ty::Str, "Adresse der Datenschutzerklärung.", "Address of the privacy policy."),
+        req(
+            "impressum",
+            Ty::Str,
+            "Adresse des Impressums.",
+            "Address of the legal notice (Impressum).",
+        ),
+        req(
+            "datenschutz",
+            Ty::Str,
+            "Adresse der Datenschutzerklärung.",
+            "Address of the privacy policy.",
+        ),
         req(
             "barrierefreiheit",
             Ty::Str,
@@ -786,10 +1039,30 @@ pub static THEME: Obj = Obj {
     what_en: "theme",
     base: None,
     keys: &[
-        key("logo", Ty::Str, "Pfad oder Adresse des Logos.", "Path or address of the logo."),
-        key("logo_alt", Ty::Text, "Alternativtext des Logos.", "Alternative text of the logo."),
-        key("primary_color", Ty::Str, "Hauptfarbe als #rrggbb.", "Main colour as #rrggbb."),
-        key("accent_color", Ty::Str, "Akzentfarbe als #rrggbb.", "Accent colour as #rrggbb."),
+        key(
+            "logo",
+            Ty::Str,
+            "Pfad oder Adresse des Logos.",
+            "Path or address of the logo.",
+        ),
+        key(
+            "logo_alt",
+            Ty::Text,
+            "Alternativtext des Logos.",
+            "Alternative text of the logo.",
+        ),
+        key(
+            "primary_color",
+            Ty::Str,
+            "Hauptfarbe als #rrggbb.",
+            "Main colour as #rrggbb.",
+        ),
+        key(
+            "accent_color",
+            Ty::Str,
+            "Akzentfarbe als #rrggbb.",
+            "Accent colour as #rrggbb.",
+        ),
     ],
 };
 
@@ -799,19 +1072,59 @@ pub static TENANT: Obj = Obj {
     what_en: "municipality",
     base: None,
     keys: &[
-        req("tenant", Ty::Id, "Kurzname der Kommune; Teil der Adressen.", "Short name of the municipality; part of addresses."),
-        req("name", Ty::Text, "Name der Kommune, z. B. „Stadt Musterstadt“.", "Name, e.g. “Stadt Musterstadt”."),
-        key("contact", Ty::Obj(&CONTACT), "Kontakt und zuständige Stelle.", "Contact and office."),
-        req("links", Ty::Obj(&LINKS), "Impressum, Datenschutz, Barrierefreiheit.", "Legal notice, privacy, accessibility."),
+        req(
+            "tenant",
+            Ty::Id,
+            "Kurzname der Kommune; Teil der Adressen.",
+            "Short name of the municipality; part of addresses.",
+        ),
+        req(
+            "name",
+            Ty::Text,
+            "Name der Kommune, z. B. „Stadt Musterstadt“.",
+            "Name, e.g. “Stadt Musterstadt”.",
+        ),
+        key(
+            "contact",
+            Ty::Obj(&CONTACT),
+            "Kontakt und zuständige Stelle.",
+            "Contact and office.",
+        ),
+        req(
+            "links",
+            Ty::Obj(&LINKS),
+            "Impressum, Datenschutz, Barrierefreiheit.",
+            "Legal notice, privacy, accessibility.",
+        ),
         key("theme", Ty::Obj(&THEME), "Logo und Farben.", "Logo and colours."),
     ],
 };
 
 /// Every object of the language, for the JSON Schema's `$defs` and for the docs test.
 pub static ALL: &[&Obj] = &[
-    &SERVICE, &OVERLAY, &TENANT, &OPTION, &FIELD, &ADDED_FIELD, &GROUP, &STEP, &ADDED_STEP, &COMPUTED,
-    &RULE, &FEE, &STATE, &TRANSITION, &DELIVERY, &PROCESS, &TEST, &EXPECT, &OVERRIDE, &ADD, &CONTACT,
-    &LINKS, &THEME,
+    &SERVICE,
+    &OVERLAY,
+    &TENANT,
+    &OPTION,
+    &FIELD,
+    &ADDED_FIELD,
+    &GROUP,
+    &STEP,
+    &ADDED_STEP,
+    &COMPUTED,
+    &RULE,
+    &FEE,
+    &STATE,
+    &TRANSITION,
+    &DELIVERY,
+    &PROCESS,
+    &TEST,
+    &EXPECT,
+    &OVERRIDE,
+    &ADD,
+    &CONTACT,
+    &LINKS,
+    &THEME,
 ];
 
 /// The JSON Schema (draft 2020-12) of a service file: a service, an overlay or a tenant.

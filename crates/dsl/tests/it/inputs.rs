@@ -21,9 +21,17 @@ fn inputs() {
         settings.set_prepend_module_to_snapshot(false);
         settings.set_input_file(&path);
         if stem.starts_with("warn_") {
-            assert!(!loaded.has_errors(), "{stem}: expected warnings only, got {:#?}", loaded.diagnostics);
+            assert!(
+                !loaded.has_errors(),
+                "{stem}: expected warnings only, got {:#?}",
+                loaded.diagnostics
+            );
             assert!(loaded.warning_count() > 0, "{stem}: expected at least one warning");
-            let rendered: String = loaded.diagnostics.iter().map(|d| d.render(&loaded.sources, Lang::De)).collect();
+            let rendered: String = loaded
+                .diagnostics
+                .iter()
+                .map(|d| d.render(&loaded.sources, Lang::De))
+                .collect();
             settings.bind(|| insta::assert_snapshot!(stem.clone(), rendered));
         } else if stem.starts_with("err_") {
             err_cases += 1;
@@ -54,7 +62,11 @@ fn inputs() {
                 .filter(|d| d.is_error())
                 .map(|d| d.render(&loaded.sources, Lang::En))
                 .collect();
-            assert!(errors.is_empty(), "{stem}: expected no errors, got:\n{}", errors.join("\n"));
+            assert!(
+                errors.is_empty(),
+                "{stem}: expected no errors, got:\n{}",
+                errors.join("\n")
+            );
             settings.bind(|| insta::assert_yaml_snapshot!(stem.clone(), loaded.catalog));
         }
     }
@@ -65,7 +77,11 @@ fn inputs() {
 fn the_forms_catalog_has_no_errors_and_no_warnings() {
     let loaded = load_catalog(crate::forms_catalog());
     assert!(!loaded.catalog.services.is_empty());
-    let rendered: Vec<String> = loaded.diagnostics.iter().map(|d| d.render(&loaded.sources, Lang::En)).collect();
+    let rendered: Vec<String> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| d.render(&loaded.sources, Lang::En))
+        .collect();
     assert!(rendered.is_empty(), "{}", rendered.join("\n"));
 }
 
@@ -82,7 +98,12 @@ fn every_rendered_diagnostic_points_at_a_line_of_its_file() {
             let location = format!("--> {}:{}:{}", file.path, d.span.line, d.span.col);
             assert!(rendered.contains(&location), "{stem}: {rendered} lacks {location}");
             if !file.text.is_empty() {
-                assert!(file.line(d.span.line).is_some(), "{stem}: line {} outside {}", d.span.line, file.path);
+                assert!(
+                    file.line(d.span.line).is_some(),
+                    "{stem}: line {} outside {}",
+                    d.span.line,
+                    file.path
+                );
             }
         }
     }

@@ -40,7 +40,9 @@ pub fn split_input(stem: &str, text: &str) -> Vec<SourceFile> {
 /// Every `*.yaml` file under `dir`, recursively, sorted.
 pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

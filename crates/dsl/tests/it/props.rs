@@ -34,18 +34,21 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         any::<usize>().prop_map(Mutation::DuplicateLine),
         (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
         any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), prop_oneof![
-            Just(": ".to_string()),
-            Just("- ".to_string()),
-            Just("&a ".to_string()),
-            Just("*a".to_string()),
-            Just("{{".to_string()),
-            Just("'".to_string()),
-            Just("\t".to_string()),
-            Just(" == ".to_string()),
-            "[a-z_.]{1,8}".prop_map(|s| s),
-            any::<String>(),
-        ])
+        (
+            any::<usize>(),
+            prop_oneof![
+                Just(": ".to_string()),
+                Just("- ".to_string()),
+                Just("&a ".to_string()),
+                Just("*a".to_string()),
+                Just("{{".to_string()),
+                Just("'".to_string()),
+                Just("\t".to_string()),
+                Just(" == ".to_string()),
+                "[a-z_.]{1,8}".prop_map(|s| s),
+                any::<String>(),
+            ]
+        )
             .prop_map(|(at, s)| Mutation::Insert(at, s)),
         (any::<usize>(), any::<bool>()).prop_map(|(a, b)| Mutation::Indent(a, b)),
     ]

@@ -23,7 +23,10 @@ fn every_form_conforms_to_the_schema() {
     let forms = crate::forms_catalog();
     assert!(!forms.is_empty());
     for file in forms {
-        let errors: Vec<String> = validator.iter_errors(&to_json(&file.text)).map(|e| format!("{e} at {}", e.instance_path())).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&to_json(&file.text))
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
         assert!(errors.is_empty(), "{}: {}", file.path, errors.join("\n"));
     }
 }
@@ -42,7 +45,9 @@ fn valid_inputs_conform_and_unknown_keys_do_not() {
             assert!(errors.is_empty(), "{stem} / {}: {}", file.path, errors.join("\n"));
         }
     }
-    let broken = to_json("service: x\nversion: 1.0.0\ntitle: X\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: b, type: text, label: B, requird: true }\n");
+    let broken = to_json(
+        "service: x\nversion: 1.0.0\ntitle: X\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: b, type: text, label: B, requird: true }\n",
+    );
     assert!(!validator.is_valid(&broken), "an unknown key must not validate");
 }
 
@@ -50,11 +55,19 @@ fn valid_inputs_conform_and_unknown_keys_do_not() {
 fn every_key_has_a_description() {
     for obj in spec::ALL {
         for key in obj.all_keys() {
-            assert!(!key.de.is_empty() && !key.en.is_empty(), "{}.{} lacks a description", obj.name, key.name);
+            assert!(
+                !key.de.is_empty() && !key.en.is_empty(),
+                "{}.{} lacks a description",
+                obj.name,
+                key.name
+            );
         }
     }
     let schema = spec::json_schema().to_string();
-    assert!(schema.contains("Die sichtbare Beschriftung"), "descriptions reach the schema");
+    assert!(
+        schema.contains("Die sichtbare Beschriftung"),
+        "descriptions reach the schema"
+    );
 }
 
 /// Parses `docs/language.md`: for every heading "## `object`", the keys in the first column
@@ -66,7 +79,10 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("## ") {
             let name = rest.trim();
-            current = name.strip_prefix('`').and_then(|n| n.strip_suffix('`')).map(str::to_string);
+            current = name
+                .strip_prefix('`')
+                .and_then(|n| n.strip_suffix('`'))
+                .map(str::to_string);
             if let Some(name) = &current {
                 out.entry(name.clone()).or_default();
             }
@@ -75,7 +91,9 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
         if line.starts_with("## ") || line.starts_with("# ") {
             current = None;
         }
-        let (Some(name), Some(row)) = (&current, line.strip_prefix('|')) else { continue };
+        let (Some(name), Some(row)) = (&current, line.strip_prefix('|')) else {
+            continue;
+        };
         let first = row.split('|').next().unwrap_or_default().trim();
         if let Some(key) = first.strip_prefix('`').and_then(|k| k.strip_suffix('`')) {
             out.get_mut(name).unwrap().insert(key.to_string());
