@@ -31,6 +31,11 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Run the `tests:` of every service: answers in, expected visibility, errors, values and fees out.
+    Test {
+        /// A service file or a folder of them. Default: ./forms
+        path: Option<PathBuf>,
+    },
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -56,6 +61,8 @@ enum SchemaKind {
     Dsl,
 }
 
+mod test_cmd;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let lang = match cli.lang {
@@ -65,6 +72,10 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check { path, format } => check(path, format, lang),
+        Command::Test { path } => match load(path, lang) {
+            Ok(loaded) => test_cmd::run(&loaded, lang),
+            Err(code) => code,
+        },
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
             print_or_fail(&format!(

@@ -18,6 +18,10 @@ use crate::source::Span;
 use crate::spec::{self, Obj};
 use crate::yaml::{Node, NodeKind};
 
+/// The longest expression we compile. The expression compiler recurses over the expression,
+/// so an unbounded one could exhaust a thread's stack; real conditions are under 200.
+pub(crate) const MAX_EXPRESSION_CHARS: usize = 1_000;
+
 /// Reads objects of one file (or one merged overlay), reporting into `diags`.
 pub(crate) struct Reader<'d> {
     pub diags: &'d mut Diagnostics,
@@ -268,6 +272,21 @@ impl<'d> Reader<'d> {
                 return None;
             }
         };
+        if source.chars().count() > MAX_EXPRESSION_CHARS {
+            self.diags.error_help(
+                Code::ExpressionSyntax,
+                node.span,
+                Msg::new(
+                    format!("Der Ausdruck ist länger als {MAX_EXPRESSION_CHARS} Zeichen."),
+                    format!("the expression is longer than {MAX_EXPRESSION_CHARS} characters"),
+                ),
+                Msg::new(
+                    "Teilen Sie ihn in berechnete Werte (`computed:`) auf und verwenden Sie deren Namen.",
+                    "split it into computed values (`computed:`) and use their names",
+                ),
+            );
+            return None;
+        }
         Some(Expr {
             source,
             span: node.span,

@@ -453,6 +453,18 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_allowed_expression_compiles_on_a_small_stack() {
+        // Server worker threads have 2 MiB stacks; the checker's expression limit must fit.
+        let longest = format!("x{}", " + x".repeat((crate::read::MAX_EXPRESSION_CHARS - 1) / 4));
+        assert!(longest.len() <= crate::read::MAX_EXPRESSION_CHARS);
+        let handle = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || crate::expression_names(&crate::expression_env(), &longest).map(|n| n.len()))
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), Ok(1));
+    }
+
+    #[test]
     fn syntax_error_points_at_line() {
         let error = parse("service: x\n  title: [unclosed\n", 0).unwrap_err();
         assert_eq!(error.code, Code::YamlSyntax);

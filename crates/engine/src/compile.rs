@@ -1,0 +1,233 @@
+//! Compiling a checked service: every expression and pattern once, the computed values in
+//! dependency order, and the slots of the evaluation context.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use baukasten_dsl::model::{Expr, Field, Service};
+use regex::Regex;
+
+use crate::expr::Compiled;
+
+/// Why a service cannot be compiled. The checker (`baukasten check`) reports all of these
+/// with file and line first; the engine refuses a service that did not pass it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileError {
+    pub message: String,
+    pub span: baukasten_dsl::Span,
+}
+
+impl std::fmt::Display for CompileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (line {}, column {})",
+            self.message, self.span.line, self.span.col
+        )
+    }
+}
+
+impl std::error::Error for CompileError {}
+
+/// A service ready to evaluate answers. Cheap to share between threads (`Arc` inside).
+#[derive(Debug, Clone)]
+pub struct CompiledService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub service: Service,
+    pub exprs: Vec<Compiled>,
+    pub steps: Vec<StepPlan>,
+    /// Top-level names (fields, then computed values) → slot in the context.
+    pub slots: Arc<HashMap<String, usize>>,
+    /// For each top-level field slot: (step index, field index in the step).
+    pub top_fields: Vec<(usize, usize)>,
+    /// Indices into `service.computed`, dependencies first.
+    pub computed_order: Vec<usize>,
+    pub computed_exprs: Vec<usize>,
+    pub rules: Vec<usize>,
+    pub fees: Vec<(usize, Option<usize>)>,
+    pub hash: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct StepPlan {
+    pub visible_if: Option<usize>,
+    pub required_if: Option<usize>,
+    pub fields: Vec<FieldPlan>,
+}
+
+/// What evaluation needs of a field beyond the model: its compiled conditions and pattern.
+#[derive(Debug)]
+pub(crate) struct FieldPlan {
+    pub visible_if: Option<usize>,
+    pub required_if: Option<usize>,
+    pub pattern: Option<Regex>,
+    pub children: Vec<FieldPlan>,
+}
+
+impl CompiledService {
+    /// Compiles a service that passed `baukasten check`.
+    pub fn new(service: &Service) -> Result<Self, CompileError> {
+        let mut exprs = Vec::new();
+        let mut compile = |e: &Expr| -> Result<usize, CompileError> {
+            let compiled = Compiled::new(e).map_err(|message| CompileError { message, span: e.span })?;
+            exprs.push(compiled);
+            Ok(exprs.len() - 1)
+        };
+        let opt = |e: &Option<Expr>, compile: &mut dyn FnMut(&Expr) -> Result<usize, CompileError>| {
+            e.as_ref().map(compile).transpose()
+        };
+
+        fn plan(
+            field: &Field,
+            compile: &mut dyn FnMut(&Expr) -> Result<usize, CompileError>,
+        ) -> Result<FieldPlan, CompileError> {
+            let visible_if = field.visible_if.as_ref().map(&mut *compile).transpose()?;
+            let required_if = field.required_if.as_ref().map(&mut *compile).transpose()?;
+            let pattern = match &field.constraints.pattern {
+                Some(p) => Some(Regex::new(&format!("^(?:{})$", p.regex)).map_err(|e| CompileError {
+                    message: format!("pattern of `{}`: {e}", field.id),
+                    span: field.span,
+                })?),
+                None => None,
+            };
+            let children = field
+                .kind
+                .children()
+                .unwrap_or(&[])
+                .iter()
+                .map(|c| plan(c, compile))
+                .collect::<Result<_, _>>()?;
+            Ok(FieldPlan {
+                visible_if,
+                required_if,
+                pattern,
+                children,
+            })
+        }
+
+        let mut steps = Vec::new();
+        let mut slots = HashMap::new();
+        let mut top_fields = Vec::new();
+        for (si, step) in service.steps.iter().enumerate() {
+            let visible_if = opt(&step.visible_if, &mut compile)?;
+            let required_if = opt(&step.required_if, &mut compile)?;
+            let mut fields = Vec::new();
+            for (fi, field) in step.fields.iter().enumerate() {
+                fields.push(plan(field, &mut compile)?);
+                slots.insert(field.id.clone(), top_fields.len());
+                top_fields.push((si, fi));
+            }
+            steps.push(StepPlan {
+                visible_if,
+                required_if,
+                fields,
+            });
+        }
+        let mut computed_exprs = Vec::new();
+        for (i, c) in service.computed.iter().enumerate() {
+            computed_exprs.push(compile(&c.value)?);
+            slots.insert(c.id.clone(), top_fields.len() + i);
+        }
+        let rules = service
+            .rules
+            .iter()
+            .map(|r| compile(&r.check))
+            .collect::<Result<_, _>>()?;
+        let mut fees = Vec::new();
+        for fee in &service.fees {
+            let amount = compile(&fee.amount)?;
+            let condition = opt(&fee.condition, &mut compile)?;
+            fees.push((amount, condition));
+        }
+        let computed_order = dependency_order(service, &computed_exprs, &exprs)?;
+        let hash = definition_hash(service);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                service: service.clone(),
+                exprs,
+                steps,
+                slots: Arc::new(slots),
+                top_fields,
+                computed_order,
+                computed_exprs,
+                rules,
+                fees,
+                hash,
+            }),
+        })
+    }
+
+    pub fn service(&self) -> &Service {
+        &self.inner.service
+    }
+
+    /// A hash of the compiled definition (FNV-1a over its canonical JSON), so a submission can
+    /// be pinned to exactly the definition it was filled in against.
+    pub fn definition_hash(&self) -> &str {
+        &self.inner.hash
+    }
+}
+
+/// Computed values ordered so each comes after the values it reads. The checker refuses
+/// cycles; should one reach the engine anyway, it is an error here too.
+fn dependency_order(
+    service: &Service,
+    computed_exprs: &[usize],
+    exprs: &[Compiled],
+) -> Result<Vec<usize>, CompileError> {
+    let index: HashMap<&str, usize> = service
+        .computed
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    let mut order = Vec::new();
+    let mut state = vec![0u8; service.computed.len()]; // 0 new, 1 on stack, 2 done
+    fn visit(
+        i: usize,
+        service: &Service,
+        index: &HashMap<&str, usize>,
+        computed_exprs: &[usize],
+        exprs: &[Compiled],
+        state: &mut [u8],
+        order: &mut Vec<usize>,
+    ) -> Result<(), CompileError> {
+        match state[i] {
+            2 => return Ok(()),
+            1 => {
+                return Err(CompileError {
+                    message: format!("computed value `{}` depends on itself", service.computed[i].id),
+                    span: service.computed[i].span,
+                });
+            }
+            _ => {}
+        }
+        state[i] = 1;
+        for name in &exprs[computed_exprs[i]].names {
+            if let Some(&dep) = index.get(name.as_str()) {
+                visit(dep, service, index, computed_exprs, exprs, state, order)?;
+            }
+        }
+        state[i] = 2;
+        order.push(i);
+        Ok(())
+    }
+    for i in 0..service.computed.len() {
+        visit(i, service, &index, computed_exprs, exprs, &mut state, &mut order)?;
+    }
+    Ok(order)
+}
+
+fn definition_hash(service: &Service) -> String {
+    let json = serde_json::to_string(service).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in json.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}

@@ -1,0 +1,1259 @@
+//! One evaluation of a citizen's answers: what is shown and required, the computed values and
+//! fees, and every error with a stable code and a message.
+//!
+//! Semantics (docs/language.md, "Semantics"):
+//! - A hidden step, group or field is not required, not validated, and its value is dropped
+//!   from the clean submission; conditions and computed values read it as `none`. Because a
+//!   condition may read a field that another condition hides, visibility is evaluated until it
+//!   is stable (at most [`MAX_PASSES`] rounds; one round when no answered field is hidden).
+//! - Inside a repeat, an item's conditions see the item's own fields first (lexical scope).
+//! - A rule is checked only when its target field is visible and every name it reads has an
+//!   answer; it reports its own code at its target field.
+//! - Fee amounts are rounded to the cent and summed as exact decimals.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use baukasten_dsl::model::{Bound, ChoiceOption, Field, FieldKind, Widget};
+use chrono::NaiveDate;
+use minijinja::value::{Object, Value};
+use rust_decimal::Decimal;
+use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::compile::{CompiledService, FieldPlan, Inner};
+use crate::expr::TODAY;
+use crate::messages::{self, Message};
+use crate::validators::{self, Invalid};
+
+/// Rounds of visibility evaluation before giving up on stability (conditions that hide each
+/// other in a loop); the last round's result is used.
+pub const MAX_PASSES: usize = 4;
+
+/// What the evaluation depends on besides the answers.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// The date `today()` returns and relative date bounds count from.
+    pub today: NaiveDate,
+}
+
+/// Limits on answers beyond those the service declares, so a hostile request cannot make one
+/// evaluation expensive.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Longest text accepted in any field, in characters (a field's `max_length` may be lower).
+    pub max_text_chars: usize,
+    /// Most entries of a repeat that declares no `max_items`.
+    pub max_repeat_items: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_text_chars: 10_000,
+            max_repeat_items: 200,
+        }
+    }
+}
+
+/// The result of one evaluation.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    /// Every step, in order, and whether it applies.
+    pub steps: Vec<StepState>,
+    /// Every field (items of repeats as `repeat.0.field`), depth first in step order.
+    pub fields: Vec<FieldState>,
+    pub computed: BTreeMap<String, Json>,
+    pub fees: Vec<FeeItem>,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub fee_total: Decimal,
+    pub errors: Vec<FieldError>,
+    /// The answers as they will be stored: visible, parsed and normalised (IBAN compact, phone
+    /// E.164, dates ISO, amounts as decimal strings).
+    pub clean: serde_json::Map<String, Json>,
+    /// Expressions that failed at run time (a type mismatch, fuel). They count as false or as
+    /// no value; listed so tests and logs can show them.
+    pub problems: Vec<ExpressionProblem>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct StepState {
+    pub id: String,
+    pub visible: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldState {
+    pub path: String,
+    pub step: String,
+    pub visible: bool,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FeeItem {
+    pub id: Option<String>,
+    pub label: baukasten_dsl::model::Text,
+    #[serde(with = "rust_decimal::serde::str")]
+    pub amount: Decimal,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's path: `vorname`, `anschrift.plz`, `personen.1.name`.
+    pub field: String,
+    /// The step the field is on.
+    pub step: String,
+    /// A stable code: `required`, `too_long`, `invalid_iban`, or a rule's id.
+    pub code: String,
+    pub message: Message,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ExpressionProblem {
+    pub expression: String,
+    pub line: u32,
+    pub message: String,
+}
+
+impl Evaluation {
+    /// The steps the citizen goes through, in order.
+    pub fn path(&self) -> Vec<&str> {
+        self.steps.iter().filter(|s| s.visible).map(|s| s.id.as_str()).collect()
+    }
+
+    /// The step after `current` on the path, if any.
+    pub fn next_step(&self, current: &str) -> Option<&str> {
+        let path = self.path();
+        let pos = self.steps.iter().position(|s| s.id == current)?;
+        self.steps[pos + 1..]
+            .iter()
+            .find(|s| s.visible)
+            .map(|s| s.id.as_str())
+            .filter(|_| !path.is_empty())
+    }
+
+    /// The step before `current` on the path, if any.
+    pub fn previous_step(&self, current: &str) -> Option<&str> {
+        let pos = self.steps.iter().position(|s| s.id == current)?;
+        self.steps[..pos]
+            .iter()
+            .rev()
+            .find(|s| s.visible)
+            .map(|s| s.id.as_str())
+    }
+
+    /// The errors of one step: what a citizen sees after "Weiter" on that page.
+    pub fn step_errors(&self, step: &str) -> Vec<&FieldError> {
+        self.errors.iter().filter(|e| e.step == step).collect()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn field(&self, path: &str) -> Option<&FieldState> {
+        self.fields.iter().find(|f| f.path == path)
+    }
+}
+
+/// One parsed answer, mirroring the field tree.
+#[derive(Debug, Clone, Default)]
+struct Answer {
+    /// The value as expressions see it; `none` when unanswered or invalid.
+    value: Value,
+    clean: Option<Json>,
+    answered: bool,
+    error: Option<(String, Message)>,
+    children: Vec<Answer>,
+    items: Vec<Vec<Answer>>,
+}
+
+/// Visibility and requirement of one field, mirroring the field tree.
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Vis {
+    visible: bool,
+    required: bool,
+    children: Vec<Vis>,
+    items: Vec<Vec<Vis>>,
+}
+
+/// The evaluation context: top-level slots (fields, then computed values) and today's date.
+#[derive(Debug)]
+struct Scope {
+    slots: Arc<std::collections::HashMap<String, usize>>,
+    values: Mutex<Vec<Value>>,
+    today: Value,
+}
+
+impl Scope {
+    fn set(&self, slot: usize, value: Value) {
+        let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+        values[slot] = value;
+    }
+}
+
+impl Object for Scope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        if key == TODAY {
+            return Some(self.today.clone());
+        }
+        let slot = *self.slots.get(key)?;
+        Some(self.values.lock().unwrap_or_else(|e| e.into_inner())[slot].clone())
+    }
+}
+
+/// The context inside one repeat item: the item's fields first, then the enclosing scope.
+#[derive(Debug)]
+struct ItemScope {
+    item: BTreeMap<String, Value>,
+    parent: Value,
+}
+
+impl Object for ItemScope {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        if let Some(v) = self.item.get(key) {
+            return Some(v.clone());
+        }
+        self.parent.get_attr(key).ok().filter(|v| !v.is_undefined())
+    }
+}
+
+impl CompiledService {
+    /// Evaluates `answers` (a JSON object: field id → answer, as HTML forms or the JSON API
+    /// send them) with the default [`Limits`].
+    pub fn evaluate(&self, answers: &Json, ctx: &Context) -> Evaluation {
+        self.evaluate_with(answers, ctx, &Limits::default())
+    }
+
+    pub fn evaluate_with(&self, answers: &Json, ctx: &Context, limits: &Limits) -> Evaluation {
+        Run::new(&self.inner, ctx, *limits).run(answers)
+    }
+}
+
+struct Run<'a> {
+    inner: &'a Inner,
+    ctx: &'a Context,
+    limits: Limits,
+    scope: Arc<Scope>,
+    scope_value: Value,
+    problems: Vec<ExpressionProblem>,
+}
+
+impl<'a> Run<'a> {
+    fn new(inner: &'a Inner, ctx: &'a Context, limits: Limits) -> Self {
+        let slot_count = inner.top_fields.len() + inner.service.computed.len();
+        let scope = Arc::new(Scope {
+            slots: inner.slots.clone(),
+            values: Mutex::new(vec![Value::from(()); slot_count]),
+            today: Value::from(ctx.today.format("%Y-%m-%d").to_string()),
+        });
+        let scope_value = Value::from_dyn_object(scope.clone());
+        Self {
+            inner,
+            ctx,
+            limits,
+            scope,
+            scope_value,
+            problems: Vec::new(),
+        }
+    }
+
+    fn field_at(&self, slot: usize) -> &'a Field {
+        let (s, f) = self.inner.top_fields[slot];
+        &self.inner.service.steps[s].fields[f]
+    }
+
+    fn plan_at(&self, slot: usize) -> &'a FieldPlan {
+        let (s, f) = self.inner.top_fields[slot];
+        &self.inner.steps[s].fields[f]
+    }
+
+    fn eval(&mut self, expr: usize, ctx: &Value) -> Option<Value> {
+        let compiled = &self.inner.exprs[expr];
+        match compiled.eval(ctx) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                if self.problems.len() < 100 {
+                    self.problems.push(ExpressionProblem {
+                        expression: compiled.source.clone(),
+                        line: compiled.span.line,
+                        message: e.to_string(),
+                    });
+                }
+                None
+            }
+        }
+    }
+
+    fn condition(&mut self, expr: Option<usize>, ctx: &Value) -> bool {
+        match expr {
+            None => true,
+            Some(e) => self.eval(e, ctx).is_some_and(|v| v.is_true()),
+        }
+    }
+
+    fn run(mut self, answers: &Json) -> Evaluation {
+        let empty = serde_json::Map::new();
+        let map = answers.as_object().unwrap_or(&empty);
+        let slots = self.inner.top_fields.len();
+        let parsed: Vec<Answer> = (0..slots)
+            .map(|i| parse(self.field_at(i), map.get(&self.field_at(i).id), &self.limits))
+            .collect();
+
+        // Visibility until stable: a hidden answered field is cleared, which may change other
+        // conditions. Start from "everything answered is visible".
+        let mut hidden_answered: HashSet<String> = HashSet::new();
+        let mut step_vis = Vec::new();
+        let mut vis: Vec<Vis> = Vec::new();
+        for _ in 0..MAX_PASSES {
+            self.fill_scope(&parsed, &vis);
+            self.compute();
+            let (new_steps, new_vis) = self.visibility(&parsed, &vis);
+            let mut new_hidden = HashSet::new();
+            for (slot, (a, v)) in parsed.iter().zip(&new_vis).enumerate() {
+                collect_hidden(&self.field_at(slot).id, a, v, &mut new_hidden);
+            }
+            let stable = new_hidden == hidden_answered && !vis.is_empty();
+            step_vis = new_steps;
+            vis = new_vis;
+            if stable {
+                break;
+            }
+            hidden_answered = new_hidden;
+        }
+        // Final scope: cleared values and computed values from the settled visibility.
+        self.fill_scope(&parsed, &vis);
+        self.compute();
+
+        let mut fields = Vec::new();
+        let mut errors = Vec::new();
+        let mut clean = serde_json::Map::new();
+        for (slot, (answer, v)) in parsed.iter().zip(&vis).enumerate() {
+            let field = self.field_at(slot);
+            let step = &self.inner.service.steps[self.inner.top_fields[slot].0].id;
+            self.report(field, answer, v, &field.id, step, &mut fields, &mut errors);
+            if v.visible
+                && let Some(c) = clean_value(field, answer, v)
+            {
+                clean.insert(field.id.clone(), c);
+            }
+        }
+        self.rules(&vis, &mut errors);
+        let (fees, fee_total) = self.fees();
+        let computed = self
+            .inner
+            .service
+            .computed
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let v = self.scope.get_value_by_str_public(slots + i);
+                (c.id.clone(), computed_json(&v, c.value_type.as_ref()))
+            })
+            .collect();
+        let steps = self
+            .inner
+            .service
+            .steps
+            .iter()
+            .zip(step_vis)
+            .map(|(s, visible)| StepState {
+                id: s.id.clone(),
+                visible,
+            })
+            .collect();
+        Evaluation {
+            steps,
+            fields,
+            computed,
+            fees,
+            fee_total,
+            errors,
+            clean,
+            problems: self.problems,
+        }
+    }
+
+    /// Puts each top-level field's value, cleared where hidden, into the scope.
+    fn fill_scope(&self, parsed: &[Answer], vis: &[Vis]) {
+        for (slot, answer) in parsed.iter().enumerate() {
+            let value = match vis.get(slot) {
+                Some(v) => cleared(self.field_at(slot), answer, v),
+                None => answer.value.clone(),
+            };
+            self.scope.set(slot, value);
+        }
+    }
+
+    fn compute(&mut self) {
+        let base = self.inner.top_fields.len();
+        for &i in &self.inner.computed_order {
+            let expr = self.inner.computed_exprs[i];
+            let ctx = self.scope_value.clone();
+            let value = self.eval(expr, &ctx).unwrap_or(Value::from(()));
+            let value = match self.inner.service.computed[i].value_type {
+                Some(baukasten_dsl::model::ValueType::Money) => round_money(&value),
+                _ => value,
+            };
+            self.scope.set(base + i, value);
+        }
+    }
+
+    /// Evaluates the visibility and requirement of every step and field.
+    fn visibility(&mut self, parsed: &[Answer], previous: &[Vis]) -> (Vec<bool>, Vec<Vis>) {
+        let inner = self.inner;
+        let ctx = self.scope_value.clone();
+        let mut steps = Vec::new();
+        let mut out = Vec::new();
+        let mut slot = 0;
+        for (si, step) in inner.service.steps.iter().enumerate() {
+            let plan = &inner.steps[si];
+            let visible = self.condition(plan.visible_if, &ctx);
+            let required_scope = plan.required_if.is_none() || self.condition(plan.required_if, &ctx);
+            steps.push(visible);
+            for (fi, field) in step.fields.iter().enumerate() {
+                let prev = previous.get(slot);
+                out.push(self.field_vis(
+                    field,
+                    &plan.fields[fi],
+                    &parsed[slot],
+                    prev,
+                    visible,
+                    required_scope,
+                    &ctx,
+                ));
+                slot += 1;
+            }
+        }
+        (steps, out)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn field_vis(
+        &mut self,
+        field: &Field,
+        plan: &FieldPlan,
+        answer: &Answer,
+        previous: Option<&Vis>,
+        parent_visible: bool,
+        required_scope: bool,
+        ctx: &Value,
+    ) -> Vis {
+        let visible = parent_visible && self.condition(plan.visible_if, ctx);
+        let required_if = match plan.required_if {
+            Some(e) if visible => self.condition(Some(e), ctx),
+            _ => false,
+        };
+        let required = visible && required_scope && (field.required || required_if);
+        let mut vis = Vis {
+            visible,
+            required,
+            children: Vec::new(),
+            items: Vec::new(),
+        };
+        match &field.kind {
+            FieldKind::Group { fields } => {
+                // A group's `required_if`, where given, scopes its members' requirements.
+                let scope = required_scope && (plan.required_if.is_none() || required_if);
+                for (i, child) in fields.iter().enumerate() {
+                    let prev = previous.and_then(|p| p.children.get(i));
+                    let child_answer = answer.children.get(i).cloned().unwrap_or_default();
+                    vis.children.push(self.field_vis(
+                        child,
+                        &plan.children[i],
+                        &child_answer,
+                        prev,
+                        visible,
+                        scope,
+                        ctx,
+                    ));
+                }
+            }
+            FieldKind::Repeat { fields, .. } => {
+                let scope = required_scope && (plan.required_if.is_none() || required_if);
+                for (n, item) in answer.items.iter().enumerate() {
+                    let prev_item = previous.and_then(|p| p.items.get(n));
+                    let item_values: BTreeMap<String, Value> = fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| {
+                            let a = &item[i];
+                            let value = match prev_item.and_then(|p| p.get(i)) {
+                                Some(v) => cleared(f, a, v),
+                                None => a.value.clone(),
+                            };
+                            (f.id.clone(), value)
+                        })
+                        .collect();
+                    let item_ctx = Value::from_object(ItemScope {
+                        item: item_values,
+                        parent: ctx.clone(),
+                    });
+                    let mut item_vis = Vec::new();
+                    for (i, child) in fields.iter().enumerate() {
+                        let prev = prev_item.and_then(|p| p.get(i));
+                        item_vis.push(self.field_vis(
+                            child,
+                            &plan.children[i],
+                            &item[i],
+                            prev,
+                            visible,
+                            scope,
+                            &item_ctx,
+                        ));
+                    }
+                    vis.items.push(item_vis);
+                }
+            }
+            _ => {}
+        }
+        vis
+    }
+
+    /// Records the state of a field and its errors (children and items included).
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        field: &Field,
+        answer: &Answer,
+        vis: &Vis,
+        path: &str,
+        step: &str,
+        states: &mut Vec<FieldState>,
+        errors: &mut Vec<FieldError>,
+    ) {
+        states.push(FieldState {
+            path: path.to_string(),
+            step: step.to_string(),
+            visible: vis.visible,
+            required: vis.required,
+        });
+        if vis.visible {
+            let mut push = |code: &str, message: Message| {
+                errors.push(FieldError {
+                    field: path.to_string(),
+                    step: step.to_string(),
+                    code: code.to_string(),
+                    message,
+                });
+            };
+            if let Some((code, message)) = &answer.error {
+                push(code, message.clone());
+            } else if !answer.answered || is_unconsented(field, answer) {
+                if vis.required {
+                    match field.kind {
+                        FieldKind::Consent => push("consent_required", messages::consent_required()),
+                        _ => push("required", messages::required(&field.kind)),
+                    }
+                }
+            } else {
+                for (code, message) in constraint_errors(field, answer, self.ctx, self.plan_pattern(field, path)) {
+                    push(code, message);
+                }
+            }
+            if let FieldKind::Repeat { min_items, .. } = &field.kind {
+                let count = answer.items.len() as u32;
+                let min = min_items.unwrap_or(u32::from(vis.required));
+                if answer.error.is_none() && count > 0 && count < min {
+                    let (de, en) = item_names(field);
+                    push("too_few_items", messages::too_few_items(min, &de, &en));
+                }
+            }
+        }
+        match &field.kind {
+            FieldKind::Group { fields } => {
+                for (i, child) in fields.iter().enumerate() {
+                    let child_answer = answer.children.get(i).cloned().unwrap_or_default();
+                    if let Some(v) = vis.children.get(i) {
+                        self.report(
+                            child,
+                            &child_answer,
+                            v,
+                            &format!("{path}.{}", child.id),
+                            step,
+                            states,
+                            errors,
+                        );
+                    }
+                }
+            }
+            FieldKind::Repeat { fields, .. } => {
+                for (n, item) in answer.items.iter().enumerate() {
+                    for (i, child) in fields.iter().enumerate() {
+                        if let Some(v) = vis.items.get(n).and_then(|it| it.get(i)) {
+                            self.report(
+                                child,
+                                &item[i],
+                                v,
+                                &format!("{path}.{n}.{}", child.id),
+                                step,
+                                states,
+                                errors,
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The compiled pattern of the field at `path` (repeat indices skipped).
+    fn plan_pattern(&self, _field: &Field, path: &str) -> Option<&'a regex::Regex> {
+        let mut parts = path.split('.').filter(|p| !p.chars().all(|c| c.is_ascii_digit()));
+        let first = parts.next()?;
+        let slot = *self.inner.slots.get(first)?;
+        if slot >= self.inner.top_fields.len() {
+            return None;
+        }
+        let mut field = self.field_at(slot);
+        let mut plan = self.plan_at(slot);
+        for part in parts {
+            let children = field.kind.children()?;
+            let i = children.iter().position(|c| c.id == part)?;
+            field = &children[i];
+            plan = &plan.children[i];
+        }
+        plan.pattern.as_ref()
+    }
+
+    fn rules(&mut self, vis: &[Vis], errors: &mut Vec<FieldError>) {
+        let inner = self.inner;
+        let ctx = self.scope_value.clone();
+        for (r, rule) in inner.service.rules.iter().enumerate() {
+            let Some((step, target_visible)) = self.top_visibility(&rule.field, vis) else {
+                continue;
+            };
+            if !target_visible {
+                continue;
+            }
+            let expr = inner.rules[r];
+            // A rule rests until every field it reads has an answer.
+            let all_answered = inner.exprs[expr].names.iter().all(|n| {
+                self.scope
+                    .get_value_by_str_named(n)
+                    .is_none_or(|v| !v.is_none() && !v.is_undefined())
+            });
+            if !all_answered {
+                continue;
+            }
+            if !self.condition(Some(expr), &ctx) && !errors.iter().any(|e| e.field == rule.field) {
+                errors.push(FieldError {
+                    field: rule.field.clone(),
+                    step,
+                    code: rule.code().to_string(),
+                    message: Message::new(rule.message.get("de"), rule.message.get("en")),
+                });
+            }
+        }
+    }
+
+    /// The step and visibility of a field path outside repeats.
+    fn top_visibility(&self, path: &str, vis: &[Vis]) -> Option<(String, bool)> {
+        let mut parts = path.split('.');
+        let slot = *self.inner.slots.get(parts.next()?)?;
+        let mut v = vis.get(slot)?;
+        let mut field = self.field_at(slot);
+        for part in parts {
+            let children = field.kind.children()?;
+            let i = children.iter().position(|c| c.id == part)?;
+            field = &children[i];
+            v = v.children.get(i)?;
+        }
+        let step = self.inner.service.steps[self.inner.top_fields[slot].0].id.clone();
+        Some((step, v.visible))
+    }
+
+    fn fees(&mut self) -> (Vec<FeeItem>, Decimal) {
+        let inner = self.inner;
+        let ctx = self.scope_value.clone();
+        let mut items = Vec::new();
+        let mut total = Decimal::ZERO;
+        for (i, fee) in inner.service.fees.iter().enumerate() {
+            let (amount, condition) = inner.fees[i];
+            if !self.condition(condition, &ctx) {
+                continue;
+            }
+            let Some(value) = self.eval(amount, &ctx) else { continue };
+            let Some(mut amount) = to_decimal(&value)
+                .map(|d| d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
+            else {
+                continue;
+            };
+            // Amounts are in euros and cents: always two places, so "20.50" never shows as "20.5".
+            amount.rescale(2);
+            total += amount;
+            items.push(FeeItem {
+                id: fee.id.clone(),
+                label: fee.label.clone(),
+                amount,
+            });
+        }
+        total.rescale(2);
+        (items, total)
+    }
+}
+
+impl Scope {
+    fn get_value_by_str_public(&self, slot: usize) -> Value {
+        self.values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(slot)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn get_value_by_str_named(&self, name: &str) -> Option<Value> {
+        let slot = *self.slots.get(name)?;
+        Some(self.get_value_by_str_public(slot))
+    }
+}
+
+fn is_unconsented(field: &Field, answer: &Answer) -> bool {
+    matches!(field.kind, FieldKind::Consent) && !answer.value.is_true()
+}
+
+fn item_names(field: &Field) -> (String, String) {
+    match &field.kind {
+        FieldKind::Repeat {
+            item_label: Some(l), ..
+        } => (l.get("de").to_string(), l.get("en").to_string()),
+        _ => ("Einträge".to_string(), "entries".to_string()),
+    }
+}
+
+/// The value expressions see, with hidden parts cleared to `none`.
+fn cleared(field: &Field, answer: &Answer, vis: &Vis) -> Value {
+    if !vis.visible {
+        return Value::from(());
+    }
+    match &field.kind {
+        FieldKind::Group { fields } if !vis.children.is_empty() => {
+            let map: BTreeMap<String, Value> = fields
+                .iter()
+                .zip(answer.children.iter().zip(&vis.children))
+                .map(|(f, (a, v))| (f.id.clone(), cleared(f, a, v)))
+                .collect();
+            Value::from(map)
+        }
+        FieldKind::Repeat { fields, .. } if !answer.items.is_empty() => {
+            let list: Vec<Value> = answer
+                .items
+                .iter()
+                .zip(&vis.items)
+                .map(|(item, vis)| {
+                    let map: BTreeMap<String, Value> = fields
+                        .iter()
+                        .zip(item.iter().zip(vis))
+                        .map(|(f, (a, v))| (f.id.clone(), cleared(f, a, v)))
+                        .collect();
+                    Value::from(map)
+                })
+                .collect();
+            Value::from(list)
+        }
+        _ => answer.value.clone(),
+    }
+}
+
+fn collect_hidden(path: &str, answer: &Answer, vis: &Vis, out: &mut HashSet<String>) {
+    if !vis.visible && answer.answered {
+        out.insert(path.to_string());
+        return;
+    }
+    for (i, (a, v)) in answer.children.iter().zip(&vis.children).enumerate() {
+        collect_hidden(&format!("{path}.{i}"), a, v, out);
+    }
+    for (n, (items, vis)) in answer.items.iter().zip(&vis.items).enumerate() {
+        for (i, (a, v)) in items.iter().zip(vis).enumerate() {
+            collect_hidden(&format!("{path}.{n}.{i}"), a, v, out);
+        }
+    }
+}
+
+fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
+    if !vis.visible || answer.error.is_some() || !answer.answered {
+        return None;
+    }
+    match &field.kind {
+        FieldKind::Group { fields } => {
+            let map: serde_json::Map<String, Json> = fields
+                .iter()
+                .zip(answer.children.iter().zip(&vis.children))
+                .filter_map(|(f, (a, v))| Some((f.id.clone(), clean_value(f, a, v)?)))
+                .collect();
+            (!map.is_empty()).then_some(Json::Object(map))
+        }
+        FieldKind::Repeat { fields, .. } => Some(Json::Array(
+            answer
+                .items
+                .iter()
+                .zip(&vis.items)
+                .map(|(item, vis)| {
+                    Json::Object(
+                        fields
+                            .iter()
+                            .zip(item.iter().zip(vis))
+                            .filter_map(|(f, (a, v))| Some((f.id.clone(), clean_value(f, a, v)?)))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )),
+        _ => answer.clean.clone(),
+    }
+}
+
+fn round_money(value: &Value) -> Value {
+    match to_decimal(value) {
+        Some(d) => {
+            let rounded = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            Value::from(rounded.to_f64().unwrap_or(0.0))
+        }
+        None => value.clone(),
+    }
+}
+
+/// A number from an expression as an exact decimal. Floats are taken by their shortest
+/// decimal representation (30.7, not 30.699999…), which is what the clerk wrote.
+pub(crate) fn to_decimal(value: &Value) -> Option<Decimal> {
+    if value.is_none() || value.is_undefined() {
+        return None;
+    }
+    if let Some(i) = value.as_i64() {
+        return Some(Decimal::from(i));
+    }
+    let f = f64::try_from(value.clone()).ok()?;
+    if !f.is_finite() {
+        return None;
+    }
+    format!("{f}").parse::<Decimal>().ok().or_else(|| Decimal::from_f64(f))
+}
+
+fn computed_json(value: &Value, value_type: Option<&baukasten_dsl::model::ValueType>) -> Json {
+    use baukasten_dsl::model::ValueType;
+    if value.is_none() || value.is_undefined() {
+        return Json::Null;
+    }
+    match value_type {
+        Some(ValueType::Money) | Some(ValueType::Decimal) => to_decimal(value)
+            .map(|d| {
+                let d = if matches!(value_type, Some(ValueType::Money)) {
+                    d.round_dp(2)
+                } else {
+                    d.normalize()
+                };
+                Json::String(if matches!(value_type, Some(ValueType::Money)) {
+                    format!("{d:.2}")
+                } else {
+                    d.to_string()
+                })
+            })
+            .unwrap_or(Json::Null),
+        _ => serde_json::to_value(value).unwrap_or(Json::Null),
+    }
+}
+
+// ---------------------------------------------------------------- parsing answers
+
+fn is_empty(raw: Option<&Json>) -> bool {
+    match raw {
+        None | Some(Json::Null) => true,
+        Some(Json::String(s)) => s.trim().is_empty(),
+        Some(Json::Array(a)) => a.is_empty(),
+        Some(Json::Object(o)) => o.values().all(|v| is_empty(Some(v))),
+        _ => false,
+    }
+}
+
+fn invalid(error: Invalid) -> (String, Message) {
+    (error.code.to_string(), Message::new(error.de, error.en))
+}
+
+fn invalid_value() -> (String, Message) {
+    ("invalid_value".to_string(), messages::invalid_value())
+}
+
+/// A scalar answer as text: strings as they are, numbers and booleans written out.
+fn scalar_text(raw: &Json) -> Option<String> {
+    match raw {
+        Json::String(s) => Some(s.trim().to_string()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
+    let mut answer = Answer {
+        value: Value::from(()),
+        ..Answer::default()
+    };
+    match &field.kind {
+        FieldKind::Group { fields } => {
+            let obj = raw.and_then(Json::as_object);
+            if raw.is_some_and(|r| !r.is_null() && !r.is_object()) {
+                answer.error = Some(invalid_value());
+            }
+            answer.children = fields
+                .iter()
+                .map(|f| parse(f, obj.and_then(|o| o.get(&f.id)), limits))
+                .collect();
+            answer.answered = answer.children.iter().any(|c| c.answered);
+            let map: BTreeMap<String, Value> = fields
+                .iter()
+                .zip(&answer.children)
+                .map(|(f, a)| (f.id.clone(), a.value.clone()))
+                .collect();
+            answer.value = Value::from(map);
+            return answer;
+        }
+        FieldKind::Repeat { fields, max_items, .. } => {
+            let list = match raw {
+                None | Some(Json::Null) => &[][..],
+                Some(Json::Array(items)) => items.as_slice(),
+                Some(_) => {
+                    answer.error = Some(invalid_value());
+                    &[][..]
+                }
+            };
+            let cap = max_items.map_or(limits.max_repeat_items, |m| m as usize);
+            if list.len() > cap {
+                let (de, en) = item_names(field);
+                answer.error = Some((
+                    "too_many_items".to_string(),
+                    messages::too_many_items(cap as u32, &de, &en),
+                ));
+            }
+            // Only items within the limit are looked at, so a huge list costs nothing more.
+            for item in list.iter().take(cap) {
+                let obj = item.as_object();
+                answer.items.push(
+                    fields
+                        .iter()
+                        .map(|f| parse(f, obj.and_then(|o| o.get(&f.id)), limits))
+                        .collect(),
+                );
+            }
+            answer.answered = !answer.items.is_empty();
+            let values: Vec<Value> = answer
+                .items
+                .iter()
+                .map(|item| {
+                    Value::from(
+                        fields
+                            .iter()
+                            .zip(item)
+                            .map(|(f, a)| (f.id.clone(), a.value.clone()))
+                            .collect::<BTreeMap<_, _>>(),
+                    )
+                })
+                .collect();
+            answer.value = if values.is_empty() {
+                Value::from(())
+            } else {
+                Value::from(values)
+            };
+            return answer;
+        }
+        FieldKind::Info { .. } => return answer,
+        _ => {}
+    }
+    if is_empty(raw) {
+        return answer;
+    }
+    let Some(raw) = raw else { return answer };
+    answer.answered = true;
+    let result = parse_scalar(field, raw, limits);
+    match result {
+        Ok((value, clean)) => {
+            answer.value = value;
+            answer.clean = Some(clean);
+        }
+        Err(error) => answer.error = Some(error),
+    }
+    answer
+}
+
+type Parsed = Result<(Value, Json), (String, Message)>;
+
+fn text_of(raw: &Json, limits: &Limits, max: Option<u32>) -> Result<String, (String, Message)> {
+    let text = scalar_text(raw).ok_or_else(invalid_value)?;
+    let limit = limits.max_text_chars;
+    // Counting stops at the limit, so a megabyte string is refused without walking all of it.
+    if text.chars().take(limit + 1).count() > limit {
+        let n = max.unwrap_or(limit as u32).min(limit as u32);
+        return Err(("too_long".to_string(), messages::too_long(n)));
+    }
+    Ok(text)
+}
+
+fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
+    let max = field.constraints.max_length;
+    let string = |s: String| -> (Value, Json) { (Value::from(s.clone()), Json::String(s)) };
+    let validated = |f: fn(&str) -> Result<String, Invalid>| -> Parsed {
+        let text = text_of(raw, limits, max)?;
+        f(&text).map(string).map_err(invalid)
+    };
+    match &field.kind {
+        FieldKind::Text | FieldKind::Textarea => text_of(raw, limits, max).map(string),
+        FieldKind::Email => validated(validators::email),
+        FieldKind::Phone => validated(validators::phone),
+        FieldKind::Plz => validated(validators::plz),
+        FieldKind::Iban => validated(validators::iban),
+        FieldKind::SteuerId => validated(validators::steuer_id),
+        FieldKind::KfzKennzeichen => validated(validators::kfz_kennzeichen),
+        FieldKind::Integer => {
+            let n = match raw {
+                Json::Number(n) if n.is_i64() => n.as_i64().unwrap_or_default(),
+                Json::Number(n) => match n.as_f64() {
+                    Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+                    _ => return Err(invalid(validators::integer("1,5").unwrap_err())),
+                },
+                _ => validators::integer(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
+            };
+            Ok((Value::from(n), Json::from(n)))
+        }
+        FieldKind::Decimal | FieldKind::Money => {
+            let money = matches!(field.kind, FieldKind::Money);
+            let d = match raw {
+                Json::Number(n) => {
+                    let text = n.to_string();
+                    let parsed = if money {
+                        validators::money(&text.replace('.', ","))
+                    } else {
+                        validators::decimal(&text.replace('.', ","))
+                    };
+                    parsed.map_err(invalid)?
+                }
+                _ => {
+                    let text = text_of(raw, limits, Some(40))?;
+                    if money {
+                        validators::money(&text)
+                    } else {
+                        validators::decimal(&text)
+                    }
+                    .map_err(invalid)?
+                }
+            };
+            let clean = if money {
+                format!("{:.2}", d.round_dp(2))
+            } else {
+                d.normalize().to_string()
+            };
+            Ok((Value::from(d.to_f64().unwrap_or(0.0)), Json::String(clean)))
+        }
+        FieldKind::Date => {
+            let date = match raw {
+                Json::Object(parts) => {
+                    let part = |k: &str| parts.get(k).and_then(scalar_text).unwrap_or_default();
+                    validators::date_parts(&part("day"), &part("month"), &part("year")).map_err(invalid)?
+                }
+                _ => validators::date_text(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
+            };
+            let iso = date.format("%Y-%m-%d").to_string();
+            Ok(string(iso))
+        }
+        FieldKind::YesNo | FieldKind::Consent => {
+            let b = match raw {
+                Json::Bool(b) => *b,
+                _ => match text_of(raw, limits, Some(10))?.to_lowercase().as_str() {
+                    "true" | "ja" | "yes" | "on" | "1" => true,
+                    "false" | "nein" | "no" | "off" | "0" => false,
+                    _ => return Err(("invalid_bool".to_string(), messages::invalid_bool())),
+                },
+            };
+            Ok((Value::from(b), Json::Bool(b)))
+        }
+        FieldKind::Choice { options, widget, .. } => {
+            let known = |v: &str| options.iter().any(|o: &ChoiceOption| o.value == v);
+            if *widget == Widget::Checkboxes {
+                let values: Vec<String> = match raw {
+                    Json::Array(items) => items.iter().filter_map(scalar_text).filter(|s| !s.is_empty()).collect(),
+                    _ => vec![text_of(raw, limits, Some(200))?],
+                };
+                if values.iter().any(|v| !known(v)) || values.len() > options.len() {
+                    return Err(("invalid_choice".to_string(), messages::invalid_choice()));
+                }
+                // Keep the options' order and drop repeats, whatever order the browser sent.
+                let ordered: Vec<String> = options
+                    .iter()
+                    .filter(|o| values.contains(&o.value))
+                    .map(|o| o.value.clone())
+                    .collect();
+                Ok((Value::from(ordered.clone()), Json::from(ordered)))
+            } else {
+                let value = text_of(raw, limits, Some(200))?;
+                if !known(&value) {
+                    return Err(("invalid_choice".to_string(), messages::invalid_choice()));
+                }
+                Ok(string(value))
+            }
+        }
+        FieldKind::File { .. } => {
+            let (name, size, kind) = match raw {
+                Json::String(name) => (name.trim().to_string(), 0u64, kind_of_name(name)),
+                Json::Object(o) => {
+                    let name = o.get("name").and_then(Json::as_str).unwrap_or_default().to_string();
+                    let size = o.get("size").and_then(Json::as_u64).unwrap_or(0);
+                    let kind = o
+                        .get("type")
+                        .and_then(Json::as_str)
+                        .map(normalize_kind)
+                        .unwrap_or_else(|| kind_of_name(&name));
+                    (name, size, kind)
+                }
+                _ => return Err(("invalid_file".to_string(), messages::invalid_file())),
+            };
+            if name.is_empty() || name.chars().count() > 255 {
+                return Err(("invalid_file".to_string(), messages::invalid_file()));
+            }
+            let mut obj = serde_json::Map::new();
+            obj.insert("name".into(), Json::String(name.clone()));
+            obj.insert("size".into(), Json::from(size));
+            obj.insert("type".into(), Json::String(kind.clone()));
+            if let Some(id) = raw.get("id").and_then(Json::as_str) {
+                obj.insert("id".into(), Json::String(id.chars().take(100).collect()));
+            }
+            let value = Value::from(BTreeMap::from([
+                ("name".to_string(), Value::from(name)),
+                ("size".to_string(), Value::from(size)),
+                ("type".to_string(), Value::from(kind)),
+            ]));
+            Ok((value, Json::Object(obj)))
+        }
+        FieldKind::Info { .. } | FieldKind::Group { .. } | FieldKind::Repeat { .. } => Err(invalid_value()),
+    }
+}
+
+/// The kind of a file (`pdf`, `jpeg`, …) from a MIME type or a kind name.
+fn normalize_kind(kind: &str) -> String {
+    let k = kind.trim().to_lowercase();
+    match k.as_str() {
+        "application/pdf" => "pdf".into(),
+        "image/jpeg" | "image/jpg" | "jpg" => "jpeg".into(),
+        "image/png" => "png".into(),
+        "image/tiff" | "tif" => "tiff".into(),
+        "image/heic" | "image/heif" | "heif" => "heic".into(),
+        "image/webp" => "webp".into(),
+        _ => k,
+    }
+}
+
+fn kind_of_name(name: &str) -> String {
+    name.rsplit_once('.')
+        .map(|(_, ext)| normalize_kind(ext))
+        .unwrap_or_default()
+}
+
+/// Errors of an answered, parsed, visible field against its constraints.
+fn constraint_errors(
+    field: &Field,
+    answer: &Answer,
+    ctx: &Context,
+    pattern: Option<&regex::Regex>,
+) -> Vec<(&'static str, Message)> {
+    let mut out = Vec::new();
+    let c = &field.constraints;
+    if let Some(text) = answer.value.as_str()
+        && field.kind.is_textual()
+    {
+        let len = text.chars().count() as u32;
+        if let Some(min) = c.min_length
+            && len < min
+        {
+            out.push(("too_short", messages::too_short(min)));
+        }
+        if let Some(max) = c.max_length
+            && len > max
+        {
+            out.push(("too_long", messages::too_long(max)));
+        }
+        if let (Some(re), Some(p)) = (pattern, &c.pattern)
+            && !re.is_match(text)
+        {
+            out.push(("pattern", Message::new(p.message.get("de"), p.message.get("en"))));
+        }
+    }
+    if field.kind.is_numeric()
+        && let Some(value) = to_decimal(&answer.value)
+    {
+        // Use the exact clean value where there is one, not the float expressions see.
+        let value = answer
+            .clean
+            .as_ref()
+            .and_then(|c| c.as_str().and_then(|s| s.parse::<Decimal>().ok()))
+            .unwrap_or(value);
+        if let Some(Bound::Number(min)) = &c.min
+            && let Ok(min) = min.parse::<Decimal>()
+            && value < min
+        {
+            out.push(("too_small", messages::too_small(&field.kind, min)));
+        }
+        if let Some(Bound::Number(max)) = &c.max
+            && let Ok(max) = max.parse::<Decimal>()
+            && value > max
+        {
+            out.push(("too_large", messages::too_large(&field.kind, max)));
+        }
+    }
+    if matches!(field.kind, FieldKind::Date)
+        && let Some(date) = answer
+            .value
+            .as_str()
+            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    {
+        if let Some(min) = c.min.as_ref().and_then(|b| date_bound(b, ctx))
+            && date < min
+        {
+            out.push(("date_too_early", messages::date_too_early(min)));
+        }
+        if let Some(max) = c.max.as_ref().and_then(|b| date_bound(b, ctx))
+            && date > max
+        {
+            out.push(("date_too_late", messages::date_too_late(max)));
+        }
+    }
+    if let FieldKind::File { accept, max_size } = &field.kind {
+        let kind = answer
+            .clean
+            .as_ref()
+            .and_then(|c| c.get("type"))
+            .and_then(Json::as_str)
+            .unwrap_or_default();
+        if !accept.iter().any(|a| a == kind) {
+            out.push(("file_type", messages::file_type(accept)));
+        }
+        let size = answer
+            .clean
+            .as_ref()
+            .and_then(|c| c.get("size"))
+            .and_then(Json::as_u64)
+            .unwrap_or(0);
+        if let Some(max) = max_size
+            && size > *max
+        {
+            out.push(("file_too_large", messages::file_too_large(*max)));
+        }
+    }
+    out
+}
+
+fn date_bound(bound: &Bound, ctx: &Context) -> Option<NaiveDate> {
+    match bound {
+        Bound::Date(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").ok(),
+        Bound::DaysFromToday(n) => ctx.today.checked_add_signed(chrono::Duration::days(*n)),
+        Bound::Number(_) => None,
+    }
+}

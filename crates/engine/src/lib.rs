@@ -1,0 +1,27 @@
+//! The engine: runs a checked service.
+//!
+//! [`CompiledService::new`] compiles a service from `baukasten-dsl` once; its
+//! [`evaluate`](CompiledService::evaluate) takes a citizen's answers and returns what is shown
+//! and required, the computed values, the fees and every error. The HTML pages, the JSON API
+//! and the YAML tests all call this one evaluator, so a rule cannot behave differently in two
+//! places.
+//!
+//! The crate is pure: no IO, no HTTP, no storage. The clock comes in through [`Context`].
+
+mod compile;
+mod eval;
+mod expr;
+pub mod messages;
+pub mod schema;
+mod summary;
+pub mod testing;
+pub mod validators;
+
+pub use compile::{CompileError, CompiledService};
+pub use eval::{
+    Context, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, Limits, MAX_PASSES, StepState,
+};
+pub use expr::FUEL;
+pub use messages::Message;
+pub use schema::json_schema;
+pub use summary::{SummaryRow, SummaryStep, display};
