@@ -1,7 +1,7 @@
 //! Compiling a checked service: every expression and pattern once, the computed values in
 //! dependency order, and the slots of the evaluation context.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use baukasten_dsl::model::{Expr, Field, Service};
@@ -47,9 +47,15 @@ pub(crate) struct Inner {
     /// Indices into `service.computed`, dependencies first.
     pub computed_order: Vec<usize>,
     pub computed_exprs: Vec<usize>,
+    /// Every name that a condition or a computed value reads: clearing a hidden field that
+    /// none of them reads cannot change visibility, so evaluation needs no second round.
+    pub condition_names: HashSet<String>,
     pub rules: Vec<usize>,
     pub fees: Vec<(usize, Option<usize>)>,
     pub hash: String,
+    /// Step ids and top-level field paths, shared by every evaluation's field states.
+    pub step_ids: Vec<Arc<str>>,
+    pub top_paths: Vec<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -132,7 +138,7 @@ impl CompiledService {
             computed_exprs.push(compile(&c.value)?);
             slots.insert(c.id.clone(), top_fields.len() + i);
         }
-        let rules = service
+        let rules: Vec<usize> = service
             .rules
             .iter()
             .map(|r| compile(&r.check))
@@ -145,6 +151,24 @@ impl CompiledService {
         }
         let computed_order = dependency_order(service, &computed_exprs, &exprs)?;
         let hash = definition_hash(service);
+        // Expressions are compiled in order: conditions and computed values first, then rules
+        // and fees.
+        let conditions_end: usize = rules
+            .first()
+            .copied()
+            .or(fees.first().map(|f| f.0))
+            .unwrap_or(exprs.len());
+        let condition_names = exprs[..conditions_end]
+            .iter()
+            .flat_map(|e| {
+                let source = &e.source;
+                // Item conditions read item fields by their own names; take every dotted part.
+                baukasten_dsl::expression_names(crate::expr::env(), source)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .flat_map(|n| n.split('.').map(str::to_string).collect::<Vec<_>>())
+            })
+            .collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 service: service.clone(),
@@ -154,9 +178,17 @@ impl CompiledService {
                 top_fields,
                 computed_order,
                 computed_exprs,
+                condition_names,
                 rules,
                 fees,
                 hash,
+                step_ids: service.steps.iter().map(|s| Arc::from(s.id.as_str())).collect(),
+                top_paths: service
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.fields)
+                    .map(|f| Arc::from(f.id.as_str()))
+                    .collect(),
             }),
         })
     }

@@ -85,8 +85,8 @@ pub struct StepState {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldState {
-    pub path: String,
-    pub step: String,
+    pub path: Arc<str>,
+    pub step: Arc<str>,
     pub visible: bool,
     pub required: bool,
 }
@@ -154,7 +154,7 @@ impl Evaluation {
     }
 
     pub fn field(&self, path: &str) -> Option<&FieldState> {
-        self.fields.iter().find(|f| f.path == path)
+        self.fields.iter().find(|f| &*f.path == path)
     }
 }
 
@@ -321,9 +321,16 @@ impl<'a> Run<'a> {
             let (new_steps, new_vis) = self.visibility(&parsed, &vis);
             let mut new_hidden = HashSet::new();
             for (slot, (a, v)) in parsed.iter().zip(&new_vis).enumerate() {
-                collect_hidden(&self.field_at(slot).id, a, v, &mut new_hidden);
+                let field = self.field_at(slot);
+                collect_hidden(field, &field.id, a, v, &mut new_hidden);
             }
-            let stable = new_hidden == hidden_answered && !vis.is_empty();
+            // Stable when clearing changes nothing that a condition or computed value reads:
+            // the same fields are hidden as last round, or none of them is read at all.
+            let unread = new_hidden.iter().all(|path| {
+                let name = path.rsplit('.').next().unwrap_or(path);
+                !self.inner.condition_names.contains(name)
+            });
+            let stable = unread || (new_hidden == hidden_answered && !vis.is_empty());
             step_vis = new_steps;
             vis = new_vis;
             if stable {
@@ -331,17 +338,25 @@ impl<'a> Run<'a> {
             }
             hidden_answered = new_hidden;
         }
-        // Final scope: cleared values and computed values from the settled visibility.
+        // Rules and fees read the cleared answers; computed values are already settled.
         self.fill_scope(&parsed, &vis);
-        self.compute();
 
         let mut fields = Vec::new();
         let mut errors = Vec::new();
         let mut clean = serde_json::Map::new();
         for (slot, (answer, v)) in parsed.iter().zip(&vis).enumerate() {
             let field = self.field_at(slot);
-            let step = &self.inner.service.steps[self.inner.top_fields[slot].0].id;
-            self.report(field, answer, v, &field.id, step, &mut fields, &mut errors);
+            let step = &self.inner.step_ids[self.inner.top_fields[slot].0];
+            self.report(
+                field,
+                self.plan_at(slot),
+                answer,
+                v,
+                &self.inner.top_paths[slot],
+                step,
+                &mut fields,
+                &mut errors,
+            );
             if v.visible
                 && let Some(c) = clean_value(field, answer, v)
             {
@@ -525,16 +540,17 @@ impl<'a> Run<'a> {
     fn report(
         &self,
         field: &Field,
+        plan: &FieldPlan,
         answer: &Answer,
         vis: &Vis,
-        path: &str,
-        step: &str,
+        path: &Arc<str>,
+        step: &Arc<str>,
         states: &mut Vec<FieldState>,
         errors: &mut Vec<FieldError>,
     ) {
         states.push(FieldState {
-            path: path.to_string(),
-            step: step.to_string(),
+            path: path.clone(),
+            step: step.clone(),
             visible: vis.visible,
             required: vis.required,
         });
@@ -557,29 +573,32 @@ impl<'a> Run<'a> {
                     }
                 }
             } else {
-                for (code, message) in constraint_errors(field, answer, self.ctx, self.plan_pattern(field, path)) {
+                for (code, message) in constraint_errors(field, answer, self.ctx, plan.pattern.as_ref()) {
                     push(code, message);
                 }
             }
-            if let FieldKind::Repeat { min_items, .. } = &field.kind {
+            if let FieldKind::Repeat {
+                min_items: Some(min), ..
+            } = &field.kind
+            {
                 let count = answer.items.len() as u32;
-                let min = min_items.unwrap_or(u32::from(vis.required));
-                if answer.error.is_none() && count > 0 && count < min {
+                // An empty required list already has its "required" error.
+                if answer.error.is_none() && count < *min && !(count == 0 && vis.required) {
                     let (de, en) = item_names(field);
-                    push("too_few_items", messages::too_few_items(min, &de, &en));
+                    push("too_few_items", messages::too_few_items(*min, &de, &en));
                 }
             }
         }
         match &field.kind {
             FieldKind::Group { fields } => {
                 for (i, child) in fields.iter().enumerate() {
-                    let child_answer = answer.children.get(i).cloned().unwrap_or_default();
-                    if let Some(v) = vis.children.get(i) {
+                    if let (Some(child_answer), Some(v)) = (answer.children.get(i), vis.children.get(i)) {
                         self.report(
                             child,
-                            &child_answer,
+                            &plan.children[i],
+                            child_answer,
                             v,
-                            &format!("{path}.{}", child.id),
+                            &Arc::from(format!("{path}.{}", child.id)),
                             step,
                             states,
                             errors,
@@ -593,9 +612,10 @@ impl<'a> Run<'a> {
                         if let Some(v) = vis.items.get(n).and_then(|it| it.get(i)) {
                             self.report(
                                 child,
+                                &plan.children[i],
                                 &item[i],
                                 v,
-                                &format!("{path}.{n}.{}", child.id),
+                                &Arc::from(format!("{path}.{n}.{}", child.id)),
                                 step,
                                 states,
                                 errors,
@@ -606,25 +626,6 @@ impl<'a> Run<'a> {
             }
             _ => {}
         }
-    }
-
-    /// The compiled pattern of the field at `path` (repeat indices skipped).
-    fn plan_pattern(&self, _field: &Field, path: &str) -> Option<&'a regex::Regex> {
-        let mut parts = path.split('.').filter(|p| !p.chars().all(|c| c.is_ascii_digit()));
-        let first = parts.next()?;
-        let slot = *self.inner.slots.get(first)?;
-        if slot >= self.inner.top_fields.len() {
-            return None;
-        }
-        let mut field = self.field_at(slot);
-        let mut plan = self.plan_at(slot);
-        for part in parts {
-            let children = field.kind.children()?;
-            let i = children.iter().position(|c| c.id == part)?;
-            field = &children[i];
-            plan = &plan.children[i];
-        }
-        plan.pattern.as_ref()
     }
 
     fn rules(&mut self, vis: &[Vis], errors: &mut Vec<FieldError>) {
@@ -767,17 +768,18 @@ fn cleared(field: &Field, answer: &Answer, vis: &Vis) -> Value {
     }
 }
 
-fn collect_hidden(path: &str, answer: &Answer, vis: &Vis, out: &mut HashSet<String>) {
+fn collect_hidden(field: &Field, path: &str, answer: &Answer, vis: &Vis, out: &mut HashSet<String>) {
     if !vis.visible && answer.answered {
         out.insert(path.to_string());
         return;
     }
-    for (i, (a, v)) in answer.children.iter().zip(&vis.children).enumerate() {
-        collect_hidden(&format!("{path}.{i}"), a, v, out);
+    let children = field.kind.children().unwrap_or(&[]);
+    for ((f, a), v) in children.iter().zip(&answer.children).zip(&vis.children) {
+        collect_hidden(f, &format!("{path}.{}", f.id), a, v, out);
     }
     for (n, (items, vis)) in answer.items.iter().zip(&vis.items).enumerate() {
-        for (i, (a, v)) in items.iter().zip(vis).enumerate() {
-            collect_hidden(&format!("{path}.{n}.{i}"), a, v, out);
+        for ((f, a), v) in children.iter().zip(items).zip(vis) {
+            collect_hidden(f, &format!("{path}.{n}.{}", f.id), a, v, out);
         }
     }
 }
@@ -811,7 +813,10 @@ fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
                 })
                 .collect(),
         )),
-        _ => answer.clean.clone(),
+        _ => answer
+            .clean
+            .clone()
+            .or_else(|| answer.value.as_str().map(|s| Json::String(s.to_string()))),
     }
 }
 
@@ -979,17 +984,24 @@ fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
     match result {
         Ok((value, clean)) => {
             answer.value = value;
-            answer.clean = Some(clean);
+            answer.clean = clean;
         }
         Err(error) => answer.error = Some(error),
     }
     answer
 }
 
-type Parsed = Result<(Value, Json), (String, Message)>;
+type Parsed = Result<(Value, Option<Json>), (String, Message)>;
 
-fn text_of(raw: &Json, limits: &Limits, max: Option<u32>) -> Result<String, (String, Message)> {
-    let text = scalar_text(raw).ok_or_else(invalid_value)?;
+fn text_of<'j>(
+    raw: &'j Json,
+    limits: &Limits,
+    max: Option<u32>,
+) -> Result<std::borrow::Cow<'j, str>, (String, Message)> {
+    let text = match raw {
+        Json::String(s) => std::borrow::Cow::Borrowed(s.trim()),
+        other => std::borrow::Cow::Owned(scalar_text(other).ok_or_else(invalid_value)?),
+    };
     let limit = limits.max_text_chars;
     // Counting stops at the limit, so a megabyte string is refused without walking all of it.
     if text.chars().take(limit + 1).count() > limit {
@@ -1001,13 +1013,14 @@ fn text_of(raw: &Json, limits: &Limits, max: Option<u32>) -> Result<String, (Str
 
 fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
     let max = field.constraints.max_length;
-    let string = |s: String| -> (Value, Json) { (Value::from(s.clone()), Json::String(s)) };
+    // Texts are stored as they are seen: the clean value is made from `value` at the end.
+    let string = |s: &str| -> (Value, Option<Json>) { (Value::from(s), None) };
     let validated = |f: fn(&str) -> Result<String, Invalid>| -> Parsed {
         let text = text_of(raw, limits, max)?;
-        f(&text).map(string).map_err(invalid)
+        f(&text).map(|s| string(&s)).map_err(invalid)
     };
     match &field.kind {
-        FieldKind::Text | FieldKind::Textarea => text_of(raw, limits, max).map(string),
+        FieldKind::Text | FieldKind::Textarea => text_of(raw, limits, max).map(|t| string(&t)),
         FieldKind::Email => validated(validators::email),
         FieldKind::Phone => validated(validators::phone),
         FieldKind::Plz => validated(validators::plz),
@@ -1023,7 +1036,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 },
                 _ => validators::integer(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
             };
-            Ok((Value::from(n), Json::from(n)))
+            Ok((Value::from(n), Some(Json::from(n))))
         }
         FieldKind::Decimal | FieldKind::Money => {
             let money = matches!(field.kind, FieldKind::Money);
@@ -1052,7 +1065,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
             } else {
                 d.normalize().to_string()
             };
-            Ok((Value::from(d.to_f64().unwrap_or(0.0)), Json::String(clean)))
+            Ok((Value::from(d.to_f64().unwrap_or(0.0)), Some(Json::String(clean))))
         }
         FieldKind::Date => {
             let date = match raw {
@@ -1063,7 +1076,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 _ => validators::date_text(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
             };
             let iso = date.format("%Y-%m-%d").to_string();
-            Ok(string(iso))
+            Ok(string(&iso))
         }
         FieldKind::YesNo | FieldKind::Consent => {
             let b = match raw {
@@ -1074,14 +1087,14 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                     _ => return Err(("invalid_bool".to_string(), messages::invalid_bool())),
                 },
             };
-            Ok((Value::from(b), Json::Bool(b)))
+            Ok((Value::from(b), Some(Json::Bool(b))))
         }
         FieldKind::Choice { options, widget, .. } => {
             let known = |v: &str| options.iter().any(|o: &ChoiceOption| o.value == v);
             if *widget == Widget::Checkboxes {
                 let values: Vec<String> = match raw {
                     Json::Array(items) => items.iter().filter_map(scalar_text).filter(|s| !s.is_empty()).collect(),
-                    _ => vec![text_of(raw, limits, Some(200))?],
+                    _ => vec![text_of(raw, limits, Some(200))?.into_owned()],
                 };
                 if values.iter().any(|v| !known(v)) || values.len() > options.len() {
                     return Err(("invalid_choice".to_string(), messages::invalid_choice()));
@@ -1092,13 +1105,13 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                     .filter(|o| values.contains(&o.value))
                     .map(|o| o.value.clone())
                     .collect();
-                Ok((Value::from(ordered.clone()), Json::from(ordered)))
+                Ok((Value::from(ordered.clone()), Some(Json::from(ordered))))
             } else {
                 let value = text_of(raw, limits, Some(200))?;
                 if !known(&value) {
                     return Err(("invalid_choice".to_string(), messages::invalid_choice()));
                 }
-                Ok(string(value))
+                Ok(string(&value))
             }
         }
         FieldKind::File { .. } => {
@@ -1131,7 +1144,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 ("size".to_string(), Value::from(size)),
                 ("type".to_string(), Value::from(kind)),
             ]));
-            Ok((value, Json::Object(obj)))
+            Ok((value, Some(Json::Object(obj))))
         }
         FieldKind::Info { .. } | FieldKind::Group { .. } | FieldKind::Repeat { .. } => Err(invalid_value()),
     }
