@@ -146,3 +146,39 @@ fn schema_dsl_prints_a_draft_2020_12_schema() {
         "steps": [{"id": "a", "title": "A", "fields": [{"id": "b", "type": "text", "label": "B"}]}]});
     assert!(validator.is_valid(&field));
 }
+
+const WITH_TESTS: &str = "service: hallo\nversion: 1.0.0\ntitle: Hallo\nsteps:\n  - id: eins\n    title: Eins\n    fields:\n      - { id: name, type: text, label: Name, required: true }\n      - { id: alter, type: integer, label: Alter, max: 150 }\ntests:\n  - name: Ohne Namen\n    answers: {}\n    expect: { errors: { name: required } }\n  - name: Falsch erwartet\n    answers: { name: Ada, alter: 200 }\n    expect:\n      valid: true\n      errors: { alter: too_small }\n";
+
+#[test]
+fn test_runs_the_catalogs_tests_and_ends_with_the_counts() {
+    let out = baukasten(&["test", "forms"], &repo_root(), "de_DE.UTF-8");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let last = text.lines().last().unwrap_or_default();
+    assert!(last.ends_with(" passed, 0 failed"), "{last}");
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 7, "{text}");
+}
+
+#[test]
+fn a_failing_test_shows_expected_and_actual_with_its_line() {
+    let dir = scratch("tests");
+    std::fs::write(dir.join("forms/hallo.yaml"), WITH_TESTS).unwrap();
+    let out = baukasten(&["test"], &dir, "en_US.UTF-8");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("ok   hallo › Ohne Namen"), "{text}");
+    assert!(text.contains("FAIL hallo › Falsch erwartet  (forms/hallo.yaml:14)"), "{text}");
+    assert!(text.contains("     errors.alter  (forms/hallo.yaml:18)\n       expected: too_small\n       actual: too_large"), "{text}");
+    assert!(text.contains("     valid  (forms/hallo.yaml:14)\n       expected: no errors\n       actual: alter: too_large"), "{text}");
+    assert_eq!(text.lines().last(), Some("1 passed, 1 failed"));
+}
+
+#[test]
+fn test_refuses_a_catalog_with_errors() {
+    let dir = scratch("tests-broken");
+    std::fs::write(dir.join("forms/hallo.yaml"), BROKEN).unwrap();
+    let out = baukasten(&["test"], &dir, "de_DE.UTF-8");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).contains("Fehler[unknown-key]"));
+}
