@@ -12,6 +12,10 @@ fn place(sources: &Sources, span: Span) -> String {
     format!("{path}:{}", span.line)
 }
 
+fn sources_path(sources: &Sources, span: Span) -> String {
+    sources.get(span.file).map(|f| f.path.to_string()).unwrap_or_default()
+}
+
 pub fn run(loaded: &Loaded, lang: Lang) -> ExitCode {
     let de = lang == Lang::De;
     if loaded.has_errors() {
@@ -44,9 +48,31 @@ pub fn run(loaded: &Loaded, lang: Lang) -> ExitCode {
             }
         };
         for outcome in run_tests(&compiled, today) {
+            // An expression over an unanswered field fails by design (`none + 1`); only other
+            // failures point at a mistake in the service.
+            let problems: Vec<_> = outcome
+                .problems
+                .iter()
+                .filter(|p| !p.message.contains("none"))
+                .collect();
+            let line = |p: &baukasten_engine::ExpressionProblem| {
+                let path = sources_path(&loaded.sources, service.span);
+                if de {
+                    format!(
+                        "     Hinweis: der Ausdruck `{}` ({path}:{}) schlug fehl: {}",
+                        p.expression, p.line, p.message
+                    )
+                } else {
+                    format!(
+                        "     note: the expression `{}` ({path}:{}) failed: {}",
+                        p.expression, p.line, p.message
+                    )
+                }
+            };
             if outcome.passed() {
                 passed += 1;
                 println!("ok   {name} › {}", outcome.name);
+                problems.iter().for_each(|p| println!("{}", line(p)));
                 continue;
             }
             failed += 1;
@@ -65,6 +91,7 @@ pub fn run(loaded: &Loaded, lang: Lang) -> ExitCode {
                 println!("       {exp}: {}", f.expected);
                 println!("       {act}: {}", f.actual);
             }
+            problems.iter().for_each(|p| println!("{}", line(p)));
         }
     }
     if de {

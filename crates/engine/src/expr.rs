@@ -138,7 +138,7 @@ fn len(value: Value) -> Result<Value, Error> {
 }
 
 /// `sum(repeat, "field")`: the sum of a numeric field over a repeat's items; unanswered items
-/// count as 0. `sum(list)` sums a list of numbers.
+/// count as 0, and a yes/no field counts its "yes" answers. `sum(list)` sums a list of numbers.
 fn sum(list: Value, field: Rest<Value>) -> Result<Value, Error> {
     if list.is_none() || list.is_undefined() {
         return Ok(Value::from(0));
@@ -154,6 +154,8 @@ fn sum(list: Value, field: Rest<Value>) -> Result<Value, Error> {
         };
         match v.kind() {
             ValueKind::None | ValueKind::Undefined => {}
+            // Yes/no answers count: `sum(hunde, "gefaehrlich")` is the number of dangerous dogs.
+            ValueKind::Bool => int_total += i64::from(v.is_true()),
             ValueKind::Number => {
                 if let Some(i) = v.as_i64().filter(|_| !is_float_value(&v)) {
                     int_total = int_total.saturating_add(i);
@@ -202,6 +204,7 @@ mod tests {
         );
         assert_eq!(eval("len(p)", ctx.clone()).unwrap().as_i64(), Some(3));
         assert_eq!(eval("sum(p, \"n\")", ctx.clone()).unwrap().as_i64(), Some(5));
+        assert_eq!(eval("sum(p, \"b\")", ctx.clone()).unwrap().as_i64(), Some(2));
         assert!(eval("today() >= \"2026-01-01\"", ctx).unwrap().is_true());
     }
 

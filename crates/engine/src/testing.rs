@@ -18,6 +18,9 @@ pub struct TestOutcome {
     pub name: String,
     pub span: Span,
     pub failures: Vec<Failure>,
+    /// Expressions that failed while evaluating this test's answers (they counted as false
+    /// or as no value). Shown to the clerk, since they usually mean a mistake in the service.
+    pub problems: Vec<crate::ExpressionProblem>,
 }
 
 impl TestOutcome {
@@ -126,7 +129,9 @@ pub fn run_test(service: &CompiledService, test: &TestCase, today: NaiveDate) ->
         if !same {
             failures.push(Failure {
                 what: "fee_total".into(),
-                expected: expected.clone(),
+                expected: expected
+                    .parse::<Decimal>()
+                    .map_or_else(|_| expected.clone(), |d| format!("{d:.2}")),
                 actual: format!("{:.2}", evaluation.fee_total),
                 span: test.span,
             });
@@ -149,6 +154,7 @@ pub fn run_test(service: &CompiledService, test: &TestCase, today: NaiveDate) ->
         name: test.name.clone(),
         span: test.span,
         failures,
+        problems: evaluation.problems,
     }
 }
 

@@ -38,7 +38,12 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    println!("{} {} (definition {})", service.id, service.version, compiled.definition_hash());
+    println!(
+        "{} {} (definition {})",
+        service.id,
+        service.version,
+        compiled.definition_hash()
+    );
 
     // 3. Answers as an HTML form or a JSON client sends them: German number and date formats
     //    are fine, the engine normalises them.
@@ -73,6 +78,9 @@ fn main() -> ExitCode {
             println!("    {}: {}", row.label, row.value);
         }
     }
-    println!("\nClean submission: {}", serde_json::Value::Object(evaluation.clean.clone()));
+    println!(
+        "\nClean submission: {}",
+        serde_json::Value::Object(evaluation.clean.clone())
+    );
     ExitCode::SUCCESS
 }

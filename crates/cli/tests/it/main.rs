@@ -168,9 +168,18 @@ fn a_failing_test_shows_expected_and_actual_with_its_line() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("ok   hallo › Ohne Namen"), "{text}");
-    assert!(text.contains("FAIL hallo › Falsch erwartet  (forms/hallo.yaml:14)"), "{text}");
-    assert!(text.contains("     errors.alter  (forms/hallo.yaml:18)\n       expected: too_small\n       actual: too_large"), "{text}");
-    assert!(text.contains("     valid  (forms/hallo.yaml:14)\n       expected: no errors\n       actual: alter: too_large"), "{text}");
+    assert!(
+        text.contains("FAIL hallo › Falsch erwartet  (forms/hallo.yaml:14)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("     errors.alter  (forms/hallo.yaml:18)\n       expected: too_small\n       actual: too_large"),
+        "{text}"
+    );
+    assert!(
+        text.contains("     valid  (forms/hallo.yaml:14)\n       expected: no errors\n       actual: alter: too_large"),
+        "{text}"
+    );
     assert_eq!(text.lines().last(), Some("1 passed, 1 failed"));
 }
 
