@@ -195,7 +195,8 @@ mod tests {
     #[test]
     fn functions_work_on_iso_dates_and_lists() {
         let ctx = minijinja::context! { __today => "2026-11-23", geb => "2000-11-24", p => vec![
-        minijinja::context!{ n => 2 }, minijinja::context!{ n => () }, minijinja::context!{ n => 3 }] };
+        minijinja::context!{ n => 2, b => true }, minijinja::context!{ n => (), b => false },
+        minijinja::context!{ n => 3, b => true }] };
         assert_eq!(eval("today()", ctx.clone()).unwrap().as_str(), Some("2026-11-23"));
         assert_eq!(eval("age(geb)", ctx.clone()).unwrap().as_i64(), Some(25));
         assert_eq!(
