@@ -1,6 +1,8 @@
 //! The `baukasten` binary as a clerk and a CI job use it: exit statuses, languages, formats,
 //! and the default folder.
 
+mod authoring;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
