@@ -52,6 +52,11 @@ pub(crate) struct Inner {
     pub condition_names: HashSet<String>,
     pub rules: Vec<usize>,
     pub fees: Vec<(usize, Option<usize>)>,
+    /// All conditions outside repeats, compiled into one list expression: a visibility round
+    /// evaluates them with one call instead of one call each. `batch_slots[expr]` is the
+    /// position of expression `expr` in that list.
+    pub batch: Option<Compiled>,
+    pub batch_slots: Vec<Option<usize>>,
     pub hash: String,
     /// Step ids and top-level field paths, shared by every evaluation's field states.
     pub step_ids: Vec<Arc<str>>,
@@ -150,6 +155,7 @@ impl CompiledService {
             fees.push((amount, condition));
         }
         let computed_order = dependency_order(service, &computed_exprs, &exprs)?;
+        let (batch, batch_slots) = batch(service, &steps, &exprs);
         let hash = definition_hash(service);
         // Expressions are compiled in order: conditions and computed values first, then rules
         // and fees.
@@ -181,6 +187,8 @@ impl CompiledService {
                 condition_names,
                 rules,
                 fees,
+                batch,
+                batch_slots,
                 hash,
                 step_ids: service.steps.iter().map(|s| Arc::from(s.id.as_str())).collect(),
                 top_paths: service
@@ -252,6 +260,55 @@ fn dependency_order(
         visit(i, service, &index, computed_exprs, exprs, &mut state, &mut order)?;
     }
     Ok(order)
+}
+
+/// The conditions outside repeats as one list expression (see `Inner::batch`). Every condition
+/// of a round sees the same context, so evaluating them together gives the same values.
+fn batch(service: &Service, steps: &[StepPlan], exprs: &[Compiled]) -> (Option<Compiled>, Vec<Option<usize>>) {
+    fn walk(field: &Field, plan: &FieldPlan, out: &mut Vec<usize>) {
+        out.extend(plan.visible_if);
+        out.extend(plan.required_if);
+        if let baukasten_dsl::model::FieldKind::Group { fields } = &field.kind {
+            for (f, p) in fields.iter().zip(&plan.children) {
+                walk(f, p, out);
+            }
+        }
+    }
+    let mut conditions = Vec::new();
+    for (step, plan) in service.steps.iter().zip(steps) {
+        conditions.extend(plan.visible_if);
+        conditions.extend(plan.required_if);
+        for (f, p) in step.fields.iter().zip(&plan.fields) {
+            walk(f, p, &mut conditions);
+        }
+    }
+    let mut slots = vec![None; exprs.len()];
+    if conditions.len() < 2 {
+        return (None, slots);
+    }
+    let source = format!(
+        "[{}]",
+        conditions
+            .iter()
+            .map(|&i| format!("({})", exprs[i].source))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let expr = Expr {
+        source,
+        span: baukasten_dsl::Span::default(),
+    };
+    match Compiled::new(&expr) {
+        Ok(compiled) => {
+            for (pos, &i) in conditions.iter().enumerate() {
+                slots[i] = Some(pos);
+            }
+            (Some(compiled), slots)
+        }
+        // Each condition compiled on its own, so this cannot fail; if it did, evaluation
+        // would simply fall back to one call per condition.
+        Err(_) => (None, slots),
+    }
 }
 
 fn definition_hash(service: &Service) -> String {

@@ -247,6 +247,8 @@ struct Run<'a> {
     scope: Arc<Scope>,
     scope_value: Value,
     problems: Vec<ExpressionProblem>,
+    /// Results of the batched conditions for the current visibility round.
+    batch: Option<Vec<Value>>,
 }
 
 impl<'a> Run<'a> {
@@ -265,6 +267,7 @@ impl<'a> Run<'a> {
             scope,
             scope_value,
             problems: Vec::new(),
+            batch: None,
         }
     }
 
@@ -296,6 +299,12 @@ impl<'a> Run<'a> {
     }
 
     fn condition(&mut self, expr: Option<usize>, ctx: &Value) -> bool {
+        if let (Some(e), Some(results)) = (expr, &self.batch)
+            && let Some(pos) = self.inner.batch_slots[e]
+            && let Some(v) = results.get(pos)
+        {
+            return v.is_true();
+        }
         match expr {
             None => true,
             Some(e) => self.eval(e, ctx).is_some_and(|v| v.is_true()),
@@ -428,6 +437,13 @@ impl<'a> Run<'a> {
     fn visibility(&mut self, parsed: &[Answer], previous: &[Vis]) -> (Vec<bool>, Vec<Vis>) {
         let inner = self.inner;
         let ctx = self.scope_value.clone();
+        // One call for all conditions outside repeats. If any of them fails (say, `none > 3`),
+        // fall back to one call each, so only that one counts as false and is reported.
+        self.batch = inner
+            .batch
+            .as_ref()
+            .and_then(|b| b.eval(&ctx).ok())
+            .and_then(|list| list.try_iter().ok().map(|items| items.collect()));
         let mut steps = Vec::new();
         let mut out = Vec::new();
         let mut slot = 0;
@@ -450,6 +466,7 @@ impl<'a> Run<'a> {
                 slot += 1;
             }
         }
+        self.batch = None;
         (steps, out)
     }
 
