@@ -69,12 +69,37 @@ pub struct Evaluation {
     #[serde(with = "rust_decimal::serde::str")]
     pub fee_total: Decimal,
     pub errors: Vec<FieldError>,
-    /// The answers as they will be stored: visible, parsed and normalised (IBAN compact, phone
-    /// E.164, dates ISO, amounts as decimal strings).
-    pub clean: serde_json::Map<String, Json>,
     /// Expressions that failed at run time (a type mismatch, fuel). They count as false or as
     /// no value; listed so tests and logs can show them.
     pub problems: Vec<ExpressionProblem>,
+    /// What [`Evaluation::clean`] is built from. Most evaluations (a page's "Weiter", the live
+    /// `/evaluate`) never need the clean submission, so it is built only on request.
+    #[serde(skip)]
+    retained: Arc<Retained>,
+}
+
+#[derive(Debug)]
+struct Retained {
+    inner: Arc<Inner>,
+    parsed: Vec<Answer>,
+    vis: Vec<Vis>,
+}
+
+impl Evaluation {
+    /// The answers as they are stored: visible fields only, parsed and normalised (IBAN
+    /// compact, phone E.164, dates ISO, amounts as decimal strings), in field order.
+    pub fn clean(&self) -> serde_json::Map<String, Json> {
+        let Retained { inner, parsed, vis } = &*self.retained;
+        let mut clean = serde_json::Map::new();
+        for (slot, (answer, v)) in parsed.iter().zip(vis).enumerate() {
+            let (s, f) = inner.top_fields[slot];
+            let field = &inner.service.steps[s].fields[f];
+            if let Some(c) = clean_value(field, answer, v) {
+                clean.insert(field.id.clone(), c);
+            }
+        }
+        clean
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -242,6 +267,7 @@ impl CompiledService {
 
 struct Run<'a> {
     inner: &'a Inner,
+    inner_arc: &'a Arc<Inner>,
     ctx: &'a Context,
     limits: Limits,
     scope: Arc<Scope>,
@@ -252,7 +278,8 @@ struct Run<'a> {
 }
 
 impl<'a> Run<'a> {
-    fn new(inner: &'a Inner, ctx: &'a Context, limits: Limits) -> Self {
+    fn new(inner_arc: &'a Arc<Inner>, ctx: &'a Context, limits: Limits) -> Self {
+        let inner: &'a Inner = inner_arc;
         let slot_count = inner.top_fields.len() + inner.service.computed.len();
         let scope = Arc::new(Scope {
             slots: inner.slots.clone(),
@@ -262,6 +289,7 @@ impl<'a> Run<'a> {
         let scope_value = Value::from_dyn_object(scope.clone());
         Self {
             inner,
+            inner_arc,
             ctx,
             limits,
             scope,
@@ -352,7 +380,6 @@ impl<'a> Run<'a> {
 
         let mut fields = Vec::new();
         let mut errors = Vec::new();
-        let mut clean = serde_json::Map::new();
         for (slot, (answer, v)) in parsed.iter().zip(&vis).enumerate() {
             let field = self.field_at(slot);
             let step = &self.inner.step_ids[self.inner.top_fields[slot].0];
@@ -366,11 +393,6 @@ impl<'a> Run<'a> {
                 &mut fields,
                 &mut errors,
             );
-            if v.visible
-                && let Some(c) = clean_value(field, answer, v)
-            {
-                clean.insert(field.id.clone(), c);
-            }
         }
         self.rules(&vis, &mut errors);
         let (fees, fee_total) = self.fees();
@@ -403,19 +425,24 @@ impl<'a> Run<'a> {
             fees,
             fee_total,
             errors,
-            clean,
             problems: self.problems,
+            retained: Arc::new(Retained {
+                inner: self.inner_arc.clone(),
+                parsed,
+                vis,
+            }),
         }
     }
 
     /// Puts each top-level field's value, cleared where hidden, into the scope.
     fn fill_scope(&self, parsed: &[Answer], vis: &[Vis]) {
+        // One lock for the whole round; no expression runs while the slots are filled.
+        let mut values = self.scope.values.lock().unwrap_or_else(|e| e.into_inner());
         for (slot, answer) in parsed.iter().enumerate() {
-            let value = match vis.get(slot) {
+            values[slot] = match vis.get(slot) {
                 Some(v) => cleared(self.field_at(slot), answer, v),
                 None => answer.value.clone(),
             };
-            self.scope.set(slot, value);
         }
     }
 

@@ -27,6 +27,7 @@ impl CompiledService {
     /// Every visible answer with its label and a display value in `lang` (`de` or `en`).
     pub fn summary(&self, evaluation: &Evaluation, lang: &str) -> Vec<SummaryStep> {
         let service = self.service();
+        let clean = evaluation.clean();
         let mut out = Vec::new();
         for (step, state) in service.steps.iter().zip(&evaluation.steps) {
             if !state.visible {
@@ -34,7 +35,7 @@ impl CompiledService {
             }
             let mut rows = Vec::new();
             for field in &step.fields {
-                if let Some(value) = evaluation.clean.get(&field.id) {
+                if let Some(value) = clean.get(&field.id) {
                     rows_of(field, value, &field.id, None, lang, &mut rows);
                 }
             }

@@ -78,9 +78,6 @@ fn main() -> ExitCode {
             println!("    {}: {}", row.label, row.value);
         }
     }
-    println!(
-        "\nClean submission: {}",
-        serde_json::Value::Object(evaluation.clean.clone())
-    );
+    println!("\nClean submission: {}", serde_json::Value::Object(evaluation.clean()));
     ExitCode::SUCCESS
 }

@@ -127,7 +127,7 @@ proptest! {
             submission
         );
         if e.is_valid() {
-            prop_assert!(validator.is_valid(&Value::Object(e.clean.clone())), "clean submission must conform");
+            prop_assert!(validator.is_valid(&Value::Object(e.clean())), "clean submission must conform");
         }
     }
 }

@@ -46,8 +46,12 @@ fn hidden_fields_are_not_required_not_validated_and_dropped() {
     );
     assert!(e.is_valid(), "{:?}", codes(&e));
     assert!(!e.field("nachweis").unwrap().visible);
-    assert_eq!(e.clean.get("nachweis"), None, "a hidden answer is dropped");
-    assert_eq!(e.clean.get("firmenname"), None, "answers on a hidden step are dropped");
+    assert_eq!(e.clean().get("nachweis"), None, "a hidden answer is dropped");
+    assert_eq!(
+        e.clean().get("firmenname"),
+        None,
+        "answers on a hidden step are dropped"
+    );
     assert_eq!(e.path(), vec!["fahrzeug"]);
 }
 
@@ -156,7 +160,7 @@ fn repeat_items_see_their_own_fields_and_are_counted() {
     assert_eq!(e.computed["summe"], json!("0.30"));
     // 2 × 10.10 + 0.30, exact.
     assert_eq!(e.fee_total.to_string(), "20.50");
-    assert_eq!(e.clean["personen"][1].get("schule"), None);
+    assert_eq!(e.clean()["personen"][1].get("schule"), None);
 }
 
 #[test]
@@ -235,7 +239,7 @@ fn impossible_dates_and_german_numbers() {
         ]
     );
     assert_eq!(e.errors[0].message.de, "Den 31. Februar gibt es nicht.");
-    assert_eq!(e.clean["betrag"], json!("1234.56"));
+    assert_eq!(e.clean()["betrag"], json!("1234.56"));
     let e = eval(&s, json!({"auszug": "2026-11-20", "betrag": "1,49"}));
     assert_eq!(codes(&e), vec![("betrag".into(), "too_small".into())]);
     assert_eq!(e.errors[0].message.de, "Der Betrag muss mindestens 1,50 € sein.");
@@ -274,8 +278,8 @@ steps:
         json!({"iban": "de89 3704 0044 0532 0130 00", "tel": "0431 123456", "plz": "24103", "steuer": "86095742719", "mail": "a@b.de"}),
     );
     assert!(e.is_valid(), "{:?}", codes(&e));
-    assert_eq!(e.clean["iban"], json!("DE89370400440532013000"));
-    assert_eq!(e.clean["tel"], json!("+49431123456"));
+    assert_eq!(e.clean()["iban"], json!("DE89370400440532013000"));
+    assert_eq!(e.clean()["tel"], json!("+49431123456"));
     let e = eval(
         &s,
         json!({"iban": "DE89 3704 0044 0532 0130 01", "plz": "00123", "steuer": "86095742718", "mail": "kein-at"}),
