@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use baukasten_dsl::model::{Bound, ChoiceOption, Field, FieldKind, Widget};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use minijinja::value::{Object, Value};
 use rust_decimal::Decimal;
 use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
@@ -284,7 +284,12 @@ impl<'a> Run<'a> {
         let scope = Arc::new(Scope {
             slots: inner.slots.clone(),
             values: Mutex::new(vec![Value::from(()); slot_count]),
-            today: Value::from(ctx.today.format("%Y-%m-%d").to_string()),
+            today: Value::from(format!(
+                "{:04}-{:02}-{:02}",
+                ctx.today.year(),
+                ctx.today.month(),
+                ctx.today.day()
+            )),
         });
         let scope_value = Value::from_dyn_object(scope.clone());
         Self {
@@ -343,17 +348,30 @@ impl<'a> Run<'a> {
         let empty = serde_json::Map::new();
         let map = answers.as_object().unwrap_or(&empty);
         let slots = self.inner.top_fields.len();
+        // Forms and most JSON clients send answers in field order: walk them alongside the
+        // fields and look a key up only where the order differs.
+        let mut entries = map.iter().peekable();
         let parsed: Vec<Answer> = (0..slots)
-            .map(|i| parse(self.field_at(i), map.get(&self.field_at(i).id), &self.limits))
+            .map(|i| {
+                let field = self.field_at(i);
+                let raw = match entries.peek() {
+                    Some((key, _)) if **key == field.id => entries.next().map(|(_, v)| v),
+                    _ => map.get(&field.id),
+                };
+                parse(field, raw, &self.limits)
+            })
             .collect();
 
         // Visibility until stable: a hidden answered field is cleared, which may change other
         // conditions. Start from "everything answered is visible".
         let mut hidden_answered: HashSet<String> = HashSet::new();
+        // Top-level fields whose value in the scope is not yet the cleared one.
+        let mut stale: HashSet<String> = HashSet::new();
         let mut step_vis = Vec::new();
         let mut vis: Vec<Vis> = Vec::new();
         for _ in 0..MAX_PASSES {
             self.fill_scope(&parsed, &vis);
+            stale.clear();
             self.compute();
             let (new_steps, new_vis) = self.visibility(&parsed, &vis);
             let mut new_hidden = HashSet::new();
@@ -361,6 +379,7 @@ impl<'a> Run<'a> {
                 let field = self.field_at(slot);
                 collect_hidden(field, &field.id, a, v, &mut new_hidden);
             }
+            stale.extend(new_hidden.iter().map(|p| p.split('.').next().unwrap_or(p).to_string()));
             // Stable when clearing changes nothing that a condition or computed value reads:
             // the same fields are hidden as last round, or none of them is read at all.
             let unread = new_hidden.iter().all(|path| {
@@ -375,8 +394,9 @@ impl<'a> Run<'a> {
             }
             hidden_answered = new_hidden;
         }
-        // Rules and fees read the cleared answers; computed values are already settled.
-        self.fill_scope(&parsed, &vis);
+        // Rules and fees read the cleared answers; computed values are already settled. Only
+        // the fields hidden in the last round still hold their raw answer in the scope.
+        self.refresh_scope(&parsed, &vis, &stale);
 
         let mut fields = Vec::new();
         let mut errors = Vec::new();
@@ -435,6 +455,20 @@ impl<'a> Run<'a> {
     }
 
     /// Puts each top-level field's value, cleared where hidden, into the scope.
+    fn refresh_scope(&self, parsed: &[Answer], vis: &[Vis], stale: &HashSet<String>) {
+        if stale.is_empty() {
+            return;
+        }
+        let mut values = self.scope.values.lock().unwrap_or_else(|e| e.into_inner());
+        for id in stale {
+            if let Some(&slot) = self.inner.slots.get(id)
+                && let (Some(answer), Some(v)) = (parsed.get(slot), vis.get(slot))
+            {
+                values[slot] = cleared(self.field_at(slot), answer, v);
+            }
+        }
+    }
+
     fn fill_scope(&self, parsed: &[Answer], vis: &[Vis]) {
         // One lock for the whole round; no expression runs while the slots are filled.
         let mut values = self.scope.values.lock().unwrap_or_else(|e| e.into_inner());
@@ -1119,7 +1153,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 }
                 _ => validators::date_text(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
             };
-            let iso = date.format("%Y-%m-%d").to_string();
+            let iso = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
             Ok(string(&iso))
         }
         FieldKind::YesNo | FieldKind::Consent => {
