@@ -1278,14 +1278,15 @@ fn constraint_errors(
         }
     }
     if field.kind.is_numeric()
-        && let Some(value) = to_decimal(&answer.value)
-    {
+        && (c.min.is_some() || c.max.is_some())
         // Use the exact clean value where there is one, not the float expressions see.
-        let value = answer
-            .clean
-            .as_ref()
-            .and_then(|c| c.as_str().and_then(|s| s.parse::<Decimal>().ok()))
-            .unwrap_or(value);
+        && let Some(value) = match answer.clean.as_ref() {
+            Some(Json::String(s)) => s.parse::<Decimal>().ok(),
+            Some(Json::Number(n)) => n.as_i64().map(Decimal::from),
+            _ => None,
+        }
+        .or_else(|| to_decimal(&answer.value))
+    {
         if let Some(Bound::Number(min)) = &c.min
             && let Ok(min) = min.parse::<Decimal>()
             && value < min
@@ -1300,10 +1301,8 @@ fn constraint_errors(
         }
     }
     if matches!(field.kind, FieldKind::Date)
-        && let Some(date) = answer
-            .value
-            .as_str()
-            .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        && (c.min.is_some() || c.max.is_some())
+        && let Some(date) = answer.value.as_str().and_then(iso_date)
     {
         if let Some(min) = c.min.as_ref().and_then(|b| date_bound(b, ctx))
             && date < min
@@ -1341,9 +1340,16 @@ fn constraint_errors(
     out
 }
 
+/// Parses the `YYYY-MM-DD` the engine itself wrote, without a format string.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let (y, rest) = s.split_once('-')?;
+    let (m, d) = rest.split_once('-')?;
+    NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)
+}
+
 fn date_bound(bound: &Bound, ctx: &Context) -> Option<NaiveDate> {
     match bound {
-        Bound::Date(d) => NaiveDate::parse_from_str(d, "%Y-%m-%d").ok(),
+        Bound::Date(d) => iso_date(d),
         Bound::DaysFromToday(n) => ctx.today.checked_add_signed(chrono::Duration::days(*n)),
         Bound::Number(_) => None,
     }
