@@ -319,3 +319,21 @@ fn summary_lists_visible_answers_with_display_values() {
         ]
     );
 }
+
+#[test]
+fn deeply_nested_json_is_refused_at_the_field() {
+    let s = compile(PERSONS);
+    let mut deep = json!("innen");
+    for _ in 0..500 {
+        deep = json!([deep]);
+    }
+    let e = eval(&s, json!({"familienname": deep.clone(), "personen": [{"name": deep}]}));
+    assert_eq!(
+        codes(&e),
+        vec![
+            ("familienname".into(), "invalid_value".into()),
+            ("personen.0.name".into(), "invalid_value".into())
+        ]
+    );
+    assert_eq!(e.errors[0].message.de, "Diese Angabe können wir nicht verarbeiten.");
+}
