@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use minijinja::Environment;
 
-use crate::diag::{Code, Diagnostic, Diagnostics, Msg, did_you_mean, suggest};
+use crate::diag::{Code, Diagnostic, Diagnostics, Msg, did_you_mean, suggest, suggest_or_list};
 use crate::model::{Expr, Field, FieldKind, Named, Service, TestCase};
 use crate::source::{Sources, Span};
 use crate::spec;
@@ -580,13 +580,7 @@ impl<'s> Checker<'s, '_, '_> {
         for (id, _) in &test.expect.computed {
             if !service.computed.iter().any(|c| c.id == id.name) {
                 let ids: Vec<&str> = service.computed.iter().map(|c| c.id.as_str()).collect();
-                let help = match suggest(&id.name, ids.iter().copied()) {
-                    Some(s) => did_you_mean(s),
-                    None => Msg::new(
-                        format!("Berechnete Werte: {}.", ids.join(", ")),
-                        format!("computed values: {}", ids.join(", ")),
-                    ),
-                };
+                let help = suggest_or_list(&id.name, &ids, "Berechnete Werte", "computed values");
                 self.diags.error_help(
                     Code::TestUnknownField,
                     id.span,
@@ -601,13 +595,7 @@ impl<'s> Checker<'s, '_, '_> {
         for step in test.expect.path.iter().flatten() {
             if service.step(&step.name).is_none() {
                 let ids: Vec<&str> = service.steps.iter().map(|s| s.id.as_str()).collect();
-                let help = match suggest(&step.name, ids.iter().copied()) {
-                    Some(s) => did_you_mean(s),
-                    None => Msg::new(
-                        format!("Schritte: {}.", ids.join(", ")),
-                        format!("steps: {}", ids.join(", ")),
-                    ),
-                };
+                let help = suggest_or_list(&step.name, &ids, "Schritte", "steps");
                 self.diags.error_help(
                     Code::UnknownReference,
                     step.span,

@@ -265,6 +265,18 @@ pub fn suggest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
         .map(|(_, c)| c)
 }
 
+/// The help for `word`, which is not among `candidates`: the closest candidate if one is close
+/// enough, otherwise the whole list after `list_de` / `list_en` ("Schritte: a, b.").
+pub fn suggest_or_list(word: &str, candidates: &[&str], list_de: &str, list_en: &str) -> Msg {
+    match suggest(word, candidates.iter().copied()) {
+        Some(s) => did_you_mean(s),
+        None => Msg::new(
+            format!("{list_de}: {}.", candidates.join(", ")),
+            format!("{list_en}: {}", candidates.join(", ")),
+        ),
+    }
+}
+
 /// A `help:` text proposing `suggestion` in place of what the clerk wrote.
 pub fn did_you_mean(suggestion: &str) -> Msg {
     Msg::new(

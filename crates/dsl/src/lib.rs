@@ -34,7 +34,7 @@ pub use diag::{Code, Diagnostic, Lang, Msg, Severity};
 pub use model::{Catalog, Service, Tenant};
 pub use source::{FileId, SourceFile, Sources, Span};
 
-use diag::{Diagnostics, did_you_mean, suggest};
+use diag::{Diagnostics, suggest_or_list};
 use read::Reader;
 use yaml::Node;
 
@@ -194,19 +194,13 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             continue;
         };
         let Some(base) = bases.get(&base_name) else {
-            let help = match suggest(&base_name, bases.keys().map(String::as_str)) {
-                Some(s) => did_you_mean(s),
-                None => Msg::new(
-                    format!(
-                        "Gemeinsame Dienste im Katalog: {}.",
-                        bases.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                    format!(
-                        "shared services in the catalog: {}",
-                        bases.keys().cloned().collect::<Vec<_>>().join(", ")
-                    ),
-                ),
-            };
+            let names: Vec<&str> = bases.keys().map(String::as_str).collect();
+            let help = suggest_or_list(
+                &base_name,
+                &names,
+                "Gemeinsame Dienste im Katalog",
+                "shared services in the catalog",
+            );
             diags.error_help(
                 Code::OverlayUnknownBase,
                 extends.map_or(node.span, |n| n.span),

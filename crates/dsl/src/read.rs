@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use regex::Regex;
 
-use crate::diag::{Code, Diagnostics, Msg, did_you_mean, suggest};
+use crate::diag::{Code, Diagnostics, Msg, did_you_mean, suggest, suggest_or_list};
 use crate::model::*;
 use crate::source::Span;
 use crate::spec::{self, Obj};
@@ -304,13 +304,7 @@ impl<'d> Reader<'d> {
         if let Some(w) = words.iter().find(|w| **w == text) {
             return Some(w);
         }
-        let help = match suggest(&text, words.iter().copied()) {
-            Some(s) => did_you_mean(s),
-            None => Msg::new(
-                format!("Möglich sind: {}.", words.join(", ")),
-                format!("possible: {}", words.join(", ")),
-            ),
-        };
+        let help = suggest_or_list(&text, words, "Möglich sind", "possible");
         self.diags.error_help(
             Code::InvalidValue,
             node.span,
@@ -371,13 +365,12 @@ impl<'d> Reader<'d> {
     }
 
     fn unknown_language(&mut self, node: &Node, lang: &str) {
-        let help = match suggest(lang, spec::LANGUAGES.iter().copied()) {
-            Some(s) => did_you_mean(s),
-            None => Msg::new(
-                format!("Sprachcodes nach ISO 639-1: {}.", spec::LANGUAGES.join(", ")),
-                format!("ISO 639-1 language codes: {}", spec::LANGUAGES.join(", ")),
-            ),
-        };
+        let help = suggest_or_list(
+            lang,
+            spec::LANGUAGES,
+            "Sprachcodes nach ISO 639-1",
+            "ISO 639-1 language codes",
+        );
         self.diags.error_help(
             Code::UnknownLanguage,
             node.span,
