@@ -150,13 +150,8 @@ impl Evaluation {
 
     /// The step after `current` on the path, if any.
     pub fn next_step(&self, current: &str) -> Option<&str> {
-        let path = self.path();
         let pos = self.steps.iter().position(|s| s.id == current)?;
-        self.steps[pos + 1..]
-            .iter()
-            .find(|s| s.visible)
-            .map(|s| s.id.as_str())
-            .filter(|_| !path.is_empty())
+        self.steps[pos + 1..].iter().find(|s| s.visible).map(|s| s.id.as_str())
     }
 
     /// The step before `current` on the path, if any.
@@ -423,7 +418,7 @@ impl<'a> Run<'a> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let v = self.scope.get_value_by_str_public(slots + i);
+                let v = self.scope.slot_value(slots + i);
                 (c.id.clone(), computed_json(&v, c.value_type.as_ref()))
             })
             .collect();
@@ -720,7 +715,7 @@ impl<'a> Run<'a> {
             // A rule rests until every field it reads has an answer.
             let all_answered = inner.exprs[expr].names.iter().all(|n| {
                 self.scope
-                    .get_value_by_str_named(n)
+                    .named_value(n)
                     .is_none_or(|v| !v.is_none() && !v.is_undefined())
             });
             if !all_answered {
@@ -784,7 +779,7 @@ impl<'a> Run<'a> {
 }
 
 impl Scope {
-    fn get_value_by_str_public(&self, slot: usize) -> Value {
+    fn slot_value(&self, slot: usize) -> Value {
         self.values
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -793,9 +788,9 @@ impl Scope {
             .unwrap_or_default()
     }
 
-    fn get_value_by_str_named(&self, name: &str) -> Option<Value> {
+    fn named_value(&self, name: &str) -> Option<Value> {
         let slot = *self.slots.get(name)?;
-        Some(self.get_value_by_str_public(slot))
+        Some(self.slot_value(slot))
     }
 }
 
