@@ -642,6 +642,9 @@ impl<'a> Run<'a> {
                 if vis.required {
                     match field.kind {
                         FieldKind::Consent => push("consent_required", messages::consent_required()),
+                        // A group's members carry their own "required"; one more message at the
+                        // group would only repeat them.
+                        FieldKind::Group { .. } => {}
                         _ => push("required", messages::required(&field.kind)),
                     }
                 }

@@ -337,3 +337,30 @@ fn deeply_nested_json_is_refused_at_the_field() {
     );
     assert_eq!(e.errors[0].message.de, "Diese Angabe können wir nicht verarbeiten.");
 }
+
+#[test]
+fn a_required_group_reports_its_members_not_itself() {
+    let s = compile(
+        r#"
+service: gruppe
+version: 1.0.0
+title: Gruppe
+steps:
+  - id: s
+    title: S
+    fields:
+      - id: anschrift
+        type: group
+        label: Anschrift
+        required: true
+        fields:
+          - { id: strasse, type: text, label: Straße, required: true }
+          - { id: zusatz, type: text, label: Zusatz }
+"#,
+    );
+    let e = eval(&s, json!({}));
+    assert_eq!(codes(&e), vec![("anschrift.strasse".into(), "required".into())]);
+    let e = eval(&s, json!({"anschrift": {"strasse": "Holstenstraße 1"}}));
+    assert!(e.is_valid());
+    assert_eq!(e.clean()["anschrift"], json!({"strasse": "Holstenstraße 1"}));
+}
