@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,3 +96,13 @@ for (const [broken, expected] of [
     });
   });
 }
+
+test('check-live names the refused answers and the server\'s message when a step is rejected', async () => {
+  const answers = path.join(shots, 'answers.json');
+  await writeFile(answers, JSON.stringify({ email: 'keine-adresse' }));
+  await withServer([], async (url) => {
+    const { code, out } = await node(['check-live.mjs', url, '--answers', answers, '--screenshots', shots]);
+    assert.equal(code, 1, out);
+    assert.match(out, /walk stopped: our answers were refused on .*\/kontakt: Bitte geben Sie eine E-Mail-Adresse ein/);
+  });
+});
