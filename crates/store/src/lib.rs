@@ -1,0 +1,222 @@
+//! Storage for Baukasten: submissions, drafts, attachments, idempotency keys and the audit
+//! trail.
+//!
+//! [`Store`] is the one interface the server talks to; [`RedbStore`] is the embedded default
+//! (one file, ACID, fsync on every commit). A submission the store has acknowledged is on disk:
+//! [`Store::submit`] returns only after its transaction is committed durably. Concurrent
+//! submissions share one commit (group commit) instead of paying one fsync each.
+//!
+//! The store knows nothing of HTTP, HTML or services: it keeps JSON values and bytes with
+//! the metadata the server hands over. It is synchronous; callers on an async runtime run it
+//! on a blocking thread.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+mod redb_store;
+mod reference;
+
+pub use redb_store::{FORMAT_VERSION, MAX_BATCH, RedbStore};
+pub use reference::{ALPHABET, new_reference};
+
+/// The one error type of the crate.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{kind}: {detail}")]
+pub struct StoreError {
+    pub kind: ErrorKind,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The database file could not be opened, read or written.
+    #[error("storage failure")]
+    Io,
+    /// The file was written by a newer Baukasten, or is not a Baukasten store.
+    #[error("incompatible store file")]
+    Incompatible,
+    /// A stored record could not be decoded.
+    #[error("corrupt record")]
+    Corrupt,
+    /// The store is shutting down and takes no more writes.
+    #[error("store closed")]
+    Closed,
+}
+
+/// What the server hands over when a citizen sends a service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct NewSubmission {
+    /// The municipality (tenant) id; `None` for a shared service used without a municipality.
+    pub tenant: Option<String>,
+    pub service: String,
+    /// The service version the citizen filled in (pinned).
+    pub version: String,
+    /// The hash of the compiled definition (pinned).
+    pub definition_hash: String,
+    /// The reference's prefix, e.g. `BPA` (upper-case letters and digits).
+    pub reference_prefix: String,
+    /// The clean submission: visible answers and computed values.
+    pub data: Json,
+    /// The fee total as an exact decimal string, e.g. `"30.70"`.
+    pub fee_total: String,
+    /// Attachments stored before with [`Store::put_attachment`].
+    pub attachments: Vec<String>,
+    /// The draft this submission finishes; deleted in the same transaction.
+    pub draft: Option<String>,
+}
+
+/// A stored submission.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Submission {
+    /// Unique, short, free of ambiguous characters: `BPA-2026-7K3Q9`.
+    pub reference: String,
+    pub tenant: Option<String>,
+    pub service: String,
+    pub version: String,
+    pub definition_hash: String,
+    pub data: Json,
+    pub fee_total: String,
+    pub attachments: Vec<String>,
+    /// The process state; starts as the state the server names, e.g. `eingegangen`.
+    pub state: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The answer to [`Store::submit`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Submitted {
+    /// Stored now, durably.
+    Created(Submission),
+    /// The idempotency key was seen before with the same request: the first submission.
+    Replayed(Submission),
+    /// The idempotency key was seen before with a different request.
+    KeyReused,
+}
+
+/// An idempotency key as the server scopes it, and a fingerprint of the request body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// Scoped by the caller, e.g. `musterstadt/bewohnerparkausweis/<key>`.
+    pub key: String,
+    /// A hash of the request, to tell a retry from a reuse of the key.
+    pub fingerprint: String,
+}
+
+/// A citizen's unfinished application, saved on every step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Draft {
+    /// Unguessable (128 random bits, hex); the session cookie carries it.
+    pub id: String,
+    /// Short code to continue later, e.g. `K7Q3-M9XA`; unique among live drafts.
+    pub resume_code: String,
+    pub tenant: Option<String>,
+    pub service: String,
+    /// Pinned: a draft started on version 1 finishes on version 1.
+    pub version: String,
+    pub definition_hash: String,
+    /// The answers so far, as the engine takes them.
+    pub answers: Json,
+    /// The step the citizen is on.
+    pub step: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Metadata of a stored attachment. The bytes are stored beside it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Attachment {
+    /// Unguessable id (128 random bits, hex).
+    pub id: String,
+    /// Sanitised by the server before it gets here.
+    pub file_name: String,
+    /// The type found from the content's magic bytes, e.g. `application/pdf`.
+    pub media_type: String,
+    pub size: u64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// One line of the audit trail of a submission.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AuditEntry {
+    pub at: DateTime<Utc>,
+    /// Who acted: `citizen`, `clerk:<name>`, `system`.
+    pub actor: String,
+    /// What happened: `submitted`, `state:in_bearbeitung`, `exported`, …
+    pub action: String,
+}
+
+/// Storage of everything the server keeps.
+///
+/// Every method is blocking and safe to call from many threads at once.
+pub trait Store: Send + Sync {
+    /// Stores a submission durably and returns it with its new reference. With an idempotency
+    /// key, a retry returns the first submission and stores nothing twice. The draft named in
+    /// `new.draft`, if any, is deleted in the same transaction. Writes an audit entry
+    /// `submitted`.
+    fn submit(
+        &self,
+        new: NewSubmission,
+        idempotency: Option<Idempotency>,
+        initial_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Submitted, StoreError>;
+
+    fn submission(&self, reference: &str) -> Result<Option<Submission>, StoreError>;
+
+    /// A municipality's submissions, newest first, at most `limit`.
+    fn submissions(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<Submission>, StoreError>;
+
+    /// Moves a submission to another state and writes an audit entry. `None` if unknown.
+    fn set_state(
+        &self,
+        reference: &str,
+        state: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Submission>, StoreError>;
+
+    fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Creates a draft with a fresh id and resume code.
+    fn create_draft(&self, draft: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError>;
+    /// Saves answers and the current step of an existing draft. `None` if it is gone.
+    fn update_draft(
+        &self,
+        id: &str,
+        answers: &Json,
+        step: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, StoreError>;
+    fn draft(&self, id: &str) -> Result<Option<Draft>, StoreError>;
+    /// Finds a draft by its resume code (case-insensitive, dashes and spaces ignored).
+    fn draft_by_code(&self, code: &str) -> Result<Option<Draft>, StoreError>;
+    /// Deletes drafts not updated since `before`; returns how many.
+    fn expire_drafts(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+
+    fn put_attachment(
+        &self,
+        file_name: &str,
+        media_type: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Attachment, StoreError>;
+    fn attachment(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError>;
+
+    /// Keeps the source of a compiled definition under its hash, so that drafts and
+    /// submissions pinned to it can be evaluated after a restart or after a newer version was
+    /// published. Storing the same hash twice is a no-op.
+    fn put_definition(&self, hash: &str, source: &Json) -> Result<(), StoreError>;
+    fn definition(&self, hash: &str) -> Result<Option<Json>, StoreError>;
+}
+
+/// What the server knows when a citizen starts a service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDraft {
+    pub tenant: Option<String>,
+    pub service: String,
+    pub version: String,
+    pub definition_hash: String,
+    pub answers: Json,
+}

@@ -1,0 +1,908 @@
+//! [`RedbStore`]: the embedded store, one redb file on the local disk.
+//!
+//! # Writes: one writer thread, group commit
+//!
+//! Every write (submissions, drafts, attachments, definitions, state changes) is a job sent
+//! over a channel to one writer thread. The writer takes the first waiting job and everything
+//! queued behind it (at most [`MAX_BATCH`]), runs them one after another in ONE write
+//! transaction, commits it with immediate durability (fsync) and only then answers each
+//! caller. Sixty-four citizens sending at once therefore pay for one or two fsyncs together
+//! instead of sixty-four in a row, and still nothing is acknowledged before it is on disk.
+//!
+//! Because the jobs of a batch run in order inside the same transaction, each one sees what
+//! the ones before it wrote: a second request with the same idempotency key in the same batch
+//! finds the first one's key and becomes its replay, and two references drawn in one batch are
+//! checked against each other.
+//!
+//! A job reads and checks everything it needs before it writes anything, so a job that fails
+//! on its own (a corrupt record) leaves no half-written trace and the rest of the batch commits.
+//! A storage failure (disk full, I/O error) aborts the whole batch and every caller in it gets
+//! the error; nothing of the batch is stored, and nothing was acknowledged.
+//!
+//! Reads do not go through the writer: redb gives each read transaction a consistent snapshot
+//! of the last commit, concurrently with the writer.
+//!
+//! # The file
+//!
+//! Values are JSON (serde_json) bytes, except attachment contents, which are raw bytes in a
+//! table of their own so that reading metadata never loads them. The tables and their keys:
+//!
+//! | table | key | value |
+//! | --- | --- | --- |
+//! | `meta` | `"format_version"` | JSON number, see [`FORMAT_VERSION`] |
+//! | `submissions` | reference | [`Submission`] |
+//! | `submissions_by_tenant` (since version 2) | (tenant or none, created µs, reference) | `()` |
+//! | `audit` | (reference, sequence number) | [`AuditEntry`] |
+//! | `idempotency` | scoped key | `{"fingerprint", "reference"}` |
+//! | `drafts` | draft id | [`Draft`] |
+//! | `drafts_by_update` | (updated µs, draft id) | `()` |
+//! | `resume_codes` | code without dash, upper case | draft id |
+//! | `attachments` | attachment id | [`Attachment`] |
+//! | `attachment_bytes` | attachment id | the bytes |
+//! | `definitions` | definition hash | the definition's JSON |
+//!
+//! A file without `meta.format_version` gets the current version if it holds no tables yet
+//! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
+//! all steps in one transaction; a newer one is refused with [`ErrorKind::Incompatible`].
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::thread::JoinHandle;
+
+use chrono::{DateTime, Datelike, Utc};
+use redb::{
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+
+use crate::reference::{self, REFERENCE_CHARS};
+use crate::{
+    Attachment, AuditEntry, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, Store, StoreError, Submission,
+    Submitted,
+};
+
+/// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
+/// version 2 added it (migration [`migrate_1_to_2`]).
+pub const FORMAT_VERSION: u64 = 2;
+
+/// The most jobs one write transaction takes. Large enough that a burst of concurrent
+/// submissions shares a commit, small enough that one transaction stays short and a caller at
+/// the end of a batch does not wait long for the ones before it.
+pub const MAX_BATCH: usize = 256;
+
+const FORMAT_VERSION_KEY: &str = "format_version";
+
+type Bytes = &'static [u8];
+type Str = &'static str;
+
+const META: TableDefinition<Str, Bytes> = TableDefinition::new("meta");
+const SUBMISSIONS: TableDefinition<Str, Bytes> = TableDefinition::new("submissions");
+const BY_TENANT: TableDefinition<(Option<Str>, i64, Str), ()> = TableDefinition::new("submissions_by_tenant");
+const AUDIT: TableDefinition<(Str, u64), Bytes> = TableDefinition::new("audit");
+const IDEMPOTENCY: TableDefinition<Str, Bytes> = TableDefinition::new("idempotency");
+const DRAFTS: TableDefinition<Str, Bytes> = TableDefinition::new("drafts");
+const DRAFTS_BY_UPDATE: TableDefinition<(i64, Str), ()> = TableDefinition::new("drafts_by_update");
+const RESUME_CODES: TableDefinition<Str, Str> = TableDefinition::new("resume_codes");
+const ATTACHMENTS: TableDefinition<Str, Bytes> = TableDefinition::new("attachments");
+const ATTACHMENT_BYTES: TableDefinition<Str, Bytes> = TableDefinition::new("attachment_bytes");
+const DEFINITIONS: TableDefinition<Str, Bytes> = TableDefinition::new("definitions");
+
+/// One idempotency record: which request first used the key, and what it created.
+#[derive(Serialize, Deserialize)]
+struct IdempotencyRecord {
+    fingerprint: String,
+    reference: String,
+}
+
+/// The embedded store: one redb file, one writer thread with group commit.
+///
+/// Dropping it (or calling [`RedbStore::close`]) finishes the writes already queued and
+/// releases the file; every call after that fails with [`ErrorKind::Closed`].
+pub struct RedbStore {
+    path: PathBuf,
+    /// Taken out on close, so that the file is released once the last reader is done.
+    db: RwLock<Option<Arc<Database>>>,
+    /// The writer's queue; dropping the sender tells the writer to finish and stop.
+    queue: RwLock<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for RedbStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedbStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedbStore {
+    /// Opens the store at `path`, creating the file (and its folder) if needed, and migrating
+    /// an older format version in one transaction.
+    ///
+    /// Fails with [`ErrorKind::Incompatible`] for a file that is not a redb database, a redb
+    /// database that is not a Baukasten store, or one written by a newer Baukasten; with
+    /// [`ErrorKind::Io`] when the file cannot be opened or is in use by another process.
+    pub fn open(path: &Path) -> Result<RedbStore, StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                error(
+                    ErrorKind::Io,
+                    format!("cannot create the folder {}: {e}", parent.display()),
+                )
+            })?;
+        }
+        let db = Database::create(path).map_err(|e| open_error(path, e))?;
+        prepare(&db, path)?;
+        let db = Arc::new(db);
+
+        let (sender, receiver) = mpsc::channel::<Job>();
+        let writer_db = Arc::clone(&db);
+        let writer = std::thread::Builder::new()
+            .name("baukasten-store-writer".to_owned())
+            .spawn(move || run_writer(&writer_db, &receiver))
+            .map_err(|e| error(ErrorKind::Io, format!("cannot start the writer thread: {e}")))?;
+
+        Ok(RedbStore {
+            path: path.to_owned(),
+            db: RwLock::new(Some(db)),
+            queue: RwLock::new(Some(sender)),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// The file this store keeps its data in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Finishes the writes already queued, then releases the file. Calls made afterwards fail
+    /// with [`ErrorKind::Closed`]. Closing twice is harmless.
+    pub fn close(&self) -> Result<(), StoreError> {
+        // Dropping the only sender lets the writer drain the queue and then stop.
+        drop(self.queue.write().unwrap_or_else(PoisonError::into_inner).take());
+        let writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(writer) = writer
+            && writer.join().is_err()
+        {
+            return Err(error(ErrorKind::Io, "the writer thread stopped abnormally"));
+        }
+        let db = self.db.write().unwrap_or_else(PoisonError::into_inner).take();
+        // A reader still holding the database keeps it open until it is done; then the last
+        // Arc is dropped and redb closes the file as on drop.
+        if let Some(db) = db
+            && let Ok(db) = Arc::try_unwrap(db)
+        {
+            db.close()
+                .map_err(|e| error(ErrorKind::Io, format!("closing the database: {e}")))?;
+        }
+        Ok(())
+    }
+
+    fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.db
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .ok_or_else(closed)
+    }
+
+    fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.db()?.begin_read().map_err(storage)
+    }
+
+    /// Runs `op` on the writer thread inside the next batch's transaction and waits until
+    /// that transaction is committed durably (or has failed).
+    fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'t> FnOnce(&mut Tables<'t>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = mpsc::sync_channel::<Result<T, StoreError>>(1);
+        let job: Job = Box::new(move |tables: &mut Tables<'_>| {
+            let result = op(tables);
+            // Only storage failures can strike between a job's first and last write; they
+            // leave the transaction in an unknown state, so the whole batch is given up.
+            let fatal = matches!(&result, Err(e) if aborts_batch(e));
+            Done {
+                fatal,
+                reply: Box::new(move |commit: &Commit| {
+                    let outcome = match commit {
+                        Ok(()) => result,
+                        Err(e) => Err(e.clone()),
+                    };
+                    // The caller may have gone away (a dropped request); nothing to do then.
+                    let _ = reply.send(outcome);
+                }),
+            }
+        });
+        {
+            let queue = self.queue.read().unwrap_or_else(PoisonError::into_inner);
+            let sender = queue.as_ref().ok_or_else(closed)?;
+            sender.send(job).map_err(|_| closed())?;
+        }
+        answer
+            .recv()
+            .map_err(|_| error(ErrorKind::Closed, "the writer stopped before the write was committed"))?
+    }
+}
+
+impl Drop for RedbStore {
+    fn drop(&mut self) {
+        // Errors cannot be reported from drop; `close` is there for callers who want them.
+        let _ = self.close();
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The writer thread.
+
+/// A write job: runs inside the batch's transaction and returns how to answer its caller once
+/// the commit's outcome is known.
+type Job = Box<dyn for<'t> FnOnce(&mut Tables<'t>) -> Done + Send>;
+
+struct Done {
+    /// The job failed in a way that may have left partial writes: abort the batch.
+    fatal: bool,
+    reply: Reply,
+}
+
+/// The outcome of a batch's commit, shared by every job in it.
+type Commit = Result<(), StoreError>;
+
+/// Answers one caller once the commit's outcome is known.
+type Reply = Box<dyn FnOnce(&Commit) + Send>;
+
+fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>) {
+    // `recv` keeps returning queued jobs after the sender is dropped, so close() drains the
+    // queue before the loop ends.
+    while let Ok(first) = queue.recv() {
+        let mut batch = Vec::with_capacity(16);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(db, batch);
+    }
+}
+
+fn run_batch(db: &Database, batch: Vec<Job>) {
+    let mut done = Vec::with_capacity(batch.len());
+    let commit = (|| {
+        let mut txn = db.begin_write().map_err(storage)?;
+        // Immediate is redb's default; it is set here so that nobody changes it by accident:
+        // the store's promise "acknowledged means on disk" rests on it.
+        txn.set_durability(Durability::Immediate).map_err(storage)?;
+        {
+            let mut tables = Tables::open(&txn)?;
+            for job in batch {
+                done.push(job(&mut tables));
+            }
+        }
+        if done.iter().any(|d| d.fatal) {
+            // Dropping the transaction would abort it too; abort explicitly to be clear.
+            let _ = txn.abort();
+            return Err(error(
+                ErrorKind::Io,
+                "a storage failure aborted this write together with the others committed with it",
+            ));
+        }
+        txn.commit().map_err(storage)
+    })();
+    // If the transaction could not even be opened, the jobs never ran and were dropped with
+    // their reply channels: their callers see the writer's disappearance as an error. Jobs
+    // that ran get the commit's outcome.
+    for d in done {
+        (d.reply)(&commit);
+    }
+}
+
+/// Every table, opened once per batch.
+struct Tables<'t> {
+    submissions: Table<'t, Str, Bytes>,
+    by_tenant: Table<'t, (Option<Str>, i64, Str), ()>,
+    audit: Table<'t, (Str, u64), Bytes>,
+    idempotency: Table<'t, Str, Bytes>,
+    drafts: Table<'t, Str, Bytes>,
+    drafts_by_update: Table<'t, (i64, Str), ()>,
+    resume_codes: Table<'t, Str, Str>,
+    attachments: Table<'t, Str, Bytes>,
+    attachment_bytes: Table<'t, Str, Bytes>,
+    definitions: Table<'t, Str, Bytes>,
+}
+
+impl<'t> Tables<'t> {
+    fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
+        Ok(Tables {
+            submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
+            by_tenant: txn.open_table(BY_TENANT).map_err(storage)?,
+            audit: txn.open_table(AUDIT).map_err(storage)?,
+            idempotency: txn.open_table(IDEMPOTENCY).map_err(storage)?,
+            drafts: txn.open_table(DRAFTS).map_err(storage)?,
+            drafts_by_update: txn.open_table(DRAFTS_BY_UPDATE).map_err(storage)?,
+            resume_codes: txn.open_table(RESUME_CODES).map_err(storage)?,
+            attachments: txn.open_table(ATTACHMENTS).map_err(storage)?,
+            attachment_bytes: txn.open_table(ATTACHMENT_BYTES).map_err(storage)?,
+            definitions: txn.open_table(DEFINITIONS).map_err(storage)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening, format versions and migrations.
+
+/// One migration step: brings a file from version `n` to `n + 1` inside the open transaction.
+type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
+
+/// `MIGRATIONS[i]` migrates from version `i + 1` to `i + 2`. A new format version adds its
+/// step here and raises [`FORMAT_VERSION`]; old steps are never changed, because files of
+/// every older version may still be out there.
+const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2];
+
+/// Version 2 added `submissions_by_tenant`, so that a municipality's newest submissions are a
+/// range read instead of a scan over everybody's. Builds it from the submissions.
+fn migrate_1_to_2(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+    let mut by_tenant = txn.open_table(BY_TENANT).map_err(storage)?;
+    for entry in submissions.range::<Str>(..).map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let submission: Submission = decode("submissions", key.value(), value.value())?;
+        by_tenant.insert(tenant_key(&submission), ()).map_err(storage)?;
+    }
+    Ok(())
+}
+
+/// Checks the format version of a freshly opened database, and writes or migrates it.
+fn prepare(db: &Database, path: &Path) -> Result<(), StoreError> {
+    let mut txn = db.begin_write().map_err(storage)?;
+    txn.set_durability(Durability::Immediate).map_err(storage)?;
+    let fresh = txn.list_tables().map_err(storage)?.next().is_none();
+    let stored = {
+        let meta = txn.open_table(META).map_err(storage)?;
+        let value = meta.get(FORMAT_VERSION_KEY).map_err(storage)?;
+        match value {
+            Some(v) => Some(decode::<u64>("meta", FORMAT_VERSION_KEY, v.value())?),
+            None => None,
+        }
+    };
+    let version = match stored {
+        Some(v) => v,
+        None if fresh => FORMAT_VERSION,
+        None => {
+            let _ = txn.abort();
+            return Err(error(
+                ErrorKind::Incompatible,
+                format!(
+                    "{} is a redb database but not a Baukasten store (it has no format version)",
+                    path.display()
+                ),
+            ));
+        }
+    };
+    if version > FORMAT_VERSION || version == 0 {
+        let _ = txn.abort();
+        return Err(error(
+            ErrorKind::Incompatible,
+            format!(
+                "{} has format version {version}, but this Baukasten reads versions 1 to \
+                 {FORMAT_VERSION}; it was written by a newer Baukasten, which is needed to open it",
+                path.display()
+            ),
+        ));
+    }
+    for step in &MIGRATIONS[(version - 1) as usize..] {
+        step(&txn)?;
+    }
+    {
+        let mut meta = txn.open_table(META).map_err(storage)?;
+        meta.insert(FORMAT_VERSION_KEY, encode(&FORMAT_VERSION)?.as_slice())
+            .map_err(storage)?;
+    }
+    // Creating every table now means readers never meet a missing table.
+    drop(Tables::open(&txn)?);
+    txn.commit().map_err(storage)
+}
+
+fn open_error(path: &Path, e: DatabaseError) -> StoreError {
+    let shown = path.display();
+    match e {
+        DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => error(
+            ErrorKind::Incompatible,
+            format!("{shown} is not a Baukasten store (not a redb database: {io})"),
+        ),
+        DatabaseError::UpgradeRequired(v) => error(
+            ErrorKind::Incompatible,
+            format!("{shown} uses redb file format {v}, which this build cannot read"),
+        ),
+        DatabaseError::DatabaseAlreadyOpen => error(
+            ErrorKind::Io,
+            format!("{shown} is already open, in this process or another one"),
+        ),
+        DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
+            error(ErrorKind::Corrupt, format!("{shown} is damaged: {detail}"))
+        }
+        other => error(ErrorKind::Io, format!("cannot open {shown}: {other}")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The operations, as run inside a write transaction. Each reads and checks first and writes
+// last (see the module documentation).
+
+fn submit_in(
+    t: &mut Tables<'_>,
+    new: NewSubmission,
+    idempotency: Option<Idempotency>,
+    initial_state: &str,
+    now: DateTime<Utc>,
+) -> Result<Submitted, StoreError> {
+    if let Some(idem) = &idempotency {
+        let seen = t.idempotency.get(idem.key.as_str()).map_err(storage)?;
+        if let Some(seen) = seen {
+            let record: IdempotencyRecord = decode("idempotency", &idem.key, seen.value())?;
+            if record.fingerprint != idem.fingerprint {
+                return Ok(Submitted::KeyReused);
+            }
+            let first = get_json::<Submission>(&t.submissions, "submissions", &record.reference)?.ok_or_else(|| {
+                error(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "table idempotency, key {}: names submission {}, which does not exist",
+                        idem.key, record.reference
+                    ),
+                )
+            })?;
+            return Ok(Submitted::Replayed(first));
+        }
+    }
+    let draft = match &new.draft {
+        Some(id) => get_json::<Draft>(&t.drafts, "drafts", id)?,
+        None => None,
+    };
+    let reference = unique_reference(t, &new.reference_prefix, now.year())?;
+
+    let submission = Submission {
+        reference,
+        tenant: new.tenant,
+        service: new.service,
+        version: new.version,
+        definition_hash: new.definition_hash,
+        data: new.data,
+        fee_total: new.fee_total,
+        attachments: new.attachments,
+        state: initial_state.to_owned(),
+        created_at: now,
+    };
+    let entry = AuditEntry {
+        at: now,
+        actor: "citizen".to_owned(),
+        action: "submitted".to_owned(),
+    };
+    let record = idempotency
+        .as_ref()
+        .map(|i| {
+            encode(&IdempotencyRecord {
+                fingerprint: i.fingerprint.clone(),
+                reference: submission.reference.clone(),
+            })
+        })
+        .transpose()?;
+    let encoded = encode(&submission)?;
+    let entry = encode(&entry)?;
+
+    let reference = submission.reference.as_str();
+    t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
+    t.by_tenant.insert(tenant_key(&submission), ()).map_err(storage)?;
+    t.audit.insert((reference, 0), entry.as_slice()).map_err(storage)?;
+    if let (Some(idem), Some(record)) = (&idempotency, &record) {
+        t.idempotency
+            .insert(idem.key.as_str(), record.as_slice())
+            .map_err(storage)?;
+    }
+    if let Some(draft) = draft {
+        delete_draft(t, &draft)?;
+    }
+    Ok(Submitted::Created(submission))
+}
+
+/// Draws reference numbers until one is free. After eight collisions in a row the random part
+/// grows by one character (and again after eight more), so a crowded year slows down by a few
+/// lookups instead of failing; with five characters that starts to matter only after millions
+/// of submissions of one prefix in one year.
+fn unique_reference(t: &Tables<'_>, prefix: &str, year: i32) -> Result<String, StoreError> {
+    for attempt in 0..64 {
+        let candidate = reference::try_new_reference(prefix, year, REFERENCE_CHARS + attempt / 8)?;
+        if t.submissions.get(candidate.as_str()).map_err(storage)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(error(
+        ErrorKind::Io,
+        "no free reference number found; the random number generator seems broken",
+    ))
+}
+
+fn set_state_in(
+    t: &mut Tables<'_>,
+    reference: &str,
+    state: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Submission>, StoreError> {
+    let Some(mut submission) = get_json::<Submission>(&t.submissions, "submissions", reference)? else {
+        return Ok(None);
+    };
+    let next = next_audit_seq(&t.audit, reference)?;
+    submission.state = state.to_owned();
+    let entry = AuditEntry {
+        at: now,
+        actor: actor.to_owned(),
+        action: format!("state:{state}"),
+    };
+    let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
+    t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
+    t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
+    Ok(Some(submission))
+}
+
+fn next_audit_seq(audit: &impl ReadableTable<(Str, u64), Bytes>, reference: &str) -> Result<u64, StoreError> {
+    let mut range = audit.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)?;
+    Ok(match range.next_back() {
+        Some(last) => last.map_err(storage)?.0.value().1 + 1,
+        None => 0,
+    })
+}
+
+fn create_draft_in(t: &mut Tables<'_>, new: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError> {
+    let id = loop {
+        let id = reference::new_id()?;
+        if t.drafts.get(id.as_str()).map_err(storage)?.is_none() {
+            break id;
+        }
+    };
+    let resume_code = loop {
+        let code = reference::new_resume_code()?;
+        let key = code.replace('-', "");
+        if t.resume_codes.get(key.as_str()).map_err(storage)?.is_none() {
+            break code;
+        }
+    };
+    let draft = Draft {
+        id,
+        resume_code,
+        tenant: new.tenant,
+        service: new.service,
+        version: new.version,
+        definition_hash: new.definition_hash,
+        answers: new.answers,
+        step: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let encoded = encode(&draft)?;
+    let id = draft.id.as_str();
+    t.drafts.insert(id, encoded.as_slice()).map_err(storage)?;
+    t.drafts_by_update
+        .insert((now.timestamp_micros(), id), ())
+        .map_err(storage)?;
+    t.resume_codes
+        .insert(draft.resume_code.replace('-', "").as_str(), id)
+        .map_err(storage)?;
+    Ok(draft)
+}
+
+fn update_draft_in(
+    t: &mut Tables<'_>,
+    id: &str,
+    answers: Json,
+    step: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<Draft>, StoreError> {
+    let Some(mut draft) = get_json::<Draft>(&t.drafts, "drafts", id)? else {
+        return Ok(None);
+    };
+    let before = draft.updated_at.timestamp_micros();
+    draft.answers = answers;
+    draft.step = step;
+    draft.updated_at = now;
+    let encoded = encode(&draft)?;
+    t.drafts.insert(id, encoded.as_slice()).map_err(storage)?;
+    t.drafts_by_update.remove((before, id)).map_err(storage)?;
+    t.drafts_by_update
+        .insert((now.timestamp_micros(), id), ())
+        .map_err(storage)?;
+    Ok(Some(draft))
+}
+
+fn expire_drafts_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut stale = Vec::new();
+    for entry in t
+        .drafts_by_update
+        .range(..(before.timestamp_micros(), ""))
+        .map_err(storage)?
+    {
+        let (key, _) = entry.map_err(storage)?;
+        let id = key.value().1;
+        // An index entry without its draft is dropped with the rest; a draft that cannot be
+        // decoded stops the expiry with an error naming it rather than leaving its code behind.
+        stale.push((
+            key.value().0,
+            id.to_owned(),
+            get_json::<Draft>(&t.drafts, "drafts", id)?,
+        ));
+    }
+    for (micros, id, draft) in &stale {
+        match draft {
+            Some(draft) => delete_draft(t, draft)?,
+            None => {
+                t.drafts_by_update.remove((*micros, id.as_str())).map_err(storage)?;
+            }
+        }
+    }
+    Ok(stale.iter().filter(|(_, _, d)| d.is_some()).count())
+}
+
+fn delete_draft(t: &mut Tables<'_>, draft: &Draft) -> Result<(), StoreError> {
+    let id = draft.id.as_str();
+    t.drafts.remove(id).map_err(storage)?;
+    t.drafts_by_update
+        .remove((draft.updated_at.timestamp_micros(), id))
+        .map_err(storage)?;
+    t.resume_codes
+        .remove(draft.resume_code.replace('-', "").as_str())
+        .map_err(storage)?;
+    Ok(())
+}
+
+fn put_attachment_in(
+    t: &mut Tables<'_>,
+    file_name: String,
+    media_type: String,
+    bytes: Vec<u8>,
+    now: DateTime<Utc>,
+) -> Result<Attachment, StoreError> {
+    let id = loop {
+        let id = reference::new_id()?;
+        if t.attachments.get(id.as_str()).map_err(storage)?.is_none() {
+            break id;
+        }
+    };
+    let attachment = Attachment {
+        id,
+        file_name,
+        media_type,
+        size: bytes.len() as u64,
+        created_at: now,
+    };
+    let encoded = encode(&attachment)?;
+    let id = attachment.id.as_str();
+    t.attachments.insert(id, encoded.as_slice()).map_err(storage)?;
+    t.attachment_bytes.insert(id, bytes.as_slice()).map_err(storage)?;
+    Ok(attachment)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The trait.
+
+impl Store for RedbStore {
+    fn submit(
+        &self,
+        new: NewSubmission,
+        idempotency: Option<Idempotency>,
+        initial_state: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Submitted, StoreError> {
+        let state = initial_state.to_owned();
+        self.write(move |t| submit_in(t, new, idempotency, &state, now))
+    }
+
+    fn submission(&self, reference: &str) -> Result<Option<Submission>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(SUBMISSIONS).map_err(storage)?;
+        get_json(&table, "submissions", reference)
+    }
+
+    fn submissions(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<Submission>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(BY_TENANT).map_err(storage)?;
+        let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+        // No timestamp reaches i64::MAX microseconds (chrono stops at year 262143), so the
+        // half-open range covers all of the tenant's entries.
+        let range = index
+            .range((tenant, i64::MIN, "")..(tenant, i64::MAX, ""))
+            .map_err(storage)?;
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in range.rev().take(limit) {
+            let (key, _) = entry.map_err(storage)?;
+            let reference = key.value().2;
+            let submission = get_json(&submissions, "submissions", reference)?.ok_or_else(|| {
+                error(
+                    ErrorKind::Corrupt,
+                    format!("table submissions_by_tenant: names {reference}, which does not exist"),
+                )
+            })?;
+            out.push(submission);
+        }
+        Ok(out)
+    }
+
+    fn set_state(
+        &self,
+        reference: &str,
+        state: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Submission>, StoreError> {
+        let (reference, state, actor) = (reference.to_owned(), state.to_owned(), actor.to_owned());
+        self.write(move |t| set_state_in(t, &reference, &state, &actor, now))
+    }
+
+    fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(AUDIT).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in table.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (reference, seq) = key.value();
+            out.push(decode("audit", &format!("{reference}#{seq}"), value.value())?);
+        }
+        Ok(out)
+    }
+
+    fn create_draft(&self, draft: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError> {
+        self.write(move |t| create_draft_in(t, draft, now))
+    }
+
+    fn update_draft(
+        &self,
+        id: &str,
+        answers: &Json,
+        step: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Draft>, StoreError> {
+        let (id, answers, step) = (id.to_owned(), answers.clone(), step.map(str::to_owned));
+        self.write(move |t| update_draft_in(t, &id, answers, step, now))
+    }
+
+    fn draft(&self, id: &str) -> Result<Option<Draft>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(DRAFTS).map_err(storage)?;
+        get_json(&table, "drafts", id)
+    }
+
+    fn draft_by_code(&self, code: &str) -> Result<Option<Draft>, StoreError> {
+        let Some(code) = reference::normalize_resume_code(code) else {
+            return Ok(None);
+        };
+        let txn = self.read()?;
+        let codes = txn.open_table(RESUME_CODES).map_err(storage)?;
+        let Some(id) = codes.get(code.as_str()).map_err(storage)? else {
+            return Ok(None);
+        };
+        let drafts = txn.open_table(DRAFTS).map_err(storage)?;
+        get_json(&drafts, "drafts", id.value())
+    }
+
+    fn expire_drafts(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.write(move |t| expire_drafts_in(t, before))
+    }
+
+    fn put_attachment(
+        &self,
+        file_name: &str,
+        media_type: &str,
+        bytes: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Attachment, StoreError> {
+        let (file_name, media_type, bytes) = (file_name.to_owned(), media_type.to_owned(), bytes.to_vec());
+        self.write(move |t| put_attachment_in(t, file_name, media_type, bytes, now))
+    }
+
+    fn attachment(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {
+        let txn = self.read()?;
+        let meta = txn.open_table(ATTACHMENTS).map_err(storage)?;
+        let Some(attachment) = get_json::<Attachment>(&meta, "attachments", id)? else {
+            return Ok(None);
+        };
+        let bytes = txn.open_table(ATTACHMENT_BYTES).map_err(storage)?;
+        let content = bytes.get(id).map_err(storage)?.ok_or_else(|| {
+            error(
+                ErrorKind::Corrupt,
+                format!("table attachment_bytes, key {id}: missing, though its metadata exists"),
+            )
+        })?;
+        Ok(Some((attachment, content.value().to_vec())))
+    }
+
+    fn put_definition(&self, hash: &str, source: &Json) -> Result<(), StoreError> {
+        let hash = hash.to_owned();
+        // Encoded here, on the caller's thread, to keep the writer's time short.
+        let encoded = encode(source)?;
+        self.write(move |t| {
+            if t.definitions.get(hash.as_str()).map_err(storage)?.is_none() {
+                t.definitions
+                    .insert(hash.as_str(), encoded.as_slice())
+                    .map_err(storage)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn definition(&self, hash: &str) -> Result<Option<Json>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(DEFINITIONS).map_err(storage)?;
+        get_json(&table, "definitions", hash)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Helpers.
+
+fn tenant_key(s: &Submission) -> (Option<&str>, i64, &str) {
+    (
+        s.tenant.as_deref(),
+        s.created_at.timestamp_micros(),
+        s.reference.as_str(),
+    )
+}
+
+fn get_json<T: DeserializeOwned>(
+    table: &impl ReadableTable<Str, Bytes>,
+    name: &str,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match table.get(key).map_err(storage)? {
+        Some(value) => decode(name, key, value.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn decode<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        error(
+            ErrorKind::Corrupt,
+            format!("table {table}, key {key}: cannot decode the record: {e}"),
+        )
+    })
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
+    // Serialising our own types and serde_json values cannot fail in practice; the error is
+    // still reported rather than unwrapped.
+    serde_json::to_vec(value).map_err(|e| error(ErrorKind::Io, format!("cannot encode a record: {e}")))
+}
+
+/// Whether a job's error may have struck between its writes. Jobs read and check before they
+/// write, so their own findings (a record that does not decode, a dangling reference) leave
+/// nothing behind; anything redb reports, and any I/O failure, may.
+fn aborts_batch(e: &StoreError) -> bool {
+    e.kind == ErrorKind::Io || e.detail.starts_with(REDB_PREFIX)
+}
+
+const REDB_PREFIX: &str = "redb: ";
+
+fn error(kind: ErrorKind, detail: impl Into<String>) -> StoreError {
+    StoreError {
+        kind,
+        detail: detail.into(),
+    }
+}
+
+fn closed() -> StoreError {
+    error(ErrorKind::Closed, "the store has been closed")
+}
+
+/// Maps any redb error: damage found by redb is [`ErrorKind::Corrupt`], a closed database is
+/// [`ErrorKind::Closed`], everything else [`ErrorKind::Io`].
+fn storage(e: impl Into<redb::Error>) -> StoreError {
+    match e.into() {
+        redb::Error::Corrupted(detail) => error(ErrorKind::Corrupt, format!("{REDB_PREFIX}{detail}")),
+        redb::Error::DatabaseClosed => closed(),
+        other => error(ErrorKind::Io, format!("{REDB_PREFIX}{other}")),
+    }
+}

@@ -1,0 +1,231 @@
+//! Submissions, idempotency, states and the audit trail, attachments and definitions.
+
+use baukasten_store::{ALPHABET, ErrorKind, Idempotency, RedbStore, Store, Submitted};
+use serde_json::json;
+
+use crate::{at, parking_permit, store_path, temp_store};
+
+fn created(s: Submitted) -> baukasten_store::Submission {
+    match s {
+        Submitted::Created(s) => s,
+        other => panic!("expected a new submission, got {other:?}"),
+    }
+}
+
+fn key(key: &str, fingerprint: &str) -> Option<Idempotency> {
+    Some(Idempotency {
+        key: key.to_owned(),
+        fingerprint: fingerprint.to_owned(),
+    })
+}
+
+#[test]
+fn a_submission_round_trips_and_survives_a_reopen() {
+    let (dir, store) = temp_store();
+    let new = parking_permit(Some("musterstadt"), "Erika");
+    let stored = created(store.submit(new.clone(), None, "eingegangen", at(2, 0)).unwrap());
+
+    assert_eq!(stored.tenant.as_deref(), Some("musterstadt"));
+    assert_eq!(stored.service, new.service);
+    assert_eq!(stored.version, new.version);
+    assert_eq!(stored.definition_hash, new.definition_hash);
+    assert_eq!(stored.data, new.data);
+    assert_eq!(stored.fee_total, "30.70");
+    assert_eq!(stored.state, "eingegangen");
+    assert_eq!(stored.created_at, at(2, 0));
+    let (head, random) = stored.reference.rsplit_once('-').unwrap();
+    assert_eq!(head, "BPA-2026");
+    assert_eq!(random.len(), 5);
+    assert!(random.bytes().all(|b| ALPHABET.contains(&b)));
+
+    assert_eq!(store.submission(&stored.reference).unwrap(), Some(stored.clone()));
+    assert_eq!(store.submission("BPA-2026-22222").unwrap(), None);
+    drop(store);
+
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    assert_eq!(store.submission(&stored.reference).unwrap(), Some(stored));
+}
+
+#[test]
+fn a_retry_with_the_same_key_returns_the_first_submission() {
+    let (_dir, store) = temp_store();
+    let new = parking_permit(Some("musterstadt"), "Erika");
+    let first = created(
+        store
+            .submit(new.clone(), key("k1", "f1"), "eingegangen", at(2, 0))
+            .unwrap(),
+    );
+    let retry = store
+        .submit(new.clone(), key("k1", "f1"), "eingegangen", at(2, 5))
+        .unwrap();
+    assert_eq!(retry, Submitted::Replayed(first.clone()));
+    assert_eq!(store.submissions(Some("musterstadt"), 10).unwrap(), vec![first.clone()]);
+    assert_eq!(store.audit(&first.reference).unwrap().len(), 1);
+
+    let reused = store
+        .submit(new.clone(), key("k1", "f2"), "eingegangen", at(2, 6))
+        .unwrap();
+    assert_eq!(reused, Submitted::KeyReused);
+    assert_eq!(store.submissions(Some("musterstadt"), 10).unwrap().len(), 1);
+
+    // Another key is another submission.
+    let other = created(store.submit(new, key("k2", "f1"), "eingegangen", at(2, 7)).unwrap());
+    assert_ne!(other.reference, first.reference);
+}
+
+#[test]
+fn concurrent_retries_with_one_key_store_one_submission() {
+    // Sent at the same moment, these requests usually land in one batch of the group commit;
+    // the second must still see the first one's key.
+    let (_dir, store) = temp_store();
+    let answers: Vec<Submitted> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                s.spawn(|| {
+                    let new = parking_permit(Some("musterstadt"), "Erika");
+                    store.submit(new, key("same", "f"), "eingegangen", at(2, 0)).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let created: Vec<_> = answers.iter().filter(|a| matches!(a, Submitted::Created(_))).collect();
+    assert_eq!(created.len(), 1, "{answers:?}");
+    let Submitted::Created(first) = created[0] else {
+        unreachable!()
+    };
+    for answer in &answers {
+        match answer {
+            Submitted::Created(s) | Submitted::Replayed(s) => assert_eq!(s, first),
+            Submitted::KeyReused => panic!("same fingerprint reported as reuse"),
+        }
+    }
+    assert_eq!(store.submissions(Some("musterstadt"), 100).unwrap().len(), 1);
+}
+
+#[test]
+fn a_tenant_sees_its_own_submissions_newest_first() {
+    let (_dir, store) = temp_store();
+    let mut musterstadt = Vec::new();
+    for i in 0..5 {
+        let s = parking_permit(Some("musterstadt"), &format!("M{i}"));
+        musterstadt.push(created(store.submit(s, None, "eingegangen", at(2, i)).unwrap()));
+        let s = parking_permit(Some("beispieldorf"), &format!("B{i}"));
+        store.submit(s, None, "eingegangen", at(2, i)).unwrap();
+    }
+    let shared = created(
+        store
+            .submit(parking_permit(None, "S"), None, "eingegangen", at(3, 0))
+            .unwrap(),
+    );
+
+    let listed = store.submissions(Some("musterstadt"), 3).unwrap();
+    let names: Vec<_> = listed.iter().map(|s| s.data["vorname"].as_str().unwrap()).collect();
+    assert_eq!(names, ["M4", "M3", "M2"]);
+    assert_eq!(store.submissions(Some("musterstadt"), 100).unwrap().len(), 5);
+    assert_eq!(store.submissions(Some("beispieldorf"), 100).unwrap().len(), 5);
+    assert_eq!(store.submissions(None, 100).unwrap(), vec![shared]);
+    assert!(store.submissions(Some("nirgendwo"), 100).unwrap().is_empty());
+    assert!(store.submissions(Some("musterstadt"), 0).unwrap().is_empty());
+}
+
+#[test]
+fn state_changes_are_stored_and_audited_in_order() {
+    let (dir, store) = temp_store();
+    let s = created(
+        store
+            .submit(
+                parking_permit(Some("musterstadt"), "Erika"),
+                None,
+                "eingegangen",
+                at(2, 0),
+            )
+            .unwrap(),
+    );
+    let moved = store
+        .set_state(&s.reference, "in_bearbeitung", "clerk:meier", at(2, 60))
+        .unwrap();
+    assert_eq!(moved.unwrap().state, "in_bearbeitung");
+    store
+        .set_state(&s.reference, "genehmigt", "clerk:schulz", at(2, 120))
+        .unwrap();
+    assert_eq!(
+        store
+            .set_state("BPA-2026-22222", "genehmigt", "clerk:x", at(2, 0))
+            .unwrap(),
+        None
+    );
+    drop(store);
+
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    assert_eq!(store.submission(&s.reference).unwrap().unwrap().state, "genehmigt");
+    let audit = store.audit(&s.reference).unwrap();
+    let lines: Vec<_> = audit
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str(), e.at))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("citizen", "submitted", at(2, 0)),
+            ("clerk:meier", "state:in_bearbeitung", at(2, 60)),
+            ("clerk:schulz", "state:genehmigt", at(2, 120)),
+        ]
+    );
+    assert!(store.audit("BPA-2026-22222").unwrap().is_empty());
+}
+
+#[test]
+fn attachments_round_trip_with_their_bytes() {
+    let (dir, store) = temp_store();
+    // Larger than a redb page, to exercise values spread over several pages.
+    let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let a = store
+        .put_attachment("nachweis.pdf", "application/pdf", &bytes, at(2, 0))
+        .unwrap();
+    assert_eq!(a.id.len(), 32);
+    assert_eq!(a.size, 300_000);
+    assert_eq!(a.file_name, "nachweis.pdf");
+    let empty = store.put_attachment("leer.txt", "text/plain", &[], at(2, 0)).unwrap();
+    assert_ne!(a.id, empty.id);
+    drop(store);
+
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    assert_eq!(store.attachment(&a.id).unwrap(), Some((a, bytes)));
+    assert_eq!(store.attachment(&empty.id).unwrap(), Some((empty, vec![])));
+    assert_eq!(store.attachment("00000000000000000000000000000000").unwrap(), None);
+}
+
+#[test]
+fn definitions_are_kept_once_per_hash() {
+    let (_dir, store) = temp_store();
+    let first = json!({ "service": "bewohnerparkausweis", "version": "1.0.0" });
+    store.put_definition("sha256:abc", &first).unwrap();
+    // Same hash, same definition by contract; the first one stays.
+    store.put_definition("sha256:abc", &json!({ "other": true })).unwrap();
+    assert_eq!(store.definition("sha256:abc").unwrap(), Some(first));
+    assert_eq!(store.definition("sha256:def").unwrap(), None);
+}
+
+#[test]
+fn a_closed_store_refuses_every_call() {
+    let (dir, store) = temp_store();
+    store.close().unwrap();
+    store.close().unwrap();
+    let err = store
+        .submit(parking_permit(None, "Erika"), None, "eingegangen", at(2, 0))
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Closed);
+    assert_eq!(store.submission("BPA-2026-22222").unwrap_err().kind, ErrorKind::Closed);
+    assert_eq!(store.draft("x").unwrap_err().kind, ErrorKind::Closed);
+    // The file is released: it opens again at once.
+    RedbStore::open(&store_path(&dir)).unwrap();
+}
+
+#[test]
+fn a_second_open_of_the_same_file_is_refused_while_the_first_is_open() {
+    let (dir, _store) = temp_store();
+    let err = RedbStore::open(&store_path(&dir)).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Io);
+    assert!(err.to_string().contains("already open"), "{err}");
+}
