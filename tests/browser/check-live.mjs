@@ -131,7 +131,7 @@ async function main() {
   const htmlDir = await mkdtemp(path.join(os.tmpdir(), 'baukasten-live-'));
   await mkdir(values.screenshots, { recursive: true });
 
-  const { browser, context } = await launchBrowser();
+  const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin });
   const page = await context.newPage();
   const walk = new Walk(page, htmlDir, values.screenshots);
   let failure = null;

@@ -24,6 +24,7 @@ import {
   printVnuErrors,
   printAxeViolations,
   axeNodeCount,
+  BLOCKED,
 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -31,6 +32,9 @@ const REPO = path.resolve(HERE, '..', '..');
 
 /** The kinds of request a page makes for itself, whose failure a citizen would see. */
 const SUBRESOURCES = new Set(['stylesheet', 'script', 'image', 'font', 'media']);
+
+/** Addresses off this machine that pages asked for; not loaded, listed once at the end. */
+const external = new Set();
 
 const USAGE = 'usage: node check-static.mjs DIR [--screenshots OUT] [--shot RELATIVE_PATH ...] [--jobs N]';
 
@@ -122,6 +126,7 @@ async function main() {
   for (const [file, { axe, load }] of pageProblems) if (axe.length + load.length > 0) failedPages.add(file);
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  for (const url of [...external].sort()) console.log(`note: not loaded, off this machine: ${url}`);
   console.log('');
   console.log(`pages checked: ${files.length}`);
   console.log(`vnu errors: ${vnuErrors.length}`);
@@ -150,7 +155,9 @@ async function checkPage(page, file) {
   const load = [];
   // Only what the page itself links to counts; axe's own requests are its business.
   const onFailed = (request) => {
-    if (SUBRESOURCES.has(request.resourceType())) {
+    if (request.failure()?.errorText?.startsWith(BLOCKED)) {
+      external.add(request.url());
+    } else if (SUBRESOURCES.has(request.resourceType())) {
       load.push(`could not load ${request.url()} (${request.failure()?.errorText})`);
     }
   };

@@ -32,7 +32,7 @@ export async function axeSource() {
  * document before the page's own scripts run. An init script is used instead of a script tag
  * so that a strict Content-Security-Policy on the server's pages cannot keep axe out.
  */
-export async function launchBrowser({ viewport = { width: 1280, height: 900 }, locale = 'de-DE' } = {}) {
+export async function launchBrowser({ viewport = { width: 1280, height: 900 }, locale = 'de-DE', origin = null } = {}) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -49,6 +49,13 @@ export async function launchBrowser({ viewport = { width: 1280, height: 900 }, l
   });
   const context = await browser.newContext({ viewport, locale, reducedMotion: 'reduce' });
   await context.addInitScript({ content: await axeSource() });
+  // Nothing leaves this machine: CI has no network, and a check must not depend on one. Files
+  // on disk and the server under test (`origin`) are reached; anything else, such as a
+  // municipality's logo on its own web site, is refused and reported as external.
+  await context.route(
+    (url) => url.protocol !== 'file:' && url.protocol !== 'data:' && url.origin !== origin,
+    (route) => route.abort('blockedbyclient'),
+  );
   return { browser, context };
 }
 
@@ -130,6 +137,9 @@ export function printAxeViolations(page, violations) {
     console.log(`       see ${v.helpUrl}`);
   }
 }
+
+/** The error text of a request that launchBrowser refused because it would leave the machine. */
+export const BLOCKED = 'net::ERR_BLOCKED_BY_CLIENT';
 
 /** The number of offending elements over a list of axe violations. */
 export function axeNodeCount(violations) {
