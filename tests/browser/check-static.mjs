@@ -4,8 +4,9 @@
 //
 //   1. the Nu Html Checker (vnu) over every .html file, once, for valid HTML;
 //   2. axe-core in headless Chromium on every page opened from disk, with the WCAG 2.1 A and
-//      AA rules (BITV 2.0); a stylesheet or script the page links to but that is missing, and
-//      a script error, count as failures too, because the citizen would see a broken page;
+//      AA rules (BITV 2.0); a stylesheet or script the page links to but that is missing, a
+//      script error, and a link to a missing page or to a missing id on a page count as
+//      failures too, because the citizen would meet a broken page;
 //   3. screenshots of a few chosen pages at 375 px and 1280 px, for people to look at.
 //
 // Usage: node check-static.mjs DIR [--screenshots OUT] [--shot REL ...] [--jobs N]
@@ -108,22 +109,27 @@ async function main() {
   }
 
   const vnuErrors = await vnuDone;
+  await checkLinks(pageProblems);
+  flagErrorPages(pageProblems);
 
   // Report: vnu first (the markup), then axe and loading problems per page, in file order.
   printVnuErrors(vnuErrors, rel);
   let axeViolations = 0;
   let axeNodes = 0;
   let loadProblems = 0;
+  let deadLinks = 0;
   for (const file of files) {
-    const { axe, load } = pageProblems.get(file);
+    const { axe, load, dead } = pageProblems.get(file);
     printAxeViolations(rel(file), axe);
     for (const p of load) console.log(`load ${rel(file)}: ${p}`);
+    for (const p of dead) console.log(`link ${rel(file)}: dead link to ${p}`);
     axeViolations += axe.length;
     axeNodes += axeNodeCount(axe);
     loadProblems += load.length;
+    deadLinks += dead.length;
   }
   const failedPages = new Set(vnuErrors.map((e) => e.file));
-  for (const [file, { axe, load }] of pageProblems) if (axe.length + load.length > 0) failedPages.add(file);
+  for (const [file, { axe, load, dead }] of pageProblems) if (axe.length + load.length + dead.length > 0) failedPages.add(file);
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   for (const url of [...external].sort()) console.log(`note: not loaded, off this machine: ${url}`);
@@ -132,10 +138,54 @@ async function main() {
   console.log(`vnu errors: ${vnuErrors.length}`);
   console.log(`axe violations: ${axeViolations} (${axeNodes} elements)`);
   console.log(`load problems: ${loadProblems}`);
+  console.log(`dead links: ${deadLinks}`);
   console.log(`time: ${seconds} s`);
   // The plain closing line CI reads: one entry per page, passed when vnu and axe found nothing.
   console.log(`pages: ${files.length - failedPages.size} passed, ${failedPages.size} failed`);
   return failedPages.size === 0 ? 0 : 1;
+}
+
+/**
+ * Follows every link between the pages on disk: the file must exist and, if the link names a
+ * fragment, the page must have an element with that id. This is how the error summary's links
+ * reach their fields and the summary's "Ändern" links reach their answers, so a dead one is a
+ * citizen who cannot get to the field they must correct. Problems go to the page's `dead` list.
+ */
+async function checkLinks(pageProblems) {
+  const exists = new Map();
+  for (const [file, problems] of pageProblems) {
+    for (const href of new Set(problems.links ?? [])) {
+      const url = new URL(href);
+      if (url.protocol !== 'file:') continue;
+      const target = fileURLToPath(url);
+      if (!exists.has(target)) exists.set(target, await stat(target).then((s) => s.isFile(), () => false));
+      const shown = `${path.relative(path.dirname(file), target) || path.basename(target)}${url.hash}`;
+      if (!exists.get(target)) {
+        problems.dead.push(`${shown}: no such file`);
+        continue;
+      }
+      if (!url.hash || url.hash === '#') continue;
+      const ids = pageProblems.get(target)?.ids;
+      if (ids && !ids.has(decodeURIComponent(url.hash.slice(1)))) {
+        problems.dead.push(`${shown}: no element with id "${decodeURIComponent(url.hash.slice(1))}" there`);
+      }
+    }
+  }
+}
+
+/**
+ * A page that should show a form but shows the site's error message ("Leider ist ein Fehler
+ * aufgetreten") is valid and accessible, and yet useless: the renderer fell back because the
+ * real page failed. It is recognised by having the main heading of an `error.html` of the site.
+ */
+function flagErrorPages(pageProblems) {
+  const errorHeadings = new Set();
+  for (const [file, { heading }] of pageProblems) if (path.basename(file) === 'error.html' && heading) errorHeadings.add(heading);
+  for (const [file, problems] of pageProblems) {
+    if (path.basename(file) !== 'error.html' && errorHeadings.has(problems.heading)) {
+      problems.load.push(`shows the error message ("${problems.heading}") instead of its content`);
+    }
+  }
 }
 
 /** Every .html file under `dir`, sorted, so that reports are stable from run to run. */
@@ -167,10 +217,19 @@ async function checkPage(page, file) {
   try {
     await page.goto(pathToFileURL(file).href, { waitUntil: 'load' });
     const axe = await runAxe(page);
-    return { axe, load };
+    const { ids, links, heading } = await page.evaluate(() => ({
+      heading: document.querySelector('h1')?.textContent.trim() ?? '',
+      ids: [...document.querySelectorAll('[id]')].map((e) => e.id),
+      // Links, and the forms that navigate between the static pages (method="get").
+      links: [
+        ...[...document.querySelectorAll('a[href]')].map((a) => a.href),
+        ...[...document.querySelectorAll('form[action]')].map((f) => f.action),
+      ],
+    }));
+    return { axe, load, ids: new Set(ids), links, heading, dead: [] };
   } catch (error) {
     load.push(`could not be checked: ${error.message.split('\n')[0]}`);
-    return { axe: [], load };
+    return { axe: [], load, ids: new Set(), links: [], heading: '', dead: [] };
   } finally {
     page.off('requestfailed', onFailed);
     page.off('pageerror', onError);

@@ -46,11 +46,11 @@ test.after(() => rm(shots, { recursive: true, force: true }));
 test('check-static passes valid, accessible pages and photographs step, error and summary', async () => {
   const { code, out } = await node(['check-static.mjs', 'fixtures/good', '--screenshots', shots]);
   assert.equal(code, 0, out);
-  assert.match(out, /^pages: 3 passed, 0 failed$/m);
+  assert.match(out, /^pages: 4 passed, 0 failed$/m);
   assert.match(out, /screenshots: musterstadt\/maengelmelder\/step-ort\.html, musterstadt\/maengelmelder\/step-ort-errors\.html, musterstadt\/maengelmelder\/summary\.html/);
 });
 
-test('check-static reports vnu errors, axe violations and missing files with their place', async () => {
+test('check-static reports vnu errors, axe violations, missing files and dead links with their place', async () => {
   const { code, out } = await node(['check-static.mjs', 'fixtures/bad', '--screenshots', shots]);
   assert.equal(code, 1, out);
   assert.match(out, /^vnu {2}vnu-error\.html:7:\d+: No “p” element in scope but a “p” end tag seen\.$/m);
@@ -58,7 +58,13 @@ test('check-static reports vnu errors, axe violations and missing files with the
   assert.match(out, /^axe {2}axe-violation\.html: label \(critical\)/m);
   assert.match(out, /^axe {2}axe-violation\.html: color-contrast \(serious\)/m);
   assert.match(out, /^load missing-stylesheet\.html: could not load .*gibt-es-nicht\.css/m);
-  assert.match(out, /^pages: 0 passed, 3 failed$/m);
+  assert.match(out, /^link broken-links\.html: dead link to gibt-es-nicht\.html: no such file$/m);
+  assert.match(out, /^link broken-links\.html: dead link to broken-links\.html#feld-gibt-es-nicht: no element with id "feld-gibt-es-nicht" there$/m);
+  assert.match(out, /^link broken-links\.html: dead link to axe-violation\.html#vorname: /m);
+  assert.doesNotMatch(out, /dead link to vnu-error\.html#x/);
+  assert.match(out, /^load step-fallback\.html: shows the error message \("Leider ist ein Fehler aufgetreten"\) instead of its content$/m);
+  assert.doesNotMatch(out, /^load error\.html/m);
+  assert.match(out, /^pages: 1 passed, 5 failed$/m);
 });
 
 test('check-static fails on a folder without pages', async () => {
