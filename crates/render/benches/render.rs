@@ -1,0 +1,2 @@
+//! How long one step page takes to render (placeholder; filled in below).
+fn main() {}

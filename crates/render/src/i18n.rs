@@ -1,0 +1,229 @@
+//! The catalog of UI strings, German and English. Templates read them as `ui.<key>`; no text a
+//! citizen reads is written into a template. Texts of a service (labels, hints, titles) come
+//! from its YAML file instead, and error messages from the engine.
+//!
+//! `{n}`, `{total}`, `{item}` and similar are filled in by the template with `replace`.
+
+use std::collections::BTreeMap;
+
+/// Every UI string: key, German, English.
+pub const UI_STRINGS: &[(&str, &str, &str)] = &[
+    ("skip_link", "Zum Inhalt springen", "Skip to main content"),
+    ("other_language", "English", "Deutsch"),
+    ("other_language_code", "en", "de"),
+    ("site_name", "Online-Dienste", "Online services"),
+    ("home", "Übersicht der Online-Dienste", "All online services"),
+    ("footer_label", "Rechtliches", "Legal information"),
+    ("impressum", "Impressum", "Legal notice"),
+    ("datenschutz", "Datenschutz", "Privacy"),
+    ("barrierefreiheit", "Barrierefreiheit", "Accessibility"),
+    ("contact", "Kontakt", "Contact"),
+    ("opening_hours", "Sprechzeiten", "Opening hours"),
+    ("phone", "Telefon", "Telephone"),
+    ("email", "E-Mail", "Email"),
+    // Catalog
+    ("catalog_title", "Online-Dienste", "Online services"),
+    ("catalog_title_of", "Online-Dienste: {name}", "Online services: {name}"),
+    (
+        "catalog_intro",
+        "Hier können Sie Anträge online stellen und Anliegen melden.",
+        "Here you can apply online and report issues.",
+    ),
+    ("search_label", "Dienst suchen", "Search for a service"),
+    (
+        "search_hint",
+        "Zum Beispiel „Parkausweis“ oder einen Leistungsschlüssel",
+        "For example “parking permit” or a service key (LeiKa)",
+    ),
+    ("search_button", "Suchen", "Search"),
+    (
+        "search_results_one",
+        "1 Dienst gefunden für „{q}“",
+        "1 service found for “{q}”",
+    ),
+    (
+        "search_results_many",
+        "{n} Dienste gefunden für „{q}“",
+        "{n} services found for “{q}”",
+    ),
+    (
+        "search_none",
+        "Zu „{q}“ haben wir keinen Dienst gefunden. Versuchen Sie ein anderes Wort.",
+        "We found no service for “{q}”. Try another word.",
+    ),
+    ("services_heading", "Dienste", "Services"),
+    (
+        "municipalities_heading",
+        "Dienste Ihrer Kommune",
+        "Services of your municipality",
+    ),
+    (
+        "municipalities_intro",
+        "Manche Dienste bietet jede Kommune selbst an, mit eigenen Gebühren und Ansprechpersonen.",
+        "Some services are offered by each municipality itself, with its own fees and contacts.",
+    ),
+    // Start page
+    ("start_button", "Jetzt starten", "Start now"),
+    ("needs_heading", "Das brauchen Sie", "What you need"),
+    ("duration_heading", "Dauer", "How long it takes"),
+    ("fee_heading", "Gebühr", "Fee"),
+    (
+        "fee_none",
+        "Für diesen Dienst fällt keine Gebühr an.",
+        "There is no fee for this service.",
+    ),
+    (
+        "fee_depends",
+        "Die Gebühr hängt von Ihren Angaben ab. Sie sehen sie, bevor Sie den Antrag absenden.",
+        "The fee depends on your answers. You will see it before you send the application.",
+    ),
+    ("privacy_heading", "Datenschutz", "Privacy"),
+    ("privacy_link", "Datenschutzerklärung lesen", "Read the privacy policy"),
+    (
+        "resume_link",
+        "Einen gespeicherten Antrag fortsetzen",
+        "Continue a saved application",
+    ),
+    // Steps
+    ("step_of", "Schritt {n} von {total}", "Step {n} of {total}"),
+    ("continue", "Weiter", "Continue"),
+    ("back", "Zurück", "Back"),
+    ("save", "Speichern und später fortsetzen", "Save and continue later"),
+    ("optional", "(optional)", "(optional)"),
+    ("error_prefix", "Fehler:", "Error:"),
+    ("error_summary_title", "Es gibt ein Problem", "There is a problem"),
+    ("day", "Tag", "Day"),
+    ("month", "Monat", "Month"),
+    ("year", "Jahr", "Year"),
+    ("date_hint", "Zum Beispiel 27 3 1985", "For example 27 3 1985"),
+    ("yes", "Ja", "Yes"),
+    ("no", "Nein", "No"),
+    ("select_placeholder", "Bitte auswählen", "Please choose"),
+    ("add_item", "{item} hinzufügen", "Add {item}"),
+    ("remove_item", "{item} {n} entfernen", "Remove {item} {n}"),
+    ("item_heading", "{item} {n}", "{item} {n}"),
+    ("file_current", "Hochgeladene Datei: {name}", "Uploaded file: {name}"),
+    (
+        "file_replace",
+        "Wenn Sie eine andere Datei wählen, ersetzt sie die hochgeladene.",
+        "If you choose another file, it replaces the uploaded one.",
+    ),
+    ("file_types", "Erlaubt sind: {types}.", "Allowed: {types}."),
+    ("file_size", "Höchstens {size}.", "At most {size}."),
+    (
+        "timeout_warning",
+        "Aus Sicherheitsgründen endet Ihre Sitzung in {n} Minuten. Angaben, die Sie nicht mit „Weiter“ gespeichert haben, gehen dann verloren.",
+        "For your security, your session ends in {n} minutes. Answers you have not saved with “Continue” will then be lost.",
+    ),
+    ("timeout_extend", "Mehr Zeit erhalten", "Give me more time"),
+    // Summary
+    ("summary_title", "Bitte prüfen Sie Ihre Angaben", "Check your answers"),
+    ("change", "Ändern", "Change"),
+    ("fees_heading", "Gebühren", "Fees"),
+    ("fee_total", "Gesamt", "Total"),
+    ("declaration_heading", "Erklärung", "Declaration"),
+    (
+        "declaration_missing",
+        "Bitte bestätigen Sie die Erklärung.",
+        "Please confirm the declaration.",
+    ),
+    ("send_button", "Antrag absenden", "Send application"),
+    (
+        "send_note",
+        "Mit „Antrag absenden“ schicken Sie Ihren Antrag verbindlich ab.",
+        "When you select “Send application”, your application is sent and binding.",
+    ),
+    // Confirmation
+    (
+        "confirmation_title",
+        "Ihr Antrag ist eingegangen",
+        "Your application has been received",
+    ),
+    ("reference_label", "Ihre Vorgangsnummer", "Your reference number"),
+    (
+        "reference_note",
+        "Bitte notieren Sie diese Nummer. Sie brauchen sie, wenn Sie Fragen zu Ihrem Antrag haben.",
+        "Please write down this number. You need it if you have questions about your application.",
+    ),
+    ("fee_to_pay", "Zu zahlende Gebühr: {amount}", "Fee to pay: {amount}"),
+    ("next_heading", "Wie geht es weiter?", "What happens next"),
+    (
+        "next_text",
+        "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",
+        "We will check your application and contact you. If anything is missing, we will ask you.",
+    ),
+    (
+        "print_note",
+        "Sie können diese Seite als Beleg ausdrucken oder als PDF speichern.",
+        "You can print this page as a receipt or save it as a PDF.",
+    ),
+    ("your_answers", "Ihre Angaben", "Your answers"),
+    // Resume
+    (
+        "resume_title",
+        "Gespeicherten Antrag fortsetzen",
+        "Continue a saved application",
+    ),
+    ("resume_code_label", "Ihr Code", "Your code"),
+    (
+        "resume_code_hint",
+        "Den Code haben Sie erhalten, als Sie Ihren Antrag gespeichert haben.",
+        "You received the code when you saved your application.",
+    ),
+    ("resume_button", "Antrag fortsetzen", "Continue application"),
+    (
+        "resume_invalid",
+        "Zu diesem Code gibt es keinen gespeicherten Antrag. Bitte prüfen Sie den Code.",
+        "There is no saved application with this code. Please check the code.",
+    ),
+    (
+        "saved_title",
+        "Ihr Antrag ist gespeichert",
+        "Your application has been saved",
+    ),
+    ("saved_code", "Ihr Code lautet", "Your code is"),
+    (
+        "saved_link",
+        "Mit diesem Link können Sie später weitermachen:",
+        "You can continue later with this link:",
+    ),
+    (
+        "saved_note",
+        "Bewahren Sie Code und Link gut auf. Wer sie kennt, kann Ihren Antrag sehen.",
+        "Keep the code and the link safe. Anyone who has them can see your application.",
+    ),
+    ("saved_continue", "Jetzt weitermachen", "Continue now"),
+    // 404 and error
+    ("not_found_title", "Seite nicht gefunden", "Page not found"),
+    (
+        "not_found_text",
+        "Diese Seite gibt es nicht. Vielleicht hat sich die Adresse geändert, oder sie ist falsch geschrieben.",
+        "This page does not exist. The address may have changed or may be misspelt.",
+    ),
+    (
+        "error_title",
+        "Leider ist ein Fehler aufgetreten",
+        "Sorry, something went wrong",
+    ),
+    (
+        "error_text",
+        "Bitte versuchen Sie es in einigen Minuten noch einmal. Wenn der Fehler bleibt, wenden Sie sich bitte an uns.",
+        "Please try again in a few minutes. If the problem continues, please contact us.",
+    ),
+];
+
+/// One UI string in `lang` (`de` unless `en`), or `None` for an unknown key.
+pub fn ui_string(lang: &str, key: &str) -> Option<&'static str> {
+    UI_STRINGS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, de, en)| if lang == "en" { *en } else { *de })
+}
+
+/// The strings of one language as a map, built once per renderer.
+pub(crate) fn table(lang: &str) -> BTreeMap<&'static str, &'static str> {
+    UI_STRINGS
+        .iter()
+        .map(|(k, de, en)| (*k, if lang == "en" { *en } else { *de }))
+        .collect()
+}

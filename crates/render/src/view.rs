@@ -1,0 +1,517 @@
+//! The step page's fields as plain data for the template: every id, name, value, error and
+//! `aria-describedby` is worked out here, so the template only writes markup and stays fast.
+//!
+//! Ids are `f-` and the dotted path with dots as dashes (`f-antragsteller-vorname`); names are
+//! the dotted paths themselves, which is what [`crate::decode_form`] reads back.
+
+use std::collections::HashMap;
+
+use baukasten_dsl::model::{Field, FieldKind, Widget};
+use baukasten_engine::{Evaluation, FieldState};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use crate::i18n::ui_string;
+
+/// Most repeat items shown when the service sets no `max_items` (the engine's default limit).
+const MAX_ITEMS: usize = 200;
+
+#[derive(Debug, Serialize, Default)]
+pub(crate) struct FieldView {
+    kind: &'static str,
+    path: String,
+    id: String,
+    label: String,
+    hint: Option<String>,
+    optional: bool,
+    visible: bool,
+    error: Option<String>,
+    describedby: Option<String>,
+    value: String,
+    input_type: &'static str,
+    inputmode: Option<&'static str>,
+    autocomplete: Option<String>,
+    no_spellcheck: bool,
+    width: &'static str,
+    suffix: Option<&'static str>,
+    options: Vec<OptionView>,
+    date: Option<DateView>,
+    file: Option<String>,
+    accept: Option<String>,
+    text: Option<String>,
+    children: Vec<FieldView>,
+    add: Option<ButtonView>,
+    remove: Option<ButtonView>,
+}
+
+#[derive(Debug, Serialize)]
+struct OptionView {
+    id: String,
+    value: String,
+    label: String,
+    hint: Option<String>,
+    checked: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct DateView {
+    day: String,
+    month: String,
+    year: String,
+    /// `bday` becomes `bday-day`, `bday-month`, `bday-year`.
+    autocomplete: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ButtonView {
+    action: String,
+    label: String,
+}
+
+/// One entry of the error summary: the message and the id it links to.
+#[derive(Debug, Serialize)]
+pub(crate) struct ErrorLink {
+    /// The id of the element, without `#`, while the page is built; a whole `href` after.
+    #[serde(rename = "href")]
+    pub anchor: String,
+    pub message: String,
+}
+
+/// The fields of one step, and the error summary in document order.
+pub(crate) struct StepView {
+    pub fields: Vec<FieldView>,
+    pub errors: Vec<ErrorLink>,
+    pub has_files: bool,
+    pub has_repeats: bool,
+}
+
+pub(crate) fn html_id(path: &str) -> String {
+    let mut id = String::with_capacity(path.len() + 2);
+    id.push_str("f-");
+    id.extend(path.chars().map(|c| if c == '.' { '-' } else { c }));
+    id
+}
+
+struct Builder<'a> {
+    lang: &'a str,
+    states: HashMap<&'a str, &'a FieldState>,
+    errors: HashMap<&'a str, &'a str>,
+    summary: Vec<ErrorLink>,
+    has_files: bool,
+    has_repeats: bool,
+}
+
+/// Builds the views of `fields` (a step's), re-filled from the raw `answers`.
+pub(crate) fn step_view(
+    fields: &[Field],
+    step: &str,
+    evaluation: &Evaluation,
+    answers: &Json,
+    show_errors: bool,
+    lang: &str,
+) -> StepView {
+    let states = evaluation
+        .fields
+        .iter()
+        .filter(|f| &*f.step == step)
+        .map(|f| (&*f.path, f))
+        .collect();
+    let errors = if show_errors {
+        let mut map = HashMap::new();
+        for e in evaluation.errors.iter().filter(|e| e.step == step) {
+            // The first message of a field is the one to fix first.
+            map.entry(e.field.as_str()).or_insert(e.message.get(lang));
+        }
+        map
+    } else {
+        HashMap::new()
+    };
+    let mut b = Builder {
+        lang,
+        states,
+        errors,
+        summary: Vec::new(),
+        has_files: false,
+        has_repeats: false,
+    };
+    let views = fields
+        .iter()
+        .map(|f| b.field(f, f.id.clone(), answers.get(&f.id), true))
+        .collect();
+    // Errors at paths this page does not show (none are expected) still reach the summary.
+    let shown: std::collections::HashSet<&str> = b.summary.iter().map(|e| e.anchor.as_str()).collect();
+    let mut rest: Vec<ErrorLink> = Vec::new();
+    if show_errors {
+        for e in evaluation.errors.iter().filter(|e| e.step == step) {
+            if !shown.contains(html_id(&e.field).as_str()) && !b.was_listed(&e.field) {
+                rest.push(ErrorLink {
+                    anchor: "step-form".to_string(),
+                    message: e.message.get(lang).to_string(),
+                });
+            }
+        }
+    }
+    let mut errors = b.summary;
+    errors.extend(rest);
+    for e in &mut errors {
+        e.anchor.insert(0, '#');
+    }
+    StepView {
+        fields: views,
+        errors,
+        has_files: b.has_files,
+        has_repeats: b.has_repeats,
+    }
+}
+
+impl<'a> Builder<'a> {
+    fn was_listed(&self, path: &str) -> bool {
+        let id = html_id(path);
+        self.summary
+            .iter()
+            .any(|e| e.anchor == id || e.anchor.starts_with(&format!("{id}-")))
+    }
+
+    fn ui(&self, key: &str) -> &'static str {
+        ui_string(self.lang, key).unwrap_or("")
+    }
+
+    fn field(&mut self, field: &Field, path: String, raw: Option<&Json>, parent_visible: bool) -> FieldView {
+        let state = self.states.get(path.as_str()).copied();
+        let visible = state.map_or(parent_visible, |s| s.visible);
+        let required = state.map_or(field.required, |s| s.required);
+        let id = html_id(&path);
+        let label = field.label.get(self.lang).to_string();
+        let error = self.errors.get(path.as_str()).map(|m| (*m).to_string());
+        let mut view = FieldView {
+            kind: "text",
+            id,
+            label,
+            hint: field.hint.as_ref().map(|h| h.get(self.lang).to_string()),
+            optional: !required,
+            visible,
+            error,
+            autocomplete: field.autocomplete.clone(),
+            ..FieldView::default()
+        };
+        let text = || raw.and_then(scalar_text).unwrap_or_default();
+        match &field.kind {
+            FieldKind::Text => {
+                view.input_type = "text";
+                view.value = text();
+                if field.constraints.max_length.is_some_and(|m| m <= 20) {
+                    view.width = "short";
+                }
+            }
+            FieldKind::Textarea => {
+                view.kind = "textarea";
+                view.value = text();
+            }
+            FieldKind::Email => {
+                view.input_type = "email";
+                view.value = text();
+                view.no_spellcheck = true;
+                view.autocomplete.get_or_insert_with(|| "email".into());
+            }
+            FieldKind::Phone => {
+                view.input_type = "tel";
+                view.value = text();
+                view.autocomplete.get_or_insert_with(|| "tel".into());
+                view.width = "medium";
+            }
+            FieldKind::Plz => {
+                view.input_type = "text";
+                view.inputmode = Some("numeric");
+                view.value = text();
+                view.width = "short";
+            }
+            FieldKind::Iban => {
+                view.input_type = "text";
+                view.value = text();
+                view.no_spellcheck = true;
+                view.width = "medium";
+            }
+            FieldKind::SteuerId => {
+                view.input_type = "text";
+                view.inputmode = Some("numeric");
+                view.value = text();
+                view.width = "medium";
+            }
+            FieldKind::KfzKennzeichen => {
+                view.input_type = "text";
+                view.value = text();
+                view.no_spellcheck = true;
+                view.width = "short";
+            }
+            FieldKind::Integer => {
+                view.input_type = "text";
+                view.inputmode = Some("numeric");
+                view.value = text();
+                view.width = "short";
+            }
+            FieldKind::Decimal | FieldKind::Money => {
+                view.input_type = "text";
+                view.inputmode = Some("decimal");
+                view.value = text();
+                view.width = "short";
+                if matches!(field.kind, FieldKind::Money) {
+                    view.suffix = Some("€");
+                }
+            }
+            FieldKind::Date => {
+                view.kind = "date";
+                if view.hint.is_none() {
+                    view.hint = Some(self.ui("date_hint").to_string());
+                }
+                let (day, month, year) = date_parts(raw);
+                // Only a birthday has tokens for its parts (`bday-day`, …).
+                let autocomplete = view.autocomplete.take().filter(|a| a == "bday");
+                view.date = Some(DateView {
+                    day,
+                    month,
+                    year,
+                    autocomplete,
+                });
+            }
+            FieldKind::Choice { options, widget, .. } => {
+                let chosen: Vec<String> = match raw {
+                    Some(Json::Array(items)) => items.iter().filter_map(scalar_text).collect(),
+                    Some(other) => scalar_text(other).into_iter().collect(),
+                    None => Vec::new(),
+                };
+                view.kind = match widget {
+                    Widget::Radio => "radios",
+                    Widget::Select => "select",
+                    Widget::Checkboxes => "checkboxes",
+                };
+                view.options = options
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| OptionView {
+                        id: option_id(&view.id, i),
+                        value: o.value.clone(),
+                        label: o.label.get(self.lang).to_string(),
+                        hint: o.hint.as_ref().map(|h| h.get(self.lang).to_string()),
+                        checked: chosen.contains(&o.value),
+                    })
+                    .collect();
+            }
+            FieldKind::YesNo => {
+                view.kind = "radios";
+                let answer = raw.and_then(bool_of);
+                view.options = [("ja", "yes", Some(true)), ("nein", "no", Some(false))]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (value, key, b))| OptionView {
+                        id: option_id(&view.id, i),
+                        value: value.to_string(),
+                        label: self.ui(key).to_string(),
+                        hint: None,
+                        checked: answer == b,
+                    })
+                    .collect();
+                view.width = "inline";
+            }
+            FieldKind::Consent => {
+                view.kind = "consent";
+                view.value = if raw.and_then(bool_of) == Some(true) {
+                    "ja".into()
+                } else {
+                    String::new()
+                };
+            }
+            FieldKind::File { accept, max_size } => {
+                self.has_files = true;
+                view.kind = "file";
+                view.file = raw
+                    .and_then(|r| r.get("name").and_then(Json::as_str).or(r.as_str()))
+                    .filter(|n| !n.is_empty())
+                    .map(str::to_string);
+                if !accept.is_empty() {
+                    view.accept = Some(accept.iter().flat_map(|a| extensions(a)).collect::<Vec<_>>().join(","));
+                }
+                let mut note = String::new();
+                if !accept.is_empty() {
+                    let types: Vec<String> = accept.iter().map(|a| a.to_uppercase()).collect();
+                    note.push_str(&self.ui("file_types").replace("{types}", &types.join(", ")));
+                }
+                if let Some(size) = max_size {
+                    if !note.is_empty() {
+                        note.push(' ');
+                    }
+                    note.push_str(&self.ui("file_size").replace("{size}", &human_size(*size)));
+                }
+                if !note.is_empty() {
+                    view.hint = Some(match view.hint.take() {
+                        Some(h) => format!("{h} {note}"),
+                        None => note,
+                    });
+                }
+            }
+            FieldKind::Info { text } => {
+                view.kind = "info";
+                view.text = Some(text.get(self.lang).to_string());
+                view.optional = false;
+            }
+            FieldKind::Group { fields } => {
+                view.kind = "group";
+                view.optional = false;
+                view.children = fields
+                    .iter()
+                    .map(|f| {
+                        let child = format!("{path}.{}", f.id);
+                        self.field(f, child, raw.and_then(|r| r.get(&f.id)), visible)
+                    })
+                    .collect();
+            }
+            FieldKind::Repeat {
+                fields,
+                min_items,
+                max_items,
+                item_label,
+            } => {
+                self.has_repeats = true;
+                view.kind = "repeat";
+                view.optional = false;
+                let present = raw.and_then(Json::as_array).map_or(0, Vec::len);
+                let cap = max_items.map_or(MAX_ITEMS, |m| m as usize).max(1);
+                let floor = (min_items.unwrap_or(0) as usize).max(1);
+                let count = present.max(floor).min(cap);
+                let item = item_label.as_ref().unwrap_or(&field.label).get(self.lang).to_string();
+                view.children = (0..count)
+                    .map(|n| {
+                        let entry = raw.and_then(|r| r.get(n));
+                        let children = fields
+                            .iter()
+                            .map(|f| {
+                                let child = format!("{path}.{n}.{}", f.id);
+                                self.field(f, child, entry.and_then(|e| e.get(&f.id)), visible)
+                            })
+                            .collect();
+                        let number = (n + 1).to_string();
+                        let item_path = format!("{path}.{n}");
+                        FieldView {
+                            kind: "item",
+                            id: html_id(&item_path),
+                            path: item_path,
+                            label: self.ui("item_heading").replace("{item}", &item).replace("{n}", &number),
+                            visible,
+                            children,
+                            remove: (count > floor).then(|| ButtonView {
+                                action: format!("remove:{path}.{n}"),
+                                label: self.ui("remove_item").replace("{item}", &item).replace("{n}", &number),
+                            }),
+                            ..FieldView::default()
+                        }
+                    })
+                    .collect();
+                if count < cap {
+                    view.add = Some(ButtonView {
+                        action: format!("add:{path}"),
+                        label: self.ui("add_item").replace("{item}", &item),
+                    });
+                }
+            }
+        }
+        let mut described = Vec::new();
+        if view.hint.is_some() {
+            described.push(format!("{}-hint", view.id));
+        }
+        if view.file.is_some() {
+            described.push(format!("{}-current", view.id));
+        }
+        if let Some(message) = &view.error {
+            described.push(format!("{}-error", view.id));
+            let anchor = match view.kind {
+                "date" => format!("{}-day", view.id),
+                _ => view.id.clone(),
+            };
+            self.summary.push(ErrorLink {
+                anchor,
+                message: format!("{}: {message}", view.label),
+            });
+        }
+        if !described.is_empty() {
+            view.describedby = Some(described.join(" "));
+        }
+        view.path = path;
+        view
+    }
+}
+
+fn option_id(field_id: &str, index: usize) -> String {
+    // The first option carries the field's own id, so the error summary's link lands on it.
+    if index == 0 {
+        field_id.to_string()
+    } else {
+        format!("{field_id}-{}", index + 1)
+    }
+}
+
+fn scalar_text(raw: &Json) -> Option<String> {
+    match raw {
+        Json::String(s) => Some(s.clone()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn bool_of(raw: &Json) -> Option<bool> {
+    match raw {
+        Json::Bool(b) => Some(*b),
+        Json::String(s) => match s.trim().to_lowercase().as_str() {
+            "true" | "ja" | "yes" | "on" | "1" => Some(true),
+            "false" | "nein" | "no" | "off" | "0" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Day, month and year as typed (`{"day": "31", …}`) or from an ISO date.
+fn date_parts(raw: Option<&Json>) -> (String, String, String) {
+    match raw {
+        Some(Json::Object(parts)) => {
+            let part = |k: &str| parts.get(k).and_then(scalar_text).unwrap_or_default();
+            (part("day"), part("month"), part("year"))
+        }
+        Some(Json::String(text)) => {
+            let mut it = text.trim().splitn(3, '-');
+            match (it.next(), it.next(), it.next()) {
+                (Some(y), Some(m), Some(d)) if y.len() == 4 => (
+                    d.trim_start_matches('0').to_string(),
+                    m.trim_start_matches('0').to_string(),
+                    y.to_string(),
+                ),
+                _ => (String::new(), String::new(), String::new()),
+            }
+        }
+        _ => (String::new(), String::new(), String::new()),
+    }
+}
+
+/// File name extensions for an `accept` entry (`jpeg` accepts `.jpg` too).
+fn extensions(kind: &str) -> Vec<String> {
+    let kind = kind.to_lowercase();
+    let mut out = vec![format!(".{kind}")];
+    match kind.as_str() {
+        "jpeg" => out.push(".jpg".into()),
+        "jpg" => out.push(".jpeg".into()),
+        "tiff" => out.push(".tif".into()),
+        _ => {}
+    }
+    out
+}
+
+fn human_size(bytes: u64) -> String {
+    const MB: u64 = 1024 * 1024;
+    const KB: u64 = 1024;
+    if bytes >= MB && bytes.is_multiple_of(MB) {
+        format!("{} MB", bytes / MB)
+    } else if bytes >= KB {
+        format!("{} KB", bytes.div_ceil(KB))
+    } else {
+        format!("{bytes} B")
+    }
+}

@@ -1,0 +1,76 @@
+//! Helpers shared by the tests: loading the real catalog from `forms/`, and links that are
+//! easy to read in assertions.
+
+use std::path::Path;
+
+use baukasten_dsl::model::{Catalog, Service};
+use baukasten_dsl::{SourceFile, load_catalog};
+use baukasten_render::Links;
+
+/// The catalog in the repository's `forms/` folder, which must load without errors.
+pub fn forms() -> Catalog {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.sort();
+    let sources = files
+        .iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(p).expect("forms/ is readable");
+            SourceFile::new(p.strip_prefix(&root).unwrap_or(p).to_string_lossy(), text)
+        })
+        .collect();
+    let loaded = load_catalog(sources);
+    assert!(!loaded.has_errors(), "forms/ must load cleanly");
+    loaded.catalog
+}
+
+fn collect(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("forms/ exists").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Links like a server's: `/{tenant}/{service}/…`.
+pub struct TestLinks;
+
+impl Links for TestLinks {
+    fn asset(&self, name: &str) -> String {
+        format!("/assets/{name}")
+    }
+    fn theme(&self, tenant: &str) -> String {
+        format!("/assets/theme-{tenant}.css")
+    }
+    fn catalog(&self, tenant: Option<&str>) -> String {
+        format!("/{}", tenant.unwrap_or(""))
+    }
+    fn start(&self, service: &Service) -> String {
+        format!("/{}/{}/", service.tenant.as_deref().unwrap_or("_"), service.id)
+    }
+    fn step(&self, service: &Service, step: &str) -> String {
+        format!("{}{step}", self.start(service))
+    }
+    fn summary(&self, service: &Service) -> String {
+        format!("{}summary", self.start(service))
+    }
+    fn send(&self, service: &Service) -> String {
+        format!("{}send", self.start(service))
+    }
+    fn confirmation(&self, service: &Service) -> String {
+        format!("{}done", self.start(service))
+    }
+    fn resume(&self, service: &Service) -> String {
+        format!("{}resume", self.start(service))
+    }
+    fn evaluate(&self, service: &Service) -> Option<String> {
+        Some(format!("{}evaluate", self.start(service)))
+    }
+    fn other_language(&self) -> String {
+        "/other".to_string()
+    }
+}

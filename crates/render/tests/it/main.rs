@@ -1,0 +1,5 @@
+//! The render crate's one integration-test binary: the markup each field type gets, the error
+//! states, decoding posted forms, the UI string catalog, themes, and the static site.
+
+mod common;
+mod site;
