@@ -21,13 +21,18 @@ as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Installs Debian packages; reads the package lists first only if apt does not know the
-# package yet (a fresh machine), because `apt-get update` alone costs half a minute.
+# Installs Debian packages. Reads the package lists first only when apt does not know the
+# package yet (a fresh machine) or when installing from the lists it has fails (they are
+# stale), because `apt-get update` alone costs half a minute.
 apt_install() {
+  local apt=(as_root env DEBIAN_FRONTEND=noninteractive apt-get)
   if ! apt-cache show "$1" >/dev/null 2>&1; then
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    "${apt[@]}" update -q
   fi
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+  "${apt[@]}" install -y -q "$@" || {
+    "${apt[@]}" update -q
+    "${apt[@]}" install -y -q "$@"
+  }
 }
 
 if [ ! -x "$CHROMIUM_PATH" ]; then
@@ -64,7 +69,8 @@ BAUKASTEN="$CARGO_TARGET_DIR/release/baukasten"
 # there is nothing to check yet. Say so loudly instead of failing CI for everyone. Once the
 # command exists, every failure of it or of its pages fails this script. Delete this block
 # when the renderer has landed.
-if ! "$BAUKASTEN" --help | grep -qE '^\s+render\b'; then
+commands="$("$BAUKASTEN" --help)"
+if ! grep -qE '^\s+render\b' <<<"$commands"; then
   echo "NOT CHECKED: this baukasten has no 'render' command yet, so no rendered page was checked"
   exit 0
 fi
