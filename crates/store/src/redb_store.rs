@@ -45,6 +45,7 @@
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
 //! all steps in one transaction; a newer one is refused with [`ErrorKind::Incompatible`].
 
+use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -134,8 +135,19 @@ impl RedbStore {
                 )
             })?;
         }
-        let db = Database::create(path).map_err(|e| open_error(path, e))?;
-        prepare(&db, path)?;
+        // redb trusts a file it shut down cleanly and may panic on one damaged by something
+        // else; such a file must give an error, not take the server down.
+        let opened = std::panic::catch_unwind(|| {
+            let db = Database::create(path).map_err(|e| open_error(path, e))?;
+            prepare(&db, path)?;
+            Ok(db)
+        });
+        let db = opened.unwrap_or_else(|_| {
+            Err(error(
+                ErrorKind::Corrupt,
+                format!("{} is damaged: the database could not be read", path.display()),
+            ))
+        })?;
         let db = Arc::new(db);
 
         let (sender, receiver) = mpsc::channel::<Job>();
@@ -201,7 +213,8 @@ impl RedbStore {
         F: for<'t> FnOnce(&mut Tables<'t>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, answer) = mpsc::sync_channel::<Result<T, StoreError>>(1);
-        let job: Job = Box::new(move |tables: &mut Tables<'_>| {
+        let fallback = reply.clone();
+        let run = Box::new(move |tables: &mut Tables<'_>| {
             let result = op(tables);
             // Only storage failures can strike between a job's first and last write; they
             // leave the transaction in an unknown state, so the whole batch is given up.
@@ -218,6 +231,10 @@ impl RedbStore {
                 }),
             }
         });
+        let abandon = Box::new(move |e: StoreError| {
+            let _ = fallback.send(Err(e));
+        });
+        let job = Job { run, abandon };
         {
             let queue = self.queue.read().unwrap_or_else(PoisonError::into_inner);
             let sender = queue.as_ref().ok_or_else(closed)?;
@@ -241,7 +258,11 @@ impl Drop for RedbStore {
 
 /// A write job: runs inside the batch's transaction and returns how to answer its caller once
 /// the commit's outcome is known.
-type Job = Box<dyn for<'t> FnOnce(&mut Tables<'t>) -> Done + Send>;
+struct Job {
+    run: Box<dyn for<'t> FnOnce(&mut Tables<'t>) -> Done + Send>,
+    /// Answers the caller instead when `run` cannot run or panics.
+    abandon: Box<dyn FnOnce(StoreError) + Send>,
+}
 
 struct Done {
     /// The job failed in a way that may have left partial writes: abort the batch.
@@ -272,33 +293,55 @@ fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>) {
 }
 
 fn run_batch(db: &Database, batch: Vec<Job>) {
-    let mut done = Vec::with_capacity(batch.len());
-    let commit = (|| {
-        let mut txn = db.begin_write().map_err(storage)?;
-        // Immediate is redb's default; it is set here so that nobody changes it by accident:
-        // the store's promise "acknowledged means on disk" rests on it.
-        txn.set_durability(Durability::Immediate).map_err(storage)?;
-        {
-            let mut tables = Tables::open(&txn)?;
-            for job in batch {
-                done.push(job(&mut tables));
+    let mut txn = match db.begin_write().map_err(storage) {
+        Ok(txn) => txn,
+        Err(e) => return abandon_all(batch, &e),
+    };
+    // Immediate is redb's default; it is set here so that nobody changes it by accident: the
+    // store's promise "acknowledged means on disk" rests on it.
+    if let Err(e) = txn.set_durability(Durability::Immediate).map_err(storage) {
+        return abandon_all(batch, &e);
+    }
+    let mut replies = Vec::with_capacity(batch.len());
+    let mut fatal = false;
+    {
+        let mut tables = match Tables::open(&txn) {
+            Ok(tables) => tables,
+            Err(e) => return abandon_all(batch, &e),
+        };
+        for Job { run, abandon } in batch {
+            // A panicking job is a bug, but it must not take the writer (and with it every
+            // later write) down: its batch is given up like one with a storage failure.
+            match std::panic::catch_unwind(AssertUnwindSafe(|| run(&mut tables))) {
+                Ok(done) => {
+                    fatal |= done.fatal;
+                    replies.push(done.reply);
+                }
+                Err(_) => {
+                    fatal = true;
+                    abandon(error(ErrorKind::Io, "an internal error aborted this write"));
+                }
             }
         }
-        if done.iter().any(|d| d.fatal) {
-            // Dropping the transaction would abort it too; abort explicitly to be clear.
-            let _ = txn.abort();
-            return Err(error(
-                ErrorKind::Io,
-                "a storage failure aborted this write together with the others committed with it",
-            ));
-        }
+    }
+    let commit = if fatal {
+        // Dropping the transaction would abort it too; abort explicitly to be clear.
+        let _ = txn.abort();
+        Err(error(
+            ErrorKind::Io,
+            "a storage failure aborted this write together with the others batched with it",
+        ))
+    } else {
         txn.commit().map_err(storage)
-    })();
-    // If the transaction could not even be opened, the jobs never ran and were dropped with
-    // their reply channels: their callers see the writer's disappearance as an error. Jobs
-    // that ran get the commit's outcome.
-    for d in done {
-        (d.reply)(&commit);
+    };
+    for reply in replies {
+        reply(&commit);
+    }
+}
+
+fn abandon_all(batch: Vec<Job>, e: &StoreError) {
+    for job in batch {
+        (job.abandon)(e.clone());
     }
 }
 
