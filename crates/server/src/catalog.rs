@@ -1,0 +1,245 @@
+//! The published catalog: every service as each municipality offers it, compiled once, and
+//! every definition a draft or submission may still be pinned to.
+//!
+//! A reload (at start, or by `--watch`) builds a new [`Published`] and swaps it in; requests
+//! in flight keep the one they started with. Definitions are also kept in the store, so a
+//! draft started on version 1 finishes on version 1 after version 2 is published, even
+//! across restarts.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+
+use baukasten_dsl::model::{Contact, Links, Service, Tenant, Text, Theme};
+use baukasten_dsl::{Loaded, SourceFile, load_catalog};
+use baukasten_engine::CompiledService;
+use baukasten_store::Store;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+
+/// One service as one municipality offers it.
+pub struct Offer {
+    pub tenant: Arc<Tenant>,
+    pub compiled: CompiledService,
+    /// The JSON Schema of its clean submission, built once.
+    pub schema: Json,
+}
+
+impl Offer {
+    pub fn service(&self) -> &Service {
+        self.compiled.service()
+    }
+}
+
+/// One loaded catalog.
+pub struct Published {
+    pub tenants: Vec<Arc<Tenant>>,
+    /// Offers in catalog order: per municipality, its services by title.
+    pub offers: Vec<Arc<Offer>>,
+    by_key: HashMap<(String, String), usize>,
+    /// Hash of the source files, to see whether a reload changed anything.
+    pub sources_hash: String,
+}
+
+impl Published {
+    pub fn offer(&self, tenant: &str, service: &str) -> Option<&Arc<Offer>> {
+        self.by_key
+            .get(&(tenant.to_string(), service.to_string()))
+            .map(|&i| &self.offers[i])
+    }
+
+    pub fn tenant(&self, id: &str) -> Option<&Arc<Tenant>> {
+        self.tenants.iter().find(|t| t.id == id)
+    }
+
+    pub fn offers_of<'a>(&'a self, tenant: &'a str) -> impl Iterator<Item = &'a Arc<Offer>> + 'a {
+        self.offers.iter().filter(move |o| o.tenant.id == tenant)
+    }
+}
+
+/// Why a catalog could not be published.
+#[derive(Debug)]
+pub struct Refused {
+    /// The loader's result, with its diagnostics, for the caller to print.
+    pub loaded: Option<Box<Loaded>>,
+    pub message: String,
+}
+
+/// The municipality used when a catalog has none, e.g. when a clerk previews one file.
+fn preview_tenant() -> Tenant {
+    Tenant {
+        id: "vorschau".into(),
+        name: Text(
+            [
+                ("de".to_string(), "Vorschau".to_string()),
+                ("en".to_string(), "Preview".to_string()),
+            ]
+            .into(),
+        ),
+        contact: Contact::default(),
+        links: Links::default(),
+        theme: Theme::default(),
+        span: Default::default(),
+    }
+}
+
+/// Loads and compiles a catalog. A catalog with errors is refused as a whole.
+pub fn publish(files: &[SourceFile]) -> Result<Published, Refused> {
+    let sources_hash = hash_sources(files);
+    let loaded = load_catalog(files.to_vec());
+    if loaded.has_errors() {
+        return Err(Refused {
+            message: "the catalog has errors".into(),
+            loaded: Some(Box::new(loaded)),
+        });
+    }
+    let catalog = &loaded.catalog;
+    let mut tenants: Vec<Arc<Tenant>> = catalog.tenants.iter().cloned().map(Arc::new).collect();
+    if tenants.is_empty() {
+        tenants.push(Arc::new(preview_tenant()));
+    }
+    let mut shared: Vec<&Service> = catalog.services.iter().filter(|s| s.tenant.is_none()).collect();
+    shared.sort_by_key(|s| s.title.get("de").to_lowercase());
+    let mut offers = Vec::new();
+    let mut by_key = HashMap::new();
+    let mut compiled_by_hash: HashMap<String, CompiledService> = HashMap::new();
+    for tenant in &tenants {
+        for base in &shared {
+            let service = catalog.service(Some(&tenant.id), &base.id).unwrap_or(base);
+            let compiled = match CompiledService::new(service) {
+                Ok(c) => c,
+                Err(e) => {
+                    return Err(Refused {
+                        message: format!("{} ({}): {}", service.id, tenant.id, e.message),
+                        loaded: None,
+                    });
+                }
+            };
+            // Municipalities without an overlay share one compiled service.
+            let compiled = compiled_by_hash
+                .entry(compiled.definition_hash().to_string())
+                .or_insert(compiled)
+                .clone();
+            let schema = baukasten_engine::json_schema(compiled.service());
+            by_key.insert((tenant.id.clone(), service.id.clone()), offers.len());
+            offers.push(Arc::new(Offer {
+                tenant: tenant.clone(),
+                compiled,
+                schema,
+            }));
+        }
+    }
+    Ok(Published {
+        tenants,
+        offers,
+        by_key,
+        sources_hash,
+    })
+}
+
+fn hash_sources(files: &[SourceFile]) -> String {
+    let mut hasher = Sha256::new();
+    for file in files {
+        hasher.update(file.path.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.text.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize())
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The current catalog and every definition that drafts may be pinned to.
+pub struct Registry {
+    current: RwLock<Arc<Published>>,
+    pinned: Mutex<HashMap<String, CompiledService>>,
+    store: Arc<dyn Store>,
+}
+
+impl Registry {
+    /// Publishes the first catalog and records its definitions in the store.
+    pub fn new(files: &[SourceFile], store: Arc<dyn Store>) -> Result<Registry, Refused> {
+        let published = publish(files)?;
+        let registry = Registry {
+            current: RwLock::new(Arc::new(published)),
+            pinned: Mutex::new(HashMap::new()),
+            store,
+        };
+        registry.remember(files);
+        Ok(registry)
+    }
+
+    pub fn current(&self) -> Arc<Published> {
+        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Publishes a changed catalog. Returns `Ok(false)` when nothing changed. On errors the
+    /// old catalog stays published.
+    pub fn reload(&self, files: &[SourceFile]) -> Result<bool, Refused> {
+        if hash_sources(files) == self.current().sources_hash {
+            return Ok(false);
+        }
+        let published = publish(files)?;
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(published);
+        self.remember(files);
+        Ok(true)
+    }
+
+    /// Keeps every compiled definition of the current catalog for pinned drafts, in memory and
+    /// in the store (the sources once, each definition pointing at them).
+    fn remember(&self, files: &[SourceFile]) {
+        let current = self.current();
+        let sources: Vec<Json> = files
+            .iter()
+            .map(|f| json!({"path": &*f.path, "text": &*f.text}))
+            .collect();
+        let catalog_key = format!("catalog:{}", current.sources_hash);
+        if let Err(e) = self.store.put_definition(&catalog_key, &json!({ "files": sources })) {
+            log::error!("could not store the catalog's sources: {e}");
+        }
+        let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        for offer in &current.offers {
+            let hash = offer.compiled.definition_hash().to_string();
+            if !pinned.contains_key(&hash) {
+                let record =
+                    json!({ "catalog": catalog_key, "tenant": offer.tenant.id, "service": offer.service().id });
+                if let Err(e) = self.store.put_definition(&hash, &record) {
+                    log::error!("could not store a definition: {e}");
+                }
+                pinned.insert(hash, offer.compiled.clone());
+            }
+        }
+    }
+
+    /// The compiled service with this definition hash: published now, published earlier in
+    /// this process, or rebuilt from the sources the store kept.
+    pub fn pinned(&self, hash: &str) -> Option<CompiledService> {
+        if let Some(c) = self.pinned.lock().unwrap_or_else(|e| e.into_inner()).get(hash) {
+            return Some(c.clone());
+        }
+        let record = self.store.definition(hash).ok()??;
+        let catalog_key = record.get("catalog")?.as_str()?;
+        let tenant = record.get("tenant")?.as_str()?.to_string();
+        let service = record.get("service")?.as_str()?.to_string();
+        let sources = self.store.definition(catalog_key).ok()??;
+        let files: Vec<SourceFile> = sources
+            .get("files")?
+            .as_array()?
+            .iter()
+            .filter_map(|f| Some(SourceFile::new(f.get("path")?.as_str()?, f.get("text")?.as_str()?)))
+            .collect();
+        let published = publish(&files).ok()?;
+        let offer = published.offer(&tenant, &service)?;
+        if offer.compiled.definition_hash() != hash {
+            return None;
+        }
+        let compiled = offer.compiled.clone();
+        self.pinned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash.to_string(), compiled.clone());
+        Some(compiled)
+    }
+}

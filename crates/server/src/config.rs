@@ -1,0 +1,82 @@
+//! The server's settings: defaults, overridden by a config file, then by environment
+//! variables, then by command-line flags (the binary applies the last two).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything `baukasten serve` can be told. Sizes are bytes, times seconds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The catalog folder.
+    pub forms: PathBuf,
+    /// Where the store keeps its file (`baukasten.redb`) and the cookie secret.
+    pub data: PathBuf,
+    pub addr: SocketAddr,
+    /// Reload changed service files while running (the clerk's live preview).
+    pub watch: bool,
+    /// Largest JSON or form body.
+    pub max_body: usize,
+    /// Largest single uploaded file.
+    pub max_file: usize,
+    /// Largest total of the files of one submission (one multipart request).
+    pub max_upload: usize,
+    /// A citizen's session ends after this long without a request (WCAG 2.2.1: warned, extendable).
+    pub session_timeout: u64,
+    /// Submissions and resume attempts per client address and minute.
+    pub rate_limit_per_minute: u32,
+    /// `host:port` of a ClamAV daemon (clamd) that scans every upload; none by default.
+    pub clamav: Option<String>,
+    /// Bearer tokens of the back office, one per municipality: `{musterstadt: "…"}`.
+    pub tokens: std::collections::BTreeMap<String, String>,
+    /// Number of HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// A fixed date for `today()`, for previews of date rules and for tests. Leave it unset in
+    /// production: the server's local date is used.
+    pub today: Option<chrono::NaiveDate>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            forms: PathBuf::from("forms"),
+            data: PathBuf::from("data"),
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            watch: false,
+            max_body: 1024 * 1024,
+            max_file: 10 * 1024 * 1024,
+            max_upload: 25 * 1024 * 1024,
+            session_timeout: 30 * 60,
+            rate_limit_per_minute: 600,
+            clamav: None,
+            tokens: Default::default(),
+            workers: 0,
+            today: None,
+        }
+    }
+}
+
+/// A config file that could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{path}: {detail}")]
+    Invalid { path: String, detail: String },
+}
+
+impl Config {
+    /// Reads a YAML config file; keys not given keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_saphyr::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })
+    }
+}

@@ -1,0 +1,360 @@
+//! The Baukasten server: the citizen's pages, the JSON API, health and metrics, on a durable
+//! store.
+//!
+//! This crate is the only one that knows HTTP. It asks `engine` for every decision (one
+//! evaluator), `render` for every page, and `store` for everything kept; a submission is
+//! acknowledged only after the store has committed it to disk.
+//!
+//! [`prepare`] opens the store and publishes the catalog; [`Prepared::bind`] binds the
+//! address and returns a [`Running`] server to await or to run in a thread (tests).
+
+pub mod api;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod metrics;
+pub mod pages;
+pub mod security;
+pub mod uploads;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::{Compress, Next, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use baukasten_dsl::SourceFile;
+use baukasten_engine::Context;
+use baukasten_store::{RedbStore, Store};
+use serde_json::Value as Json;
+
+pub use catalog::{Published, Refused, Registry};
+pub use config::Config;
+use error::ApiError;
+use metrics::Metrics;
+use security::{RateLimiter, Secret};
+
+/// Reads the catalog's source files; called at start and, with `--watch`, again and again.
+pub type Loader = Arc<dyn Fn() -> io::Result<Vec<SourceFile>> + Send + Sync>;
+
+/// The language of a response: German unless the client asks for English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    De,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::De => "de",
+            Lang::En => "en",
+        }
+    }
+
+    /// `?lang=en`, else the `lang` cookie, else `Accept-Language`; German by default.
+    pub fn of_request(req: &HttpRequest) -> Lang {
+        let query = req.query_string();
+        if let Some(lang) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
+            return if lang == "en" { Lang::En } else { Lang::De };
+        }
+        if let Some(c) = req.cookie("lang") {
+            return if c.value() == "en" { Lang::En } else { Lang::De };
+        }
+        let accept = req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if accept.trim_start().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::De
+        }
+    }
+}
+
+/// What every handler shares.
+pub struct AppState {
+    pub config: Config,
+    pub registry: Registry,
+    pub store: Arc<dyn Store>,
+    pub renderer: baukasten_render::Renderer,
+    pub secret: Secret,
+    pub metrics: Metrics,
+    pub limiter: RateLimiter,
+}
+
+impl AppState {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::Utc::now()
+    }
+
+    /// The engine's context: today's date in Germany's time zone is close enough to the
+    /// server's local date; the server is expected to run on German time.
+    pub fn context(&self) -> Context {
+        Context {
+            today: self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("the catalog cannot be published: {}", .0.message)]
+    Catalog(Refused),
+    #[error("cannot read the catalog: {0}")]
+    Read(io::Error),
+    #[error("cannot open the store: {0}")]
+    Store(#[from] baukasten_store::StoreError),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// A server whose store is open and whose catalog is published, not yet listening.
+pub struct Prepared {
+    state: web::Data<AppState>,
+    loader: Loader,
+}
+
+/// Opens the store in `config.data` and publishes the catalog the loader reads.
+pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
+    std::fs::create_dir_all(&config.data)?;
+    let secret = load_or_create_secret(&config.data.join("secret.key"))?;
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&config.data.join("baukasten.redb"))?);
+    let files = loader().map_err(StartError::Read)?;
+    let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
+    let state = AppState {
+        limiter: RateLimiter::new(config.rate_limit_per_minute),
+        config,
+        registry,
+        store,
+        renderer: baukasten_render::Renderer::new(),
+        secret,
+        metrics: Metrics::default(),
+    };
+    Ok(Prepared {
+        state: web::Data::new(state),
+        loader,
+    })
+}
+
+/// The cookie and CSRF secret lives in the data folder, so sessions survive a restart.
+fn load_or_create_secret(path: &Path) -> io::Result<Secret> {
+    if let Ok(bytes) = std::fs::read(path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(Secret::new(key));
+    }
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).map_err(|e| io::Error::other(e.to_string()))?;
+    write_private(path, &key)?;
+    Ok(Secret::new(key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// A listening server.
+pub struct Running {
+    pub addr: SocketAddr,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+}
+
+impl Prepared {
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    /// Binds the configured address (port 0 picks a free one) and builds the server.
+    pub fn bind(self) -> io::Result<Running> {
+        let state = self.state.clone();
+        let config = &state.config;
+        let max_body = config.max_body;
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(
+                    web::JsonConfig::default()
+                        .limit(max_body)
+                        .error_handler(move |err, _| error::json_error(err, max_body).into()),
+                )
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::FormConfig::default().limit(max_body))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| ApiError::NotFound("not found".into()).into()),
+                )
+                .app_data(
+                    web::QueryConfig::default()
+                        .error_handler(|err, _| ApiError::Malformed(format!("bad query: {err}")).into()),
+                )
+                .wrap(from_fn(observe))
+                .wrap(security::headers())
+                .wrap(Compress::default())
+                .route("/healthz", web::get().to(healthz))
+                .route("/metrics", web::get().to(metrics))
+                .configure(api::routes)
+                .configure(pages::routes)
+                .default_service(web::to(pages::not_found))
+        })
+        .shutdown_timeout(30);
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        let server = server.bind(config.addr)?;
+        let addr = server.addrs()[0];
+        if config.watch {
+            watch(state.clone(), self.loader.clone());
+        }
+        Ok(Running {
+            addr,
+            server: server.run(),
+            state,
+        })
+    }
+}
+
+impl Running {
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn state(&self) -> &web::Data<AppState> {
+        &self.state
+    }
+
+    /// Serves until a signal (SIGINT, SIGTERM) or [`ServerHandle::stop`]; in-flight requests
+    /// finish first. Needs an actix or tokio runtime.
+    pub async fn run(self) -> io::Result<()> {
+        self.server.await
+    }
+
+    /// Serves on a thread of its own with its own runtime; for tests and embedding.
+    pub fn spawn(self) -> (SocketAddr, ServerHandle, std::thread::JoinHandle<io::Result<()>>) {
+        let addr = self.addr;
+        let handle = self.server.handle();
+        let thread = std::thread::spawn(move || actix_web::rt::System::new().block_on(self.server));
+        (addr, handle, thread)
+    }
+}
+
+/// Reloads the catalog when its files change, for the clerk's live preview. Drafts are kept:
+/// they are pinned to their definitions, which stay available.
+fn watch(state: web::Data<AppState>, loader: Loader) {
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_secs(1));
+            match loader() {
+                Ok(files) => match state.registry.reload(&files) {
+                    Ok(true) => log::info!("catalog reloaded"),
+                    Ok(false) => {}
+                    Err(refused) => {
+                        let count = refused
+                            .loaded
+                            .as_ref()
+                            .map(|l| l.diagnostics.iter().filter(|d| d.is_error()).count())
+                            .unwrap_or(1);
+                        log::warn!("catalog not reloaded, {count} error(s); run `baukasten check` to see them");
+                    }
+                },
+                Err(e) => log::warn!("cannot read the catalog: {e}"),
+            }
+        }
+    });
+}
+
+/// Counts every request and its latency by route pattern, and logs it without personal data
+/// (no query strings, no bodies, no concrete paths).
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let start = Instant::now();
+    let method = req.method().to_string();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let response = next.call(req).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_string());
+    let status = response.status().as_u16();
+    let took = start.elapsed();
+    if let Some(state) = state {
+        state.metrics.request(&method, &route, status, took);
+    }
+    log::debug!("{method} {route} {status} {:.1}ms", took.as_secs_f64() * 1000.0);
+    Ok(response)
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let published = state.registry.current();
+    HttpResponse::Ok().json(serde_json::json!({
+        "status": "ok",
+        "services": published.offers.len(),
+        "tenants": published.tenants.len(),
+    }))
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// Reads a whole body, refusing one over `limit` bytes with a 413.
+pub(crate) async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::TooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses a JSON body that was read as bytes (where the handler also needs the raw bytes, for
+/// the idempotency fingerprint), with the same errors as the JSON extractor.
+pub(crate) fn parse_json_body(req: &HttpRequest, body: &[u8], limit: usize) -> Result<Json, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(ApiError::UnsupportedMediaType(
+            "send the body as application/json".into(),
+        ));
+    }
+    if body.len() > limit {
+        return Err(ApiError::TooLarge(limit));
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError::Malformed(format!("malformed JSON: {e}")))
+}

@@ -1,0 +1,174 @@
+//! Security of the citizen's session and of every response: signed session cookies, CSRF
+//! tokens, security headers and rate limits.
+//!
+//! The session cookie carries only a draft id and its HMAC; everything else stays in the
+//! store. The CSRF token of a form is an HMAC of the draft id under a second purpose, so a
+//! form posted from another site cannot carry it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::HttpRequest;
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::DefaultHeaders;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use crate::catalog::hex;
+use crate::error::ApiError;
+
+/// The Content-Security-Policy of every response: nothing inline, nothing from elsewhere but
+/// images (a municipality's logo may live on its own site), no framing.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+    connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, CSP))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((
+            HeaderName::from_static("permissions-policy"),
+            HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
+        ))
+        .add((
+            HeaderName::from_static("cross-origin-opener-policy"),
+            HeaderValue::from_static("same-origin"),
+        ))
+}
+
+/// The server's secret, from which the cookie and CSRF keys are derived.
+#[derive(Clone)]
+pub struct Secret([u8; 32]);
+
+impl Secret {
+    pub fn new(bytes: [u8; 32]) -> Self {
+        Secret(bytes)
+    }
+
+    fn mac(&self, purpose: &str, value: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes()[..16])
+    }
+
+    /// The value of the session cookie for a draft: `<id>.<mac>`.
+    pub fn sign_session(&self, draft: &str) -> String {
+        format!("{draft}.{}", self.mac("session", draft))
+    }
+
+    /// The draft id of a session cookie, if the cookie is genuine.
+    pub fn open_session(&self, value: &str) -> Option<String> {
+        let (draft, mac) = value.rsplit_once('.')?;
+        constant_time_eq(mac.as_bytes(), self.mac("session", draft).as_bytes()).then(|| draft.to_string())
+    }
+
+    /// The CSRF token for the forms of a draft (or of the browser's `anon` id before a draft
+    /// exists).
+    pub fn csrf(&self, session: &str) -> String {
+        self.mac("csrf", session)
+    }
+
+    pub fn csrf_ok(&self, session: &str, token: &str) -> bool {
+        constant_time_eq(token.as_bytes(), self.csrf(session).as_bytes())
+    }
+}
+
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A token bucket per client address for the endpoints a bot would hammer: submissions and
+/// resume codes.
+pub struct RateLimiter {
+    per_minute: u32,
+    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        RateLimiter {
+            per_minute,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one token for the request's client, or refuses with 429.
+    pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
+        let ip = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if self.take(ip, Instant::now()) {
+            Ok(())
+        } else {
+            Err(ApiError::RateLimited)
+        }
+    }
+
+    pub fn take(&self, ip: IpAddr, now: Instant) -> bool {
+        let capacity = f64::from(self.per_minute.max(1));
+        let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget idle clients now and then, so the map stays small.
+        if buckets.len() > 10_000 {
+            buckets.retain(|_, (_, at)| now.duration_since(*at) < Duration::from_secs(60));
+        }
+        let (tokens, at) = buckets.entry(ip).or_insert((capacity, now));
+        let refill = now.duration_since(*at).as_secs_f64() * capacity / 60.0;
+        *tokens = (*tokens + refill).min(capacity);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_cookie_cannot_be_forged_or_moved() {
+        let secret = Secret::new([7; 32]);
+        let cookie = secret.sign_session("abc123");
+        assert_eq!(secret.open_session(&cookie).as_deref(), Some("abc123"));
+        let forged = cookie.replace("abc123", "abc124");
+        assert_eq!(secret.open_session(&forged), None);
+        assert_eq!(Secret::new([8; 32]).open_session(&cookie), None);
+        assert_eq!(secret.open_session("no-dot"), None);
+    }
+
+    #[test]
+    fn csrf_tokens_are_per_session() {
+        let secret = Secret::new([1; 32]);
+        let token = secret.csrf("draft-a");
+        assert!(secret.csrf_ok("draft-a", &token));
+        assert!(!secret.csrf_ok("draft-b", &token));
+        assert!(!secret.csrf_ok("draft-a", ""));
+    }
+
+    #[test]
+    fn the_rate_limit_refills_over_a_minute() {
+        let limiter = RateLimiter::new(3);
+        let ip = IpAddr::from([10, 0, 0, 1]);
+        let t0 = Instant::now();
+        assert!((0..3).all(|_| limiter.take(ip, t0)));
+        assert!(
+            !limiter.take(ip, t0),
+            "the fourth request in the same instant is refused"
+        );
+        assert!(
+            limiter.take(IpAddr::from([10, 0, 0, 2]), t0),
+            "another client is not affected"
+        );
+        assert!(
+            limiter.take(ip, t0 + Duration::from_secs(20)),
+            "one token back after 20 s"
+        );
+    }
+}

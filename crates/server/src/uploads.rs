@@ -1,0 +1,254 @@
+//! Uploads: multipart bodies within size limits, the type taken from the content's magic
+//! bytes (never from the file name), file names sanitised, and an optional ClamAV scan.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use actix_multipart::Multipart;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use baukasten_store::Attachment;
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+
+/// The types a citizen may upload, found from the content: documents and photos.
+const ALLOWED: &[&str] = &[
+    "application/pdf",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "image/heic",
+    "image/webp",
+];
+
+/// An uploaded file, to be put into the answers as the value of a file field.
+#[derive(Serialize, ToSchema)]
+pub struct AttachmentOut {
+    pub id: String,
+    pub name: String,
+    pub size: u64,
+    /// The type found from the content, e.g. `application/pdf`.
+    #[serde(rename = "type")]
+    pub media_type: String,
+}
+
+impl From<Attachment> for AttachmentOut {
+    fn from(a: Attachment) -> Self {
+        AttachmentOut {
+            id: a.id,
+            name: a.file_name,
+            size: a.size,
+            media_type: a.media_type,
+        }
+    }
+}
+
+/// One file read from a multipart body.
+pub struct Upload {
+    /// The form field's name.
+    pub field: String,
+    pub file_name: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Makes a client's file name safe to store and show: no folders, no control characters, no
+/// characters that mean something to shells or file systems, at most 100 characters.
+pub fn sanitize_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | ' ' | '(' | ')') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let trimmed = cleaned.trim_matches(|c: char| c == '.' || c == ' ' || c == '_');
+    if trimmed.is_empty() {
+        "datei".to_string()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+/// The media type of a file from its first bytes, if it is one we accept.
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let kind = infer::get(bytes)?;
+    ALLOWED.iter().copied().find(|t| *t == kind.mime_type())
+}
+
+/// Reads every part of a multipart body. Files over `max_file`, or a body over `max_total`,
+/// stop the reading with a 413. Text parts are returned with an empty file name.
+pub async fn read_multipart(
+    mut payload: Multipart,
+    max_file: usize,
+    max_total: usize,
+) -> Result<Vec<Upload>, ApiError> {
+    let mut uploads = Vec::new();
+    let mut total = 0usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| ApiError::Malformed(format!("malformed multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename())
+            .map(str::to_string)
+            .unwrap_or_default();
+        let limit = if file_name.is_empty() { 64 * 1024 } else { max_file };
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| ApiError::Malformed(format!("malformed multipart body: {e}")))?;
+            total += chunk.len();
+            if bytes.len() + chunk.len() > limit {
+                return Err(ApiError::TooLarge(limit));
+            }
+            if total > max_total {
+                return Err(ApiError::TooLarge(max_total));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        uploads.push(Upload {
+            field: name,
+            file_name,
+            bytes,
+        });
+    }
+    Ok(uploads)
+}
+
+/// Scans bytes with clamd's INSTREAM command. `Ok(None)` is clean, `Ok(Some(name))` a finding.
+pub fn clamav_scan(addr: &str, bytes: &[u8]) -> std::io::Result<Option<String>> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    stream.set_write_timeout(Some(Duration::from_secs(30)))?;
+    stream.write_all(b"zINSTREAM\0")?;
+    for chunk in bytes.chunks(64 * 1024) {
+        stream.write_all(&(chunk.len() as u32).to_be_bytes())?;
+        stream.write_all(chunk)?;
+    }
+    stream.write_all(&0u32.to_be_bytes())?;
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply)?;
+    let reply = reply.trim_end_matches('\0').trim();
+    if reply.ends_with("OK") {
+        Ok(None)
+    } else if let Some(found) = reply.strip_suffix("FOUND") {
+        Ok(Some(found.trim_start_matches("stream:").trim().to_string()))
+    } else {
+        Err(std::io::Error::other(format!("unexpected clamd reply: {reply}")))
+    }
+}
+
+/// Checks and stores one uploaded file.
+pub async fn store_upload(state: &AppState, file: Upload) -> Result<Attachment, ApiError> {
+    let media_type = sniff(&file.bytes).ok_or_else(|| {
+        ApiError::UnsupportedMediaType("the file is not a PDF, JPEG, PNG, TIFF, HEIC or WebP file".into())
+    })?;
+    let bytes = web::Bytes::from(file.bytes);
+    if let Some(addr) = state.config.clamav.clone() {
+        let scanned = bytes.clone();
+        let verdict = web::block(move || clamav_scan(&addr, &scanned))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::Internal(format!("virus scan failed: {e}")))?;
+        if verdict.is_some() {
+            return Err(ApiError::UnsupportedMediaType(
+                "the file was refused by the virus scan".into(),
+            ));
+        }
+    }
+    let name = sanitize_file_name(&file.file_name);
+    let store = state.store.clone();
+    let now = state.now();
+    let stored = web::block(move || store.put_attachment(&name, media_type, &bytes, now))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(stored)
+}
+
+/// Uploads files (multipart/form-data, one or more parts with a file name). Each answer is the
+/// value to put into the file field of the answers.
+#[utoipa::path(post, path = "/api/v1/attachments",
+    request_body(content_type = "multipart/form-data", content = Object),
+    responses((status = 201, body = [AttachmentOut]), (status = 400, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[post("/api/v1/attachments")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: Multipart,
+) -> Result<HttpResponse, ApiError> {
+    state.limiter.check(&req)?;
+    let uploads = read_multipart(payload, state.config.max_file, state.config.max_upload).await?;
+    let mut out = Vec::new();
+    for file in uploads.into_iter().filter(|u| !u.file_name.is_empty()) {
+        out.push(AttachmentOut::from(store_upload(&state, file).await?));
+    }
+    if out.is_empty() {
+        return Err(ApiError::Malformed("the body has no file part".into()));
+    }
+    Ok(HttpResponse::Created().json(out))
+}
+
+/// Downloads an attachment (back office).
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/attachments/{id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    crate::api::clerk_of(&state, &req)?;
+    let store = state.store.clone();
+    let id = path.into_inner();
+    let found = web::block(move || store.attachment(&id))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (meta, bytes) = found.ok_or_else(|| ApiError::NotFound("no such attachment".into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type(meta.media_type.as_str())
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", meta.file_name.replace('"', "_")),
+        ))
+        .body(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_lose_folders_and_odd_characters() {
+        assert_eq!(sanitize_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(
+            sanitize_file_name("C:\\Users\\x\\Nachweis 2026.pdf"),
+            "Nachweis 2026.pdf"
+        );
+        assert_eq!(sanitize_file_name("a<b>|c;rm -rf.pdf"), "a_b__c_rm -rf.pdf");
+        assert_eq!(sanitize_file_name("..."), "datei");
+        assert_eq!(
+            sanitize_file_name("Bescheinigung_Müller.pdf"),
+            "Bescheinigung_Müller.pdf"
+        );
+        assert_eq!(sanitize_file_name(&"x".repeat(300)).len(), 100);
+    }
+
+    #[test]
+    fn the_type_comes_from_the_content_not_the_name() {
+        assert_eq!(sniff(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"), Some("application/pdf"));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), Some("image/png"));
+        assert_eq!(sniff(b"MZ\x90\0\x03\0\0\0"), None, "a Windows program is refused");
+        assert_eq!(sniff(b"hello, this is plain text"), None);
+    }
+}
