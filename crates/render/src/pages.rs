@@ -144,6 +144,33 @@ struct FeeView {
     amount: String,
 }
 
+/// Writes a value into the page. Strings are escaped like minijinja's HTML escaping except
+/// for `/`, which HTML does not need escaped: URLs stay readable in the source and in tests.
+fn escape_html(
+    out: &mut minijinja::Output,
+    state: &mut minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    let Some(text) = value.as_str().filter(|_| !value.is_safe()) else {
+        return minijinja::escape_formatter(out, state, value);
+    };
+    let mut last = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[last..i]).map_err(minijinja::Error::from)?;
+        out.write_str(entity).map_err(minijinja::Error::from)?;
+        last = i + 1;
+    }
+    out.write_str(&text[last..]).map_err(minijinja::Error::from)
+}
+
 /// A serializable value as a template value.
 fn ser<T: Serialize>(value: T) -> Value {
     Value::from(Serde(value))
@@ -174,6 +201,7 @@ impl Renderer {
             env.set_syntax(syntax);
         }
         env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        env.set_formatter(escape_html);
         for (name, source) in TEMPLATES {
             // The templates are part of the crate; the tests render every page, so a syntax
             // error cannot reach a release. Should one slip through, its pages use the fallback.

@@ -74,3 +74,52 @@ impl Links for TestLinks {
         "/other".to_string()
     }
 }
+
+/// The fixture service with every field type (`tests/inputs/alle_felder.yaml`).
+pub fn fixture() -> baukasten_engine::CompiledService {
+    let text = include_str!("../inputs/alle_felder.yaml");
+    let (service, loaded) = baukasten_dsl::load_service("alle_felder.yaml", text);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    baukasten_engine::CompiledService::new(&service.expect("the fixture is a service")).expect("it compiles")
+}
+
+pub fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap()
+}
+
+/// Renders one step of `service` in `lang` with `answers`, as the server would.
+pub fn render_step(
+    service: &baukasten_engine::CompiledService,
+    step: &str,
+    answers: &serde_json::Value,
+    show_errors: bool,
+    lang: &str,
+) -> String {
+    let evaluation = service.evaluate(answers, &baukasten_engine::Context { today: today() });
+    let page = baukasten_render::Page {
+        lang,
+        tenant: None,
+        links: &TestLinks,
+        csrf: Some("tok"),
+        session: None,
+    };
+    baukasten_render::Renderer::new().step(&page, service, step, &evaluation, answers, show_errors)
+}
+
+/// The start tag of the element with this id, such as `<input id="f-vorname" …>`.
+pub fn tag<'h>(html: &'h str, id: &str) -> &'h str {
+    let needle = format!(" id=\"{id}\"");
+    let at = html
+        .find(&needle)
+        .unwrap_or_else(|| panic!("no element with id {id} in\n{html}"));
+    let start = html[..at].rfind('<').expect("a tag starts before the id");
+    let end = at + html[at..].find('>').expect("the tag ends");
+    &html[start..=end]
+}
+
+/// The text between `<title>` and `</title>`.
+pub fn title(html: &str) -> &str {
+    let start = html.find("<title>").expect("a title") + "<title>".len();
+    let end = html[start..].find("</title>").expect("the title ends");
+    &html[start..start + end]
+}
