@@ -36,6 +36,14 @@ enum Command {
         /// A service file or a folder of them. Default: ./forms
         path: Option<PathBuf>,
     },
+    /// Write every page of every service as static HTML files, for previews and accessibility checks.
+    Render {
+        /// The folder to write the site to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// A service file or a folder of them. Default: ./forms
+        path: Option<PathBuf>,
+    },
     /// Print a JSON Schema.
     Schema {
         #[arg(value_enum)]
@@ -61,6 +69,7 @@ enum SchemaKind {
     Dsl,
 }
 
+mod render_cmd;
 mod test_cmd;
 
 fn main() -> ExitCode {
@@ -74,6 +83,10 @@ fn main() -> ExitCode {
         Command::Check { path, format } => check(path, format, lang),
         Command::Test { path } => match load(path, lang) {
             Ok(loaded) => test_cmd::run(&loaded, lang),
+            Err(code) => code,
+        },
+        Command::Render { out, path } => match load(path, lang) {
+            Ok(loaded) => render_cmd::run(&loaded, &out, lang),
             Err(code) => code,
         },
         Command::Schema { which: SchemaKind::Dsl } => {

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::i18n;
 use crate::links::Links;
 use crate::search::search;
-use crate::view::{html_id, step_view};
+use crate::view::{field_anchor, step_view};
 
 /// What every page needs besides its own content. The caller fills one per request.
 pub struct Page<'a> {
@@ -401,7 +401,7 @@ impl Renderer {
                         .rows
                         .into_iter()
                         .map(|r| SummaryRowView {
-                            change_url: format!("{step_url}#{}", html_id(&r.path)),
+                            change_url: format!("{step_url}#{}", field_anchor(model, &r.path)),
                             label: r.label,
                             value: r.value,
                         })
@@ -453,7 +453,7 @@ impl Renderer {
                     .unwrap_or_default();
                 let message = e.message.get(lang);
                 errors.push(context! {
-                    href => format!("{}#{}", page.links.step(model, &e.step), html_id(&e.field)),
+                    href => format!("{}#{}", page.links.step(model, &e.step), field_anchor(model, &e.field)),
                     message => if label.is_empty() { message.to_string() } else { format!("{label}: {message}") },
                 });
             }

@@ -92,6 +92,16 @@ pub(crate) fn html_id(path: &str) -> String {
     id
 }
 
+/// The id a link to the field at `path` goes to: its input, or for a date its day.
+pub(crate) fn field_anchor(service: &baukasten_dsl::model::Service, path: &str) -> String {
+    let model_path: Vec<&str> = path.split('.').filter(|s| s.parse::<usize>().is_err()).collect();
+    let id = html_id(path);
+    match service.field(&model_path.join(".")).map(|f| &f.kind) {
+        Some(FieldKind::Date) => format!("{id}-day"),
+        _ => id,
+    }
+}
+
 struct Builder<'a> {
     lang: &'a str,
     states: HashMap<&'a str, &'a FieldState>,

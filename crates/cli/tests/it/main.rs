@@ -2,6 +2,7 @@
 //! and the default folder.
 
 mod authoring;
+mod render;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
