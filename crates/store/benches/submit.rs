@@ -100,7 +100,9 @@ fn benches(c: &mut Criterion) {
             .collect(),
     );
     let per_client = 100;
+    let before = store.writer_stats();
     let took = burst(&store, per_client);
+    let after = store.writer_stats();
     let rate = (CLIENTS * per_client) as f64 / took.as_secs_f64();
     println!("temporary folder:           {}", dir.path().display());
     println!("raw fsync (4 KiB, median):  {:.3} ms", fsync.as_secs_f64() * 1e3);
@@ -108,6 +110,11 @@ fn benches(c: &mut Criterion) {
     println!(
         "{CLIENTS} clients x {per_client}:          {rate:.0} submissions/s ({:.3} s)",
         took.as_secs_f64()
+    );
+    println!(
+        "  in {} commits, {:.1} submissions per commit",
+        after.commits - before.commits,
+        (after.writes - before.writes) as f64 / (after.commits - before.commits) as f64
     );
 
     let mut group = c.benchmark_group("submit");

@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 mod redb_store;
 mod reference;
 
-pub use redb_store::{FORMAT_VERSION, MAX_BATCH, RedbStore};
+pub use redb_store::{FORMAT_VERSION, MAX_BATCH, RedbStore, WriterStats};
 pub use reference::{ALPHABET, new_reference};
 
 /// The one error type of the crate.

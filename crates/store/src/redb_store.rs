@@ -47,6 +47,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -109,6 +110,23 @@ pub struct RedbStore {
     /// The writer's queue; dropping the sender tells the writer to finish and stop.
     queue: RwLock<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    stats: Arc<Counters>,
+}
+
+/// What the writer has done since the store was opened; see [`RedbStore::writer_stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct WriterStats {
+    /// Write transactions committed.
+    pub commits: u64,
+    /// Writes (submissions, drafts, …) committed in them. `writes / commits` is the average
+    /// batch of the group commit.
+    pub writes: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    commits: AtomicU64,
+    writes: AtomicU64,
 }
 
 impl std::fmt::Debug for RedbStore {
@@ -152,9 +170,11 @@ impl RedbStore {
 
         let (sender, receiver) = mpsc::channel::<Job>();
         let writer_db = Arc::clone(&db);
+        let stats = Arc::new(Counters::default());
+        let writer_stats = Arc::clone(&stats);
         let writer = std::thread::Builder::new()
             .name("baukasten-store-writer".to_owned())
-            .spawn(move || run_writer(&writer_db, &receiver))
+            .spawn(move || run_writer(&writer_db, &receiver, &writer_stats))
             .map_err(|e| error(ErrorKind::Io, format!("cannot start the writer thread: {e}")))?;
 
         Ok(RedbStore {
@@ -162,7 +182,17 @@ impl RedbStore {
             db: RwLock::new(Some(db)),
             queue: RwLock::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
+            stats,
         })
+    }
+
+    /// How many commits the writer made and how many writes they carried, for metrics and to
+    /// see the group commit at work.
+    pub fn writer_stats(&self) -> WriterStats {
+        WriterStats {
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+        }
     }
 
     /// The file this store keeps its data in.
@@ -276,7 +306,7 @@ type Commit = Result<(), StoreError>;
 /// Answers one caller once the commit's outcome is known.
 type Reply = Box<dyn FnOnce(&Commit) + Send>;
 
-fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>) {
+fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &Counters) {
     // `recv` keeps returning queued jobs after the sender is dropped, so close() drains the
     // queue before the loop ends.
     while let Ok(first) = queue.recv() {
@@ -288,11 +318,11 @@ fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        run_batch(db, batch);
+        run_batch(db, batch, stats);
     }
 }
 
-fn run_batch(db: &Database, batch: Vec<Job>) {
+fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) {
     let mut txn = match db.begin_write().map_err(storage) {
         Ok(txn) => txn,
         Err(e) => return abandon_all(batch, &e),
@@ -334,6 +364,10 @@ fn run_batch(db: &Database, batch: Vec<Job>) {
     } else {
         txn.commit().map_err(storage)
     };
+    if commit.is_ok() {
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.writes.fetch_add(replies.len() as u64, Ordering::Relaxed);
+    }
     for reply in replies {
         reply(&commit);
     }

@@ -32,6 +32,10 @@ fn sixty_four_threads_store_3200_distinct_submissions() {
     assert_eq!(references.len(), 3200);
     let distinct: HashSet<_> = references.iter().map(|(r, _)| r).collect();
     assert_eq!(distinct.len(), 3200);
+    // Group commit at work: the 64 callers shared commits instead of paying one each.
+    let stats = store.writer_stats();
+    assert_eq!(stats.writes, 3200);
+    assert!(stats.commits * 2 <= stats.writes, "{stats:?}");
     drop(store);
 
     let store = RedbStore::open(&store_path(&dir)).unwrap();
