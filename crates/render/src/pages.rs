@@ -17,7 +17,7 @@ use serde_json::Value as Json;
 use crate::i18n;
 use crate::links::Links;
 use crate::search::search;
-use crate::view::{field_anchor, step_view};
+use crate::view::{field_anchor, labelled, step_view};
 
 /// What every page needs besides its own content. The caller fills one per request.
 pub struct Page<'a> {
@@ -454,7 +454,7 @@ impl Renderer {
                 let message = e.message.get(lang);
                 errors.push(context! {
                     href => format!("{}#{}", page.links.step(model, &e.step), field_anchor(model, &e.field)),
-                    message => if label.is_empty() { message.to_string() } else { format!("{label}: {message}") },
+                    message => labelled(&label, message),
                 });
             }
         }

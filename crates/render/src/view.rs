@@ -189,7 +189,12 @@ impl<'a> Builder<'a> {
     fn field(&mut self, field: &Field, path: String, raw: Option<&Json>, parent_visible: bool) -> FieldView {
         let state = self.states.get(path.as_str()).copied();
         let visible = state.map_or(parent_visible, |s| s.visible);
-        let required = state.map_or(field.required, |s| s.required);
+        // A hidden field is never required now, but it is shown as it will be once the script
+        // or the next round reveals it: a field that can be required is not marked optional.
+        let required = match state {
+            Some(s) if s.visible => s.required,
+            _ => field.required || field.required_if.is_some(),
+        };
         let id = html_id(&path);
         let label = field.label.get(self.lang).to_string();
         let error = self.errors.get(path.as_str()).map(|m| (*m).to_string());
@@ -351,11 +356,9 @@ impl<'a> Builder<'a> {
                     }
                     note.push_str(&self.ui("file_size").replace("{size}", &human_size(*size)));
                 }
-                if !note.is_empty() {
-                    view.hint = Some(match view.hint.take() {
-                        Some(h) => format!("{h} {note}"),
-                        None => note,
-                    });
+                // A hint written for the field usually names the types and size already.
+                if !note.is_empty() && view.hint.is_none() {
+                    view.hint = Some(note);
                 }
             }
             FieldKind::Info { text } => {
@@ -438,7 +441,7 @@ impl<'a> Builder<'a> {
             };
             self.summary.push(ErrorLink {
                 anchor,
-                message: format!("{}: {message}", view.label),
+                message: labelled(&view.label, message),
             });
         }
         if !described.is_empty() {
@@ -446,6 +449,19 @@ impl<'a> Builder<'a> {
         }
         view.path = path;
         view
+    }
+}
+
+/// An error message for the error summary, after the label of its field so that it makes
+/// sense on its own: "Vorname: Bitte füllen Sie …", or after a question, "Haben Sie …? Bitte …".
+pub(crate) fn labelled(label: &str, message: &str) -> String {
+    let label = label.trim();
+    if label.is_empty() {
+        message.to_string()
+    } else if label.ends_with(['?', ':', '.', '!']) {
+        format!("{label} {message}")
+    } else {
+        format!("{label}: {message}")
     }
 }
 

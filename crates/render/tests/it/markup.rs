@@ -112,6 +112,20 @@ fn fields_the_engine_hides_are_in_the_page_with_the_hidden_attribute() {
     let hidden = render_step(&fixture(), "details", &json!({"hund": "nein"}), false, "de");
     assert!(hidden.contains("data-field=\"hundename\" hidden>"), "{hidden}");
     assert!(hidden.contains("id=\"f-hundename\""));
+    // Once revealed it will be required, so it is not marked optional while hidden either.
+    assert!(
+        hidden.contains("for=\"f-hundename\">Name des Hundes</label>"),
+        "{hidden}"
+    );
+}
+
+#[test]
+fn an_error_after_a_question_reads_as_two_sentences() {
+    let html = render_step(&fixture(), "details", &json!({}), true, "de");
+    assert!(
+        html.contains("<a href=\"#f-hund\">Haben Sie einen Hund? Bitte wählen Sie „Ja“ oder „Nein“.</a>"),
+        "{html}"
+    );
 }
 
 #[test]
