@@ -202,13 +202,13 @@ impl Registry {
         let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
         for offer in &current.offers {
             let hash = offer.compiled.definition_hash().to_string();
-            if !pinned.contains_key(&hash) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = pinned.entry(hash) {
                 let record =
                     json!({ "catalog": catalog_key, "tenant": offer.tenant.id, "service": offer.service().id });
-                if let Err(e) = self.store.put_definition(&hash, &record) {
+                if let Err(e) = self.store.put_definition(slot.key(), &record) {
                     log::error!("could not store a definition: {e}");
                 }
-                pinned.insert(hash, offer.compiled.clone());
+                slot.insert(offer.compiled.clone());
             }
         }
     }

@@ -158,6 +158,7 @@ struct Ctx {
 }
 
 impl Ctx {
+    #[allow(clippy::result_large_err)] // the error is the response itself, built once per request
     fn new(state: web::Data<AppState>, req: HttpRequest, tenant: &str, service: &str) -> Result<Ctx, HttpResponse> {
         let lang = Lang::of_request(&req);
         let Some(offer) = state.registry.current().offer(tenant, service).cloned() else {
@@ -546,6 +547,39 @@ fn set_path(answers: &mut Json, path: &str, value: Json) {
     }
 }
 
+/// Copies file answers of `field` from `old` into `new` where the new value has none: a
+/// form post re-sends every input but not the files uploaded on an earlier visit.
+fn keep_files(field: &baukasten_dsl::model::Field, old: &Json, new: &mut Json) {
+    match &field.kind {
+        FieldKind::File { .. } if new.is_null() => *new = old.clone(),
+        FieldKind::Group { fields } => {
+            if let Json::Object(obj) = new {
+                for child in fields {
+                    if let Some(old_child) = old.get(&child.id) {
+                        let slot = obj.entry(child.id.clone()).or_insert(Json::Null);
+                        keep_files(child, old_child, slot);
+                    }
+                }
+            }
+        }
+        FieldKind::Repeat { fields, .. } => {
+            if let (Json::Array(items), Some(old_items)) = (new, old.as_array()) {
+                for (item, old_item) in items.iter_mut().zip(old_items) {
+                    if let Json::Object(obj) = item {
+                        for child in fields {
+                            if let Some(old_child) = old_item.get(&child.id) {
+                                let slot = obj.entry(child.id.clone()).or_insert(Json::Null);
+                                keep_files(child, old_child, slot);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Whether `path` names a file field of the service (repeat indexes skipped).
 fn is_file_field(service: &Service, path: &str) -> bool {
     let model_path: Vec<&str> = path.split('.').filter(|p| p.parse::<usize>().is_err()).collect();
@@ -593,7 +627,12 @@ async fn step_post(
     let decoded = baukasten_render::decode_form(model, &step, &posted.pairs);
     let mut answers = before.clone();
     if let (Json::Object(all), Json::Object(this_step)) = (&mut answers, decoded.answers) {
-        for (key, value) in this_step {
+        let step_fields = &model.step(&step).map(|s| s.fields.as_slice()).unwrap_or_default();
+        for (key, mut value) in this_step {
+            // The form does not carry files already uploaded; keep them.
+            if let (Some(field), Some(old)) = (step_fields.iter().find(|f| f.id == key), before.get(&key)) {
+                keep_files(field, old, &mut value);
+            }
             all.insert(key, value);
         }
     }
@@ -708,12 +747,11 @@ async fn save_draft(
                 definition_hash: compiled.definition_hash().to_string(),
                 answers,
             };
-            let created = web::block(move || {
+            web::block(move || {
                 let created = store.create_draft(new, now)?;
                 store.update_draft(&created.id, &created.answers, Some(&step), now)
             })
-            .await;
-            created
+            .await
         }
     };
     result

@@ -1,0 +1,438 @@
+//! The JSON API: catalog, definitions, schemas, evaluation, submissions, back office, and
+//! the errors a client gets for bad input.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value as Json, json};
+
+use crate::common::*;
+
+#[test]
+fn the_catalog_lists_every_service_of_every_municipality_and_searches() {
+    let server = start();
+    let all = get(&server, "/api/v1/services").json();
+    let all = all.as_array().expect("a list");
+    let catalog = catalog();
+    let shared = catalog.services.iter().filter(|s| s.tenant.is_none()).count();
+    assert_eq!(
+        all.len(),
+        shared * 2,
+        "each of the two municipalities offers every shared service"
+    );
+    assert!(
+        all.iter()
+            .any(|s| s["tenant"] == "musterstadt" && s["service"] == "bewohnerparkausweis")
+    );
+
+    let dogs = get(&server, "/api/v1/services?q=hund&tenant=beispieldorf").json();
+    let ids: Vec<&str> = dogs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["hundesteuer"]);
+}
+
+#[test]
+fn definitions_and_schemas_are_served_and_unknown_services_are_404_json() {
+    let server = start();
+    let definition = get(&server, "/api/v1/services/musterstadt/bewohnerparkausweis");
+    assert_eq!(definition.status, 200);
+    let definition = definition.json();
+    assert_eq!(definition["id"], "bewohnerparkausweis");
+    assert!(
+        definition.get("tests").is_none(),
+        "the clerk's tests are not part of the API"
+    );
+
+    let schema = get(&server, "/api/v1/services/musterstadt/bewohnerparkausweis/schema");
+    assert_eq!(schema.status, 200);
+    assert_eq!(schema.json()["$schema"], "https://json-schema.org/draft/2020-12/schema");
+
+    for path in [
+        "/api/v1/services/musterstadt/gibtsnicht",
+        "/api/v1/services/nirgendwo/hundesteuer/schema",
+        "/api/v1/gibtsnicht",
+    ] {
+        let reply = get(&server, path);
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.json()["error"]["code"], "not_found", "{path}");
+    }
+}
+
+#[test]
+fn evaluate_says_what_is_shown_required_and_wrong() {
+    let server = start();
+    let reply = post_json(
+        &server,
+        "/api/v1/services/musterstadt/bewohnerparkausweis/evaluate",
+        r#"{"halter": "firma"}"#,
+    );
+    assert_eq!(reply.status, 200);
+    let body = reply.json();
+    assert_eq!(body["valid"], false);
+    let field = |path: &str| {
+        body["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .cloned()
+    };
+    assert_eq!(field("nutzungsnachweis").expect("listed")["visible"], true);
+    let errors = body["errors"].as_array().unwrap();
+    assert!(
+        errors
+            .iter()
+            .any(|e| e["field"] == "nutzungsnachweis" && e["code"] == "required")
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|e| e["message"].as_str().is_some_and(|m| !m.is_empty()))
+    );
+
+    // English on request.
+    let english = reply_en(&server);
+    assert!(english.contains("required") || english.contains("Please"), "{english}");
+}
+
+fn reply_en(server: &TestServer) -> String {
+    let reply = reply(
+        agent()
+            .post(format!(
+                "{}/api/v1/services/musterstadt/bewohnerparkausweis/evaluate",
+                server.base
+            ))
+            .header("Content-Type", "application/json")
+            .header("Accept-Language", "en-GB,en;q=0.9")
+            .send("{}"),
+    );
+    reply.json()["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn bad_input_gets_a_4xx_with_a_json_body_never_a_500() {
+    let server = start();
+    let evaluate = "/api/v1/services/musterstadt/hundesteuer/evaluate";
+    let submit = "/api/v1/services/musterstadt/hundesteuer/submissions";
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let cases: Vec<(&str, &str, String, u16)> = vec![
+        (evaluate, "application/json", "{not json".into(), 400),
+        (submit, "application/json", "{not json".into(), 400),
+        (evaluate, "application/json", "[1, 2]".into(), 400),
+        (submit, "application/json", "\"text\"".into(), 400),
+        (evaluate, "application/json", deep.clone(), 400),
+        (submit, "application/json", deep, 400),
+        (evaluate, "text/plain", "{}".into(), 415),
+        (submit, "text/plain", "{}".into(), 415),
+        (
+            evaluate,
+            "application/json",
+            format!("{{\"x\": \"{}\"}}", "a".repeat(2 * 1024 * 1024)),
+            413,
+        ),
+        (
+            submit,
+            "application/json",
+            format!("{{\"x\": \"{}\"}}", "a".repeat(2 * 1024 * 1024)),
+            413,
+        ),
+        (submit, "application/json", "{}".into(), 422),
+    ];
+    for (path, content_type, body, status) in cases {
+        let reply = reply(
+            agent()
+                .post(format!("{}{path}", server.base))
+                .header("Content-Type", content_type)
+                .send(body.as_str()),
+        );
+        assert_eq!(
+            reply.status,
+            status,
+            "{path} {content_type} {}…: {}",
+            &body[..body.len().min(20)],
+            reply.body
+        );
+        let json = reply.json();
+        if status == 422 {
+            let errors = json["errors"].as_array().expect("a list of errors");
+            assert!(
+                errors
+                    .iter()
+                    .all(|e| e["field"].is_string() && e["code"].is_string() && e["message"].is_string())
+            );
+        } else {
+            assert!(
+                json["error"]["code"].is_string() && json["error"]["message"].is_string(),
+                "{json}"
+            );
+        }
+    }
+}
+
+#[test]
+fn huge_repeats_and_long_strings_are_errors_at_the_field() {
+    let server = start();
+    let dogs: Vec<Json> = (0..100_000).map(|_| json!({})).collect();
+    let body = json!({ "hunde": dogs, "vorname": "x".repeat(200_000) }).to_string();
+    let reply = post_json(&server, "/api/v1/services/musterstadt/hundesteuer/evaluate", &body);
+    assert_eq!(reply.status, 200, "{}", &reply.body[..reply.body.len().min(300)]);
+    let errors = reply.json()["errors"].as_array().cloned().unwrap_or_default();
+    assert!(
+        errors.iter().any(|e| e["field"] == "hunde"),
+        "the repeat names its limit"
+    );
+}
+
+#[test]
+fn every_catalog_service_can_be_submitted_through_the_api_and_read_back() {
+    let server = start();
+    let catalog = catalog();
+    for service in catalog.services.iter().filter(|s| s.tenant.is_none()) {
+        for (tenant, token) in [("musterstadt", TOKEN_MUSTERSTADT), ("beispieldorf", TOKEN_BEISPIELDORF)] {
+            let answers = valid_answers(&catalog, tenant, &service.id);
+            let path = format!("/api/v1/services/{tenant}/{}/submissions", service.id);
+            let reply = post_json(&server, &path, &answers.to_string());
+            assert_eq!(reply.status, 201, "{tenant}/{}: {}", service.id, reply.body);
+            let created = reply.json();
+            let reference = created["reference"].as_str().expect("a reference").to_string();
+            assert!(is_reference(&reference), "{reference}");
+            assert_eq!(
+                reply.header("Location"),
+                Some(format!("/api/v1/submissions/{reference}").as_str())
+            );
+
+            let stored = get_with_token(&server, &format!("/api/v1/submissions/{reference}"), token);
+            assert_eq!(stored.status, 200);
+            let stored = stored.json();
+            assert_eq!(stored["service"], service.id.as_str());
+            assert_eq!(stored["data"]["answers"], created["data"]["answers"]);
+            assert!(stored["definition_hash"].as_str().is_some_and(|h| !h.is_empty()));
+        }
+    }
+}
+
+#[test]
+fn the_back_office_sees_only_its_own_municipality() {
+    let server = start();
+    let answers = valid_answers(&catalog(), "musterstadt", "hundesteuer");
+    let created = post_json(
+        &server,
+        "/api/v1/services/musterstadt/hundesteuer/submissions",
+        &answers.to_string(),
+    )
+    .json();
+    let reference = created["reference"].as_str().unwrap();
+    let path = format!("/api/v1/submissions/{reference}");
+    assert_eq!(get(&server, &path).status, 401);
+    assert_eq!(get_with_token(&server, &path, "wrong").status, 401);
+    assert_eq!(get_with_token(&server, &path, TOKEN_BEISPIELDORF).status, 404);
+    let list = get_with_token(&server, "/api/v1/submissions", TOKEN_MUSTERSTADT).json();
+    assert!(list.as_array().unwrap().iter().any(|s| s["reference"] == reference));
+    let other = get_with_token(&server, "/api/v1/submissions", TOKEN_BEISPIELDORF).json();
+    assert!(other.as_array().unwrap().iter().all(|s| s["reference"] != reference));
+}
+
+#[test]
+fn an_idempotency_key_makes_a_retry_return_the_first_answer() {
+    let server = start();
+    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    let send = |key: &str, body: &str| {
+        reply(
+            agent()
+                .post(format!(
+                    "{}/api/v1/services/musterstadt/maengelmelder/submissions",
+                    server.base
+                ))
+                .header("Content-Type", "application/json")
+                .header("Idempotency-Key", key)
+                .send(body),
+        )
+    };
+    let first = send("key-1", &answers);
+    let second = send("key-1", &answers);
+    assert_eq!((first.status, second.status), (201, 201));
+    assert_eq!(first.json()["reference"], second.json()["reference"]);
+    assert_eq!(second.header("Idempotent-Replayed"), Some("true"));
+    let list = get_with_token(&server, "/api/v1/submissions", TOKEN_MUSTERSTADT).json();
+    assert_eq!(list.as_array().unwrap().len(), 1, "stored once");
+
+    let mut changed: Json = serde_json::from_str(&answers).unwrap();
+    changed["beschreibung"] = json!("Eine andere Beschreibung des Schadens am Gehweg.");
+    let reused = send("key-1", &changed.to_string());
+    assert_eq!(reused.status, 422);
+    assert_eq!(reused.json()["error"]["code"], "idempotency_key_reused");
+}
+
+#[test]
+fn a_hundred_concurrent_submissions_get_a_hundred_references() {
+    let server = start();
+    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    let url = format!("{}/api/v1/services/beispieldorf/maengelmelder/submissions", server.base);
+    let references: Vec<String> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..100)
+            .map(|_| {
+                scope.spawn(|| {
+                    let reply = reply(
+                        agent()
+                            .post(&url)
+                            .header("Content-Type", "application/json")
+                            .send(answers.as_str()),
+                    );
+                    assert_eq!(reply.status, 201, "{}", reply.body);
+                    reply.json()["reference"].as_str().unwrap().to_string()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("thread")).collect()
+    });
+    let distinct: BTreeSet<&String> = references.iter().collect();
+    assert_eq!(distinct.len(), 100);
+    let list = get_with_token(&server, "/api/v1/submissions?limit=500", TOKEN_BEISPIELDORF).json();
+    assert_eq!(list.as_array().unwrap().len(), 100);
+}
+
+#[test]
+fn the_openapi_document_matches_the_routes() {
+    let server = start();
+    let doc = get(&server, "/api/v1/openapi.json").json();
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")));
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented = BTreeSet::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert(format!("{} {path}", method.to_uppercase()));
+            // Every documented operation exists: it answers with something other than the
+            // server's "no such endpoint".
+            let concrete = path
+                .replace("{tenant}", "musterstadt")
+                .replace("{service}", "hundesteuer")
+                .replace("{reference}", "XYZ-2026-22222")
+                .replace("{id}", "00");
+            let request = match method.as_str() {
+                "get" => agent().get(format!("{}{concrete}", server.base)).call(),
+                "post" => agent()
+                    .post(format!("{}{concrete}", server.base))
+                    .header("Content-Type", "application/json")
+                    .send("{}"),
+                other => panic!("unexpected method {other}"),
+            };
+            let reply = reply(request);
+            assert!(
+                !reply.body.contains("no such endpoint"),
+                "{method} {path} is documented but not routed: {}",
+                reply.body
+            );
+        }
+    }
+    // And every route of the API is documented.
+    let routed = [
+        "GET /api/v1/services",
+        "GET /api/v1/services/{tenant}/{service}",
+        "GET /api/v1/services/{tenant}/{service}/schema",
+        "POST /api/v1/services/{tenant}/{service}/evaluate",
+        "POST /api/v1/services/{tenant}/{service}/submissions",
+        "GET /api/v1/submissions",
+        "GET /api/v1/submissions/{reference}",
+        "POST /api/v1/submissions/{reference}/state",
+        "POST /api/v1/attachments",
+        "GET /api/v1/attachments/{id}",
+        "GET /api/v1/openapi.json",
+    ];
+    let routed: BTreeSet<String> = routed.iter().map(|s| s.to_string()).collect();
+    assert_eq!(documented, routed);
+}
+
+#[test]
+fn responses_carry_security_headers_and_no_internals() {
+    let server = start();
+    for path in [
+        "/musterstadt/",
+        "/api/v1/services",
+        "/gibtsnicht/ganz/sicher",
+        "/api/v1/x",
+    ] {
+        let reply = get(&server, path);
+        let csp = reply.header("Content-Security-Policy").expect("CSP");
+        assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(reply.header("X-Content-Type-Options"), Some("nosniff"));
+        assert!(reply.header("Referrer-Policy").is_some());
+        for leak in ["/work/", "src/", "panicked", "RUST_BACKTRACE", ".rs:"] {
+            assert!(!reply.body.contains(leak), "{path} leaks {leak}");
+        }
+    }
+}
+
+#[test]
+fn uploads_are_typed_by_their_content() {
+    let server = start();
+    let upload = |name: &str, bytes: &[u8]| {
+        let boundary = "XyZbOuNdArY";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        reply(
+            agent()
+                .post(format!("{}/api/v1/attachments", server.base))
+                .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+                .send(&body[..]),
+        )
+    };
+    let pdf = upload(
+        "../../Nachweis<1>.pdf",
+        b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
+    );
+    assert_eq!(pdf.status, 201, "{}", pdf.body);
+    let stored = &pdf.json()[0];
+    assert_eq!(stored["type"], "application/pdf");
+    assert_eq!(stored["name"], "Nachweis_1_.pdf");
+    let id = stored["id"].as_str().unwrap();
+    let download = get_with_token(&server, &format!("/api/v1/attachments/{id}"), TOKEN_MUSTERSTADT);
+    assert_eq!(download.status, 200);
+    assert!(download.body.starts_with("%PDF"));
+
+    let fake = upload("rechnung.pdf", b"MZ\x90\x00 this is a program, not a PDF");
+    assert_eq!(
+        fake.status, 415,
+        "the name says PDF, the content does not: {}",
+        fake.body
+    );
+    let too_big = upload("gross.pdf", &[b'%'; 11 * 1024 * 1024]);
+    assert_eq!(too_big.status, 413);
+}
+
+#[test]
+fn health_and_metrics_are_served() {
+    let server = start();
+    let health = get(&server, "/healthz");
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    assert_eq!(
+        post_json(
+            &server,
+            "/api/v1/services/musterstadt/maengelmelder/submissions",
+            &answers
+        )
+        .status,
+        201
+    );
+    let metrics = get(&server, "/metrics").body;
+    assert!(metrics.contains("baukasten_submissions_total{tenant=\"musterstadt\",service=\"maengelmelder\"} 1"));
+    assert!(metrics.contains("route=\"/api/v1/services/{tenant}/{service}/submissions\""));
+    assert!(metrics.contains("baukasten_http_request_duration_seconds_bucket"));
+    assert!(
+        !metrics.contains("BUE-") && !metrics.contains("MAE-"),
+        "no references in metrics"
+    );
+}

@@ -1,0 +1,189 @@
+//! Starting a real server for a test, and small HTTP helpers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use baukasten_dsl::SourceFile;
+use baukasten_dsl::model::Catalog;
+use baukasten_server::{AppState, Config};
+use serde_json::Value as Json;
+use ureq::Agent;
+
+/// The back-office token of Musterstadt in every test server.
+pub const TOKEN_MUSTERSTADT: &str = "token-musterstadt-0123456789";
+pub const TOKEN_BEISPIELDORF: &str = "token-beispieldorf-0123456789";
+/// The date the catalog's tests are written for.
+pub const TODAY: &str = "2026-05-04";
+
+pub struct TestServer {
+    pub base: String,
+    pub state: actix_web::web::Data<AppState>,
+    pub files: Arc<Mutex<Vec<SourceFile>>>,
+    handle: actix_web::dev::ServerHandle,
+    _data: tempfile::TempDir,
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        let _ = std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false))).join();
+    }
+}
+
+pub fn forms_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms")
+}
+
+/// Every `*.yaml` file under `dir`, sorted, as the CLI reads a catalog.
+pub fn read_forms(dir: &Path) -> Vec<SourceFile> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("forms folder") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path);
+            }
+        }
+    }
+    let mut paths = Vec::new();
+    walk(dir, &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| SourceFile::new(p.display().to_string(), std::fs::read_to_string(&p).expect("read")))
+        .collect()
+}
+
+pub fn catalog() -> Catalog {
+    baukasten_dsl::load_catalog(read_forms(&forms_dir())).catalog
+}
+
+pub fn start() -> TestServer {
+    start_with(read_forms(&forms_dir()), |_| {})
+}
+
+pub fn start_with(files: Vec<SourceFile>, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    let data = tempfile::tempdir().expect("temp dir");
+    let mut config = Config {
+        data: data.path().to_path_buf(),
+        addr: "127.0.0.1:0".parse().expect("addr"),
+        today: Some(TODAY.parse().expect("date")),
+        rate_limit_per_minute: 100_000,
+        workers: 2,
+        ..Config::default()
+    };
+    config.tokens.insert("musterstadt".into(), TOKEN_MUSTERSTADT.into());
+    config.tokens.insert("beispieldorf".into(), TOKEN_BEISPIELDORF.into());
+    adjust(&mut config);
+    let files = Arc::new(Mutex::new(files));
+    let shared = files.clone();
+    let loader = Arc::new(move || Ok(shared.lock().expect("files").clone()));
+    let prepared = baukasten_server::prepare(config, loader).expect("server prepares");
+    let running = prepared.bind().expect("server binds");
+    let state = running.state().clone();
+    let (addr, handle, _thread) = running.spawn();
+    TestServer {
+        base: format!("http://{addr}"),
+        state,
+        files,
+        handle,
+        _data: data,
+    }
+}
+
+/// An HTTP client that returns every status as a response and follows no redirects.
+pub fn agent() -> Agent {
+    Agent::new_with_config(
+        Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .build(),
+    )
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Json {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Reply {
+    let mut response = response.expect("the request reaches the server");
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(50 * 1024 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    Reply { status, headers, body }
+}
+
+pub fn get(server: &TestServer, path: &str) -> Reply {
+    reply(agent().get(format!("{}{path}", server.base)).call())
+}
+
+pub fn post_json(server: &TestServer, path: &str, body: &str) -> Reply {
+    reply(
+        agent()
+            .post(format!("{}{path}", server.base))
+            .header("Content-Type", "application/json")
+            .send(body),
+    )
+}
+
+pub fn get_with_token(server: &TestServer, path: &str, token: &str) -> Reply {
+    reply(
+        agent()
+            .get(format!("{}{path}", server.base))
+            .header("Authorization", format!("Bearer {token}"))
+            .call(),
+    )
+}
+
+/// The answers of the first test of the service, as `tenant` offers it, that expects them to
+/// be valid: the overlay's own tests where it has an overlay, else the shared service's.
+pub fn valid_answers(catalog: &Catalog, tenant: &str, service: &str) -> Json {
+    let offered = catalog.service(Some(tenant), service).expect("service");
+    let case = offered
+        .tests
+        .iter()
+        .find(|t| {
+            (t.expect.valid == Some(true) || t.expect.errors.as_ref().is_some_and(|e| e.is_empty()))
+                && t.today.as_deref().is_none_or(|d| d == TODAY)
+        })
+        .unwrap_or_else(|| panic!("{tenant}/{service} has a test with valid answers for {TODAY}"));
+    case.answers.to_json()
+}
+
+/// Whether `text` looks like a reference number: `BPA-2026-7K3Q9`.
+pub fn is_reference(text: &str) -> bool {
+    let parts: Vec<&str> = text.split('-').collect();
+    parts.len() == 3
+        && !parts[0].is_empty()
+        && parts[0].chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && parts[1].len() == 4
+        && parts[1].chars().all(|c| c.is_ascii_digit())
+        && parts[2].len() >= 5
+        && parts[2].bytes().all(|c| baukasten_store::ALPHABET.contains(&c))
+}

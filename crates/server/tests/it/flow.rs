@@ -1,0 +1,493 @@
+//! The citizen's HTML flow over real HTTP: every catalog service from start page to
+//! confirmation, errors at the fields, CSRF, saving and resuming, and drafts pinned to the
+//! version they were started on.
+
+use baukasten_dsl::model::{Field, FieldKind, Service, Widget};
+use serde_json::Value as Json;
+
+use crate::common::*;
+
+/// A browser without JavaScript: keeps the session cookie, sends forms.
+struct Browser<'a> {
+    server: &'a TestServer,
+    cookies: Vec<(String, String)>,
+}
+
+const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00";
+
+/// A small file of the kind its name says, with the magic bytes the server checks.
+fn sample_file(name: &str) -> &'static [u8] {
+    let lower = name.to_lowercase();
+    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+        JPEG
+    } else if lower.ends_with(".png") {
+        PNG
+    } else {
+        PDF
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(server: &'a TestServer) -> Self {
+        Browser {
+            server,
+            cookies: vec![],
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_string()
+        } else {
+            format!("{}{path}", self.server.base)
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep_cookies(&mut self, reply: &Reply) {
+        for (name, value) in &reply.headers {
+            if name.eq_ignore_ascii_case("set-cookie")
+                && let Some((pair, _)) = value.split_once(';').or(Some((value.as_str(), "")))
+                && let Some((k, v)) = pair.split_once('=')
+            {
+                self.cookies.retain(|(name, _)| name != k);
+                self.cookies.push((k.to_string(), v.to_string()));
+            }
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Reply {
+        let reply = reply(
+            agent()
+                .get(self.url(path))
+                .header("Cookie", self.cookie_header())
+                .call(),
+        );
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    fn post_form(&mut self, path: &str, pairs: &[(String, String)]) -> Reply {
+        let body = serde_urlencoded::to_string(pairs).expect("form");
+        let reply = reply(
+            agent()
+                .post(self.url(path))
+                .header("Cookie", self.cookie_header())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(body.as_str()),
+        );
+        self.keep_cookies(&reply);
+        reply
+    }
+
+    fn post_multipart(&mut self, path: &str, pairs: &[(String, String)], files: &[(String, String)]) -> Reply {
+        let boundary = "----baukastenTestBoundary";
+        let mut body = Vec::new();
+        for (name, value) in pairs {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(sample_file(file_name));
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let reply = reply(
+            agent()
+                .post(self.url(path))
+                .header("Cookie", self.cookie_header())
+                .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+                .send(&body[..]),
+        );
+        self.keep_cookies(&reply);
+        reply
+    }
+}
+
+fn csrf(html: &str) -> String {
+    let start = html
+        .find("name=\"_csrf\" value=\"")
+        .expect("the form carries a CSRF token")
+        + 20;
+    html[start..].split('"').next().unwrap().to_string()
+}
+
+fn location(reply: &Reply) -> String {
+    assert_eq!(
+        reply.status,
+        303,
+        "expected a redirect, got {}: {}",
+        reply.status,
+        &reply.body[..reply.body.len().min(3000)]
+    );
+    reply.header("Location").expect("Location").to_string()
+}
+
+/// Writes answers as the form of a step would send them: dotted names, dates in three parts,
+/// checkboxes repeated, yes/no as "ja"/"nein", numbers the German way; files apart.
+fn encode(
+    fields: &[Field],
+    answers: &Json,
+    prefix: &str,
+    pairs: &mut Vec<(String, String)>,
+    files: &mut Vec<(String, String)>,
+) {
+    for field in fields {
+        let name = format!("{prefix}{}", field.id);
+        let Some(value) = answers.get(&field.id) else { continue };
+        match &field.kind {
+            FieldKind::Info { .. } => {}
+            FieldKind::Group { fields } => encode(fields, value, &format!("{name}."), pairs, files),
+            FieldKind::Repeat { fields, .. } => {
+                for (i, item) in value.as_array().into_iter().flatten().enumerate() {
+                    encode(fields, item, &format!("{name}.{i}."), pairs, files);
+                }
+            }
+            FieldKind::File { .. } => {
+                let file_name = value
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .or(value.as_str())
+                    .unwrap_or("nachweis.pdf");
+                files.push((name, file_name.to_string()));
+            }
+            FieldKind::Date => {
+                let iso = value.as_str().unwrap_or_default();
+                let mut parts = iso.split('-');
+                let (y, m, d) = (
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or(""),
+                );
+                pairs.push((format!("{name}.day"), d.to_string()));
+                pairs.push((format!("{name}.month"), m.to_string()));
+                pairs.push((format!("{name}.year"), y.to_string()));
+            }
+            FieldKind::Choice {
+                widget: Widget::Checkboxes,
+                ..
+            } => {
+                for v in value.as_array().into_iter().flatten() {
+                    pairs.push((name.clone(), v.as_str().unwrap_or_default().to_string()));
+                }
+            }
+            FieldKind::YesNo | FieldKind::Consent => {
+                let yes = value.as_bool().unwrap_or(false) || value.as_str() == Some("ja");
+                if yes || matches!(field.kind, FieldKind::YesNo) {
+                    pairs.push((name, if yes { "ja" } else { "nein" }.to_string()));
+                }
+            }
+            _ => {
+                let text = match value {
+                    Json::String(s) => s.clone(),
+                    Json::Number(n) => n.to_string().replace('.', ","),
+                    other => other.to_string(),
+                };
+                pairs.push((name, text));
+            }
+        }
+    }
+}
+
+/// Removes file answers (their ids and types differ between a real upload and a test's
+/// stand-in), so the rest of two submissions can be compared.
+fn without_files(value: &Json) -> Json {
+    match value {
+        Json::Object(map) if map.contains_key("name") && map.contains_key("type") => Json::Null,
+        Json::Object(map) => Json::Object(map.iter().map(|(k, v)| (k.clone(), without_files(v))).collect()),
+        Json::Array(items) => Json::Array(items.iter().map(without_files).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Goes through one service as a citizen: start page, every step, summary, send. Returns the
+/// reference shown on the confirmation page.
+fn complete(server: &TestServer, tenant: &str, service: &Service, answers: &Json) -> String {
+    let mut browser = Browser::new(server);
+    let base = format!("/{tenant}/{}/", service.id);
+    let start = browser.get(&base);
+    assert_eq!(start.status, 200, "{base}");
+    let path: Vec<String> = post_json(
+        server,
+        &format!("/api/v1/services/{tenant}/{}/evaluate", service.id),
+        &answers.to_string(),
+    )
+    .json()["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["visible"] == true)
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect();
+    let mut next = format!("{base}schritt/{}", path[0]);
+    for step_id in &path {
+        assert_eq!(
+            next,
+            format!("{base}schritt/{step_id}"),
+            "the server leads to the next step"
+        );
+        let page = browser.get(&next);
+        assert_eq!(page.status, 200, "{next}");
+        let step = service.step(step_id).unwrap();
+        let mut pairs = vec![
+            ("_csrf".to_string(), csrf(&page.body)),
+            ("_action".into(), "continue".into()),
+        ];
+        let mut files = vec![];
+        encode(&step.fields, answers, "", &mut pairs, &mut files);
+        let reply = if files.is_empty() {
+            browser.post_form(&next, &pairs)
+        } else {
+            browser.post_multipart(&next, &pairs, &files)
+        };
+        next = location(&reply);
+    }
+    assert_eq!(next, format!("{base}pruefen"));
+    let summary = browser.get(&next);
+    assert_eq!(summary.status, 200);
+    assert!(
+        summary.body.contains(&format!("{base}schritt/{}", path[0])),
+        "change links lead to the steps"
+    );
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&summary.body)),
+        ("_declaration".into(), "ja".into()),
+    ];
+    let to = location(&browser.post_form(&format!("{base}senden"), &pairs));
+    assert_eq!(to, format!("{base}bestaetigung"));
+    let confirmation = browser.get(&to);
+    assert_eq!(confirmation.status, 200);
+    confirmation
+        .body
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| is_reference(w))
+        .unwrap_or_else(|| panic!("the confirmation shows a reference: {}", confirmation.body))
+        .to_string()
+}
+
+#[test]
+fn every_catalog_service_can_be_completed_through_the_pages() {
+    let server = start();
+    let catalog = catalog();
+    for shared in catalog.services.iter().filter(|s| s.tenant.is_none()) {
+        for (tenant, token) in [("musterstadt", TOKEN_MUSTERSTADT), ("beispieldorf", TOKEN_BEISPIELDORF)] {
+            let answers = valid_answers(&catalog, tenant, &shared.id);
+            let service = catalog.service(Some(tenant), &shared.id).unwrap();
+            let reference = complete(&server, tenant, service, &answers);
+            let stored = get_with_token(&server, &format!("/api/v1/submissions/{reference}"), token);
+            assert_eq!(stored.status, 200, "{reference}");
+            let stored = stored.json();
+            // One evaluator: the pages store what the API stores for the same answers.
+            let via_api = post_json(
+                &server,
+                &format!("/api/v1/services/{tenant}/{}/submissions", shared.id),
+                &answers.to_string(),
+            )
+            .json();
+            assert_eq!(
+                without_files(&stored["data"]["answers"]),
+                without_files(&via_api["data"]["answers"]),
+                "{tenant}/{}",
+                shared.id
+            );
+            assert!(
+                !stored["attachments"].as_array().unwrap().is_empty() || !service_has_required_file(service, &answers)
+            );
+        }
+    }
+}
+
+fn service_has_required_file(service: &Service, answers: &Json) -> bool {
+    service
+        .steps
+        .iter()
+        .flat_map(|s| &s.fields)
+        .any(|f| matches!(f.kind, FieldKind::File { .. }) && answers.get(&f.id).is_some())
+}
+
+#[test]
+fn a_failed_step_shows_errors_at_the_top_and_at_the_fields() {
+    let server = start();
+    let mut browser = Browser::new(&server);
+    let step = "/musterstadt/maengelmelder/schritt/mangel";
+    let page = browser.get(step);
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&page.body)),
+        ("_action".into(), "continue".into()),
+    ];
+    let reply = browser.post_form(step, &pairs);
+    assert_eq!(reply.status, 422);
+    let title = reply.body.split("<title>").nth(1).unwrap_or("");
+    assert!(title.starts_with("Fehler:"), "{title}");
+    assert!(reply.body.contains("aria-invalid=\"true\""));
+    assert!(
+        reply.body.contains("href=\"#kategorie"),
+        "the summary links to the field"
+    );
+}
+
+#[test]
+fn a_post_without_the_csrf_token_changes_nothing() {
+    let server = start();
+    let mut browser = Browser::new(&server);
+    let step = "/musterstadt/maengelmelder/schritt/mangel";
+    browser.get(step);
+    let forged = vec![
+        ("kategorie".to_string(), "graffiti".to_string()),
+        ("_action".into(), "continue".into()),
+    ];
+    let to = location(&browser.post_form(step, &forged));
+    assert_eq!(to, step, "back to the step");
+    let summary = browser.get("/musterstadt/maengelmelder/pruefen");
+    assert_eq!(summary.status, 303, "no draft was saved");
+}
+
+#[test]
+fn a_saved_draft_is_resumed_with_its_code_in_another_browser() {
+    let server = start();
+    let mut first = Browser::new(&server);
+    let step = "/beispieldorf/maengelmelder/schritt/mangel";
+    let page = first.get(step);
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&page.body)),
+        ("kategorie".into(), "sonstiges".into()),
+        ("kategorie_sonstiges".into(), "Bank im Park zerbrochen".into()),
+        ("_action".into(), "save".into()),
+    ];
+    let saved = first.post_form(step, &pairs);
+    assert_eq!(saved.status, 200);
+    let code = saved
+        .body
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| {
+            w.len() == 9
+                && w.as_bytes()[4] == b'-'
+                && w.bytes()
+                    .filter(|b| *b != b'-')
+                    .all(|b| baukasten_store::ALPHABET.contains(&b))
+        })
+        .unwrap_or_else(|| panic!("the page shows the resume code: {}", saved.body))
+        .to_string();
+
+    let mut second = Browser::new(&server);
+    let resume = second.get("/beispieldorf/maengelmelder/fortsetzen");
+    let wrong = second.post_form(
+        "/beispieldorf/maengelmelder/fortsetzen",
+        &[
+            ("_csrf".to_string(), csrf(&resume.body)),
+            ("code".into(), "ZZZZ-ZZZZ".into()),
+        ],
+    );
+    assert_eq!(wrong.status, 422, "an unknown code is an error at the field");
+    let to = location(&second.post_form(
+        "/beispieldorf/maengelmelder/fortsetzen",
+        &[
+            ("_csrf".to_string(), csrf(&resume.body)),
+            ("code".into(), code.to_lowercase().replace('-', " ")),
+        ],
+    ));
+    assert_eq!(to, step);
+    let page = second.get(&to);
+    assert!(page.body.contains("Bank im Park zerbrochen"), "the answers are back");
+}
+
+#[test]
+fn a_draft_finishes_on_the_version_it_was_started_on() {
+    let server = start();
+    let mut browser = Browser::new(&server);
+    let base = "/musterstadt/maengelmelder/";
+    let page = browser.get(&format!("{base}schritt/mangel"));
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&page.body)),
+        ("kategorie".into(), "graffiti".into()),
+        ("_action".into(), "continue".into()),
+    ];
+    assert_eq!(
+        location(&browser.post_form(&format!("{base}schritt/mangel"), &pairs)),
+        format!("{base}schritt/ort")
+    );
+
+    // Version 2 is published: a new required question on the location step.
+    let mut files = server.files.lock().unwrap().clone();
+    let file = files
+        .iter_mut()
+        .find(|f| {
+            f.path.ends_with("/maengelmelder.yaml")
+                && !f.path.contains("musterstadt/")
+                && !f.path.contains("beispieldorf/")
+        })
+        .unwrap();
+    let v2 = file
+        .text
+        .replacen("version: 1.0.0", "version: 2.0.0", 1)
+        .replacen(
+            "    fields:\n      - id: ortsangabe\n",
+            "    fields:\n      - id: ortsteil\n        type: text\n        required: true\n        label: { de: Ortsteil, en: District }\n      - id: ortsangabe\n",
+            1,
+        );
+    assert_ne!(v2, *file.text, "the test changed the service");
+    *file = baukasten_dsl::SourceFile::new(file.path.clone(), v2);
+    assert!(server.state.registry.reload(&files).expect("v2 publishes"));
+
+    // The draft goes on under version 1: no Ortsteil asked.
+    let page = browser.get(&format!("{base}schritt/ort"));
+    assert!(!page.body.contains("Ortsteil"));
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&page.body)),
+        ("ortsangabe".into(), "beschreibung".into()),
+        ("ortsbeschreibung".into(), "Am Spielplatz hinter der Grundschule".into()),
+        ("_action".into(), "continue".into()),
+    ];
+    let mut next = location(&browser.post_form(&format!("{base}schritt/ort"), &pairs));
+    let catalog = catalog();
+    let v1 = catalog.service(Some("musterstadt"), "maengelmelder").unwrap();
+    let answers = valid_answers(&catalog, "musterstadt", "maengelmelder");
+    while let Some(step_id) = next.strip_prefix(&format!("{base}schritt/")).map(str::to_string) {
+        let page = browser.get(&next);
+        let mut pairs = vec![
+            ("_csrf".to_string(), csrf(&page.body)),
+            ("_action".into(), "continue".into()),
+        ];
+        let mut files = vec![];
+        encode(&v1.step(&step_id).unwrap().fields, &answers, "", &mut pairs, &mut files);
+        // Optional photos are left out of this walk.
+        let _ = files;
+        next = location(&browser.post_form(&next, &pairs));
+    }
+    let summary = browser.get(&next);
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&summary.body)),
+        ("_declaration".into(), "ja".into()),
+    ];
+    let done = location(&browser.post_form(&format!("{base}senden"), &pairs));
+    let confirmation = browser.get(&done);
+    let reference = confirmation
+        .body
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| is_reference(w))
+        .expect("a reference")
+        .to_string();
+    let stored = get_with_token(&server, &format!("/api/v1/submissions/{reference}"), TOKEN_MUSTERSTADT).json();
+    assert_eq!(stored["version"], "1.0.0");
+
+    // A new citizen gets version 2.
+    let mut fresh = Browser::new(&server);
+    assert!(fresh.get(&format!("{base}schritt/ort")).body.contains("Ortsteil"));
+}

@@ -1,0 +1,6 @@
+//! The server over real HTTP: each test starts the app on port 0 with a temporary data
+//! folder and the repository's catalog, and talks to it with an HTTP client.
+
+mod api;
+mod common;
+mod flow;
