@@ -36,6 +36,8 @@ enum Command {
         /// A service file or a folder of them. Default: ./forms
         path: Option<PathBuf>,
     },
+    /// Start the server: the citizen's pages and the JSON API, on the embedded store.
+    Serve(serve_cmd::ServeArgs),
     /// Write every page of every service as static HTML files, for previews and accessibility checks.
     Render {
         /// The folder to write the site to (created if missing).
@@ -70,6 +72,7 @@ enum SchemaKind {
 }
 
 mod render_cmd;
+mod serve_cmd;
 mod test_cmd;
 
 fn main() -> ExitCode {
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
             Ok(loaded) => test_cmd::run(&loaded, lang),
             Err(code) => code,
         },
+        Command::Serve(args) => serve_cmd::run(args, lang),
         Command::Render { out, path } => match load(path, lang) {
             Ok(loaded) => render_cmd::run(&loaded, &out, lang),
             Err(code) => code,
@@ -162,6 +166,14 @@ fn check(path: Option<PathBuf>, format: Format, lang: Lang) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Prints every diagnostic and the summary line to standard error.
+fn print_diagnostics(loaded: &Loaded, lang: Lang) {
+    for diagnostic in &loaded.diagnostics {
+        eprint!("{}", diagnostic.render(&loaded.sources, lang));
+    }
+    eprintln!("{}", summary(loaded, lang));
 }
 
 fn summary(loaded: &Loaded, lang: Lang) -> String {

@@ -3,6 +3,7 @@
 
 mod authoring;
 mod render;
+mod serve;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
