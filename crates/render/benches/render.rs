@@ -99,6 +99,8 @@ fn bench(c: &mut Criterion) {
     c.bench_function("render step of 30 fields with errors", |b| {
         b.iter(|| renderer.step(&page, &service, "alles", black_box(&evaluation), &answers, true))
     });
+    // The frame alone (header, footer, language link), for comparison.
+    c.bench_function("render 404 page", |b| b.iter(|| renderer.not_found(black_box(&page))));
 }
 
 criterion_group!(benches, bench);

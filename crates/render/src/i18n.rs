@@ -4,7 +4,8 @@
 //!
 //! `{n}`, `{total}`, `{item}` and similar are filled in by the template with `replace`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::OnceLock;
 
 /// Every UI string: key, German, English.
 pub const UI_STRINGS: &[(&str, &str, &str)] = &[
@@ -214,10 +215,9 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
 
 /// One UI string in `lang` (`de` unless `en`), or `None` for an unknown key.
 pub fn ui_string(lang: &str, key: &str) -> Option<&'static str> {
-    UI_STRINGS
-        .iter()
-        .find(|(k, _, _)| *k == key)
-        .map(|(_, de, en)| if lang == "en" { *en } else { *de })
+    static INDEX: OnceLock<HashMap<&'static str, (&'static str, &'static str)>> = OnceLock::new();
+    let index = INDEX.get_or_init(|| UI_STRINGS.iter().map(|(k, de, en)| (*k, (*de, *en))).collect());
+    index.get(key).map(|(de, en)| if lang == "en" { *en } else { *de })
 }
 
 /// The strings of one language as a map, built once per renderer.

@@ -6,3 +6,4 @@ mod common;
 mod form;
 mod markup;
 mod site;
+mod snapshots;
