@@ -67,7 +67,7 @@ struct OptionView {
     checked: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 struct DateView {
     day: String,
     month: String,
@@ -202,6 +202,30 @@ impl OptionView {
     }
 }
 
+impl DateView {
+    /// The three parts, each with its value and the attributes of its input.
+    fn into_value(self, invalid: bool) -> Value {
+        let attrs = |part: &str| {
+            let mut out = String::from(" type=\"text\" inputmode=\"numeric\"");
+            if self.autocomplete.is_some() {
+                out.push_str(&format!(" autocomplete=\"bday-{part}\""));
+            }
+            if invalid {
+                out.push_str(" aria-invalid=\"true\"");
+            }
+            Value::from_safe_string(out)
+        };
+        let mut map = std::collections::BTreeMap::new();
+        map.insert("day_attrs", attrs("day"));
+        map.insert("month_attrs", attrs("month"));
+        map.insert("year_attrs", attrs("year"));
+        map.insert("day", Value::from(self.day.as_str()));
+        map.insert("month", Value::from(self.month.as_str()));
+        map.insert("year", Value::from(self.year.as_str()));
+        Value::from(map)
+    }
+}
+
 fn opt<T: Into<Value>>(value: Option<T>) -> Value {
     value.map_or(Value::from(()), Into::into)
 }
@@ -213,6 +237,7 @@ fn ser<T: Serialize>(value: Option<T>) -> Value {
 impl FieldView {
     /// The view as a template value.
     fn into_value(self) -> Value {
+        let invalid = self.error.is_some();
         Value::from_object(FieldObject {
             kind: Value::from(self.kind),
             path: Value::from(self.path),
@@ -229,7 +254,7 @@ impl FieldView {
             width: Value::from(self.width),
             suffix: opt(self.suffix),
             options: Value::from(self.options.into_iter().map(OptionView::into_value).collect::<Vec<_>>()),
-            date: ser(self.date),
+            date: self.date.map_or(Value::from(()), |d| d.into_value(invalid)),
             file: opt(self.file),
             accept: opt(self.accept),
             text: opt(self.text),

@@ -191,6 +191,10 @@ fn after_a_failed_submit_the_errors_are_summarised_linked_and_at_their_fields() 
     );
     assert!(tag(&html, "f-geburtsdatum-month").contains("value=\"02\""));
     assert!(tag(&html, "f-email").contains("value=\"x\""));
+    // A radio group with an error marks each of its radios.
+    let details = render_step(&fixture(), "details", &json!({}), true, "de");
+    assert!(tag(&details, "f-art").contains("aria-invalid=\"true\""));
+    assert!(tag(&details, "f-art-2").contains("aria-invalid=\"true\""));
     // Optional fields without answers get no error.
     assert!(!tag(&html, "f-spitzname").contains("aria-invalid"));
 }
