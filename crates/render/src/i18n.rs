@@ -4,8 +4,11 @@
 //!
 //! `{n}`, `{total}`, `{item}` and similar are filled in by the template with `replace`.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use minijinja::Value;
+use minijinja::value::Object;
 
 /// Every UI string: key, German, English.
 pub const UI_STRINGS: &[(&str, &str, &str)] = &[
@@ -220,10 +223,25 @@ pub fn ui_string(lang: &str, key: &str) -> Option<&'static str> {
     index.get(key).map(|(de, en)| if lang == "en" { *en } else { *de })
 }
 
-/// The strings of one language as a map, built once per renderer.
-pub(crate) fn table(lang: &str) -> BTreeMap<&'static str, &'static str> {
-    UI_STRINGS
+/// The strings of one language as the template's `ui`, built once per renderer. An object
+/// with a hash lookup, because templates read `ui.<key>` inside the loop over a step's fields.
+pub(crate) fn table(lang: &str) -> Value {
+    let strings = UI_STRINGS
         .iter()
-        .map(|(k, de, en)| (*k, if lang == "en" { *en } else { *de }))
-        .collect()
+        .map(|(k, de, en)| (*k, Value::from(if lang == "en" { *en } else { *de })))
+        .collect();
+    Value::from_object(Table(strings))
+}
+
+#[derive(Debug)]
+struct Table(HashMap<&'static str, Value>);
+
+impl Object for Table {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.get_value_by_str(key.as_str()?)
+    }
+
+    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
+        self.0.get(key).cloned()
+    }
 }

@@ -209,8 +209,8 @@ impl Renderer {
         }
         Self {
             env,
-            ui_de: ser(i18n::table("de")),
-            ui_en: ser(i18n::table("en")),
+            ui_de: i18n::table("de"),
+            ui_en: i18n::table("en"),
         }
     }
 
