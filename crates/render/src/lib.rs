@@ -29,7 +29,7 @@ pub use assets::{Asset, assets};
 pub use form::{Action, Decoded, decode_form};
 pub use i18n::{UI_STRINGS, ui_string};
 pub use links::Links;
-pub use pages::{Page, Renderer, ResumeState, SessionExpiry};
+pub use pages::{FALLBACK_PAGE, Page, Renderer, ResumeState, SessionExpiry};
 pub use search::search;
 pub use site::static_site;
 pub use theme::theme_css;

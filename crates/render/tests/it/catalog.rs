@@ -224,3 +224,16 @@ fn the_session_warning_offers_more_time() {
     assert!(html.contains("endet Ihre Sitzung in 5 Minuten"));
     assert!(html.contains("<form method=\"post\" action=\"/session/extend\">"));
 }
+
+#[test]
+fn the_renderer_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + 'static>(_: &T) {}
+    let renderer = std::sync::Arc::new(Renderer::new());
+    shared(&renderer);
+    let other = std::sync::Arc::clone(&renderer);
+    let html = std::thread::spawn(move || other.not_found(&page("en", None)))
+        .join()
+        .expect("the thread renders");
+    assert!(html.contains("Page not found"));
+    assert_ne!(html, baukasten_render::FALLBACK_PAGE);
+}
