@@ -155,17 +155,36 @@ impl<'a> Site<'a> {
         };
         emit("start.html", &|p| self.renderer.start(p, service), None);
         let steps: Vec<&str> = service.steps.iter().map(|s| s.id.as_str()).collect();
+        // Other tests' answers, for steps the sample does not reach (a company's details, a
+        // surcharge above ten items), so their pages show them as a citizen would see them.
+        let others: Vec<(Json, Context)> = std::iter::once((answers.clone(), ctx.clone()))
+            .chain(service.tests.iter().map(|t| {
+                let today = t
+                    .today
+                    .as_deref()
+                    .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                    .unwrap_or(self.today);
+                (t.answers.to_json(), Context { today })
+            }))
+            .collect();
         for (i, step) in steps.iter().enumerate() {
             let next = steps
                 .get(i + 1)
                 .map_or("summary.html".to_string(), |n| format!("step-{n}.html"));
+            let (base, base_ctx, shown) = others
+                .iter()
+                .find_map(|(a, c)| {
+                    let e = compiled.evaluate(a, c);
+                    e.steps.iter().any(|s| s.id == *step && s.visible).then_some((a, c, e))
+                })
+                .unwrap_or((&answers, &ctx, evaluation.clone()));
             emit(
                 &format!("step-{step}.html"),
-                &|p| self.renderer.step(p, compiled, step, &evaluation, &answers, false),
+                &|p| self.renderer.step(p, compiled, step, &shown, base, false),
                 Some(next.clone()),
             );
-            let broken = broken_answers(service, step, &answers);
-            let failed = compiled.evaluate(&broken, &ctx);
+            let broken = broken_answers(service, step, base);
+            let failed = compiled.evaluate(&broken, base_ctx);
             emit(
                 &format!("step-{step}-errors.html"),
                 &|p| self.renderer.step(p, compiled, step, &failed, &broken, true),
