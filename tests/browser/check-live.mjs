@@ -3,7 +3,8 @@
 // would, and checks every page of the way with axe-core and the Nu Html Checker.
 //
 // Usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json]
-//                                      [--screenshots OUT]
+//                                      [--screenshots OUT] [--no-js]
+// --no-js walks with the page's JavaScript turned off: the pages must work without it.
 //
 // The walk, with the keyboard alone (Tab, Shift+Tab, Space, Enter, arrow keys, typing; no
 // mouse, and no value put into an element that was not reached by Tab):
@@ -27,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { launchBrowser, runAxe, runVnu, printVnuErrors, printAxeViolations, axeNodeCount } from './lib.mjs';
+import { launchBrowser, runAxe, runVnu, printVnuErrors, printAxeViolations, axeNodeCount, BLOCKED } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '..', '..');
@@ -107,7 +108,8 @@ function ahead(days) {
   return d;
 }
 
-const USAGE = 'usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json] [--screenshots OUT]';
+const USAGE =
+  'usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json] [--screenshots OUT] [--no-js]';
 
 class WalkError extends Error {}
 
@@ -118,6 +120,7 @@ async function main() {
       service: { type: 'string', default: CONVENTIONS.service },
       answers: { type: 'string' },
       screenshots: { type: 'string', default: path.join(REPO, 'target', 'screenshots', 'live') },
+      'no-js': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -131,7 +134,7 @@ async function main() {
   const htmlDir = await mkdtemp(path.join(os.tmpdir(), 'baukasten-live-'));
   await mkdir(values.screenshots, { recursive: true });
 
-  const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin });
+  const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin, javaScript: !values['no-js'] });
   const page = await context.newPage();
   const walk = new Walk(page, htmlDir, values.screenshots);
   let failure = null;
@@ -188,6 +191,19 @@ class Walk {
     this.lastDocument = null;
     // The HTML exactly as the server sent it, for vnu: the browser's DOM would hide parse
     // errors. Redirects (303 after a POST) carry no page; the page is the response after them.
+    // A script error or a file of the server's that does not load is something the citizen
+    // meets; requests off this machine are refused on purpose (see launchBrowser) and skipped.
+    page.on('pageerror', (error) => this.problems.push(`script error on ${page.url()}: ${error.message}`));
+    page.on('requestfailed', (request) => {
+      const error = request.failure()?.errorText ?? '';
+      // The optional script's live evaluation is cancelled when the page navigates on while
+      // it is in flight (the citizen pressed "Weiter"): that is the browser's doing, not a
+      // file that failed to load.
+      const aborted = error === 'net::ERR_ABORTED' && ['fetch', 'xhr'].includes(request.resourceType());
+      if (!error.startsWith(BLOCKED) && !aborted) {
+        this.problems.push(`${request.url()} did not load on ${page.url()}: ${request.failure()?.errorText}`);
+      }
+    });
     page.on('response', (response) => {
       const request = response.request();
       if (request.isNavigationRequest() && request.frame() === page.mainFrame() && !(response.status() >= 300 && response.status() < 400)) {
@@ -231,7 +247,7 @@ class Walk {
         await this.record('summary');
         break;
       }
-      await this.record(`step-${n + 1}`);
+      await this.record(`step-${n + 1}-${new URL(page.url()).pathname.split('/').filter(Boolean).pop()}`);
     }
 
     // 4. The summary: tick the declaration (answerAll does that) and send.

@@ -84,15 +84,21 @@ echo "-- baukasten render --out <tmp> forms"
 echo "-- check-static.mjs: vnu and axe over every rendered page"
 node check-static.mjs "$work/site" --screenshots "$SCREENSHOTS"
 
-# ---------------------------------------------------------------------------------------
-# LIVE CHECK HOOK (to be wired by the lead once `baukasten serve` exists). The intended shape:
-#
-#   data="$work/data"; port=18080   # or a free port found at run time
-#   (cd "$REPO" && "$BAUKASTEN" serve --forms forms --data "$data" --addr 127.0.0.1:$port) &
-#   server=$!; trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
-#   for _ in $(seq 50); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
-#   node check-live.mjs "http://127.0.0.1:$port" --service /musterstadt/maengelmelder/ \
-#       --screenshots "$SCREENSHOTS/live"
-# ---------------------------------------------------------------------------------------
+echo "-- check-live.mjs: a keyboard-only walk through the live server, with axe and vnu"
+data="$work/data"
+(cd "$REPO" && exec "$BAUKASTEN" serve --forms forms --data "$data" --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err") &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+base=""
+for _ in $(seq 100); do
+  base="$(grep -o 'http://[0-9.:]*' "$work/serve.out" 2>/dev/null || true)"
+  [ -n "$base" ] && break
+  sleep 0.1
+done
+if [ -z "$base" ]; then
+  echo "the server did not start:" >&2; cat "$work/serve.err" >&2; exit 1
+fi
+node check-live.mjs "$base" --service /musterstadt/maengelmelder/ --screenshots "$SCREENSHOTS/live"
+kill "$server" 2>/dev/null || true
 
 echo "browser checks done in $((SECONDS - started)) s"
