@@ -1,14 +1,57 @@
 //! Embedding Baukasten in your own Rust service: load a service definition, evaluate a
 //! citizen's answers, and use the result (errors, fees, the path through the form, the
-//! summary). Run it with `cargo run -p baukasten-example-embed`.
+//! summary), and render one step as an accessible HTML page. Run it with
+//! `cargo run -p baukasten-example-embed`; it writes the page to `baukasten-example-step.html` in the temp folder.
 //!
 //! The crates do no IO: you read the file, and you pass in today's date.
 
 use std::process::ExitCode;
 
+use baukasten_dsl::model::Service;
 use baukasten_dsl::{Lang, load_service};
 use baukasten_engine::{CompiledService, Context};
+use baukasten_render::{Links, Page, Renderer};
 use serde_json::json;
+
+/// Where the links of a rendered page point. Your application decides its own URLs; these
+/// are the ones `baukasten serve` uses.
+struct MyLinks;
+
+impl Links for MyLinks {
+    fn asset(&self, name: &str) -> String {
+        format!("/assets/{name}")
+    }
+    fn theme(&self, tenant: &str) -> String {
+        format!("/assets/theme/{tenant}.css")
+    }
+    fn catalog(&self, _tenant: Option<&str>) -> String {
+        "/".into()
+    }
+    fn start(&self, service: &Service) -> String {
+        format!("/antrag/{}/", service.id)
+    }
+    fn step(&self, service: &Service, step: &str) -> String {
+        format!("/antrag/{}/schritt/{step}", service.id)
+    }
+    fn summary(&self, service: &Service) -> String {
+        format!("/antrag/{}/pruefen", service.id)
+    }
+    fn send(&self, service: &Service) -> String {
+        format!("/antrag/{}/senden", service.id)
+    }
+    fn confirmation(&self, service: &Service) -> String {
+        format!("/antrag/{}/bestaetigung", service.id)
+    }
+    fn resume(&self, service: &Service) -> String {
+        format!("/antrag/{}/fortsetzen", service.id)
+    }
+    fn evaluate(&self, _service: &Service) -> Option<String> {
+        None
+    }
+    fn other_language(&self) -> String {
+        "?lang=en".into()
+    }
+}
 
 fn main() -> ExitCode {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../forms/bewohnerparkausweis.yaml");
@@ -79,5 +122,33 @@ fn main() -> ExitCode {
         }
     }
     println!("\nClean submission: {}", serde_json::Value::Object(evaluation.clean()));
+
+    // 5. Render the step with errors as the citizen would see it after "Weiter": error
+    //    summary, messages at the fields, aria-invalid, a title starting with "Fehler:".
+    let step = evaluation.errors.first().map_or("antragsteller", |e| e.step.as_str());
+    let renderer = Renderer::new();
+    let page = Page {
+        lang: "de",
+        tenant: None,
+        links: &MyLinks,
+        csrf: Some("csrf-token-of-your-session"),
+        session: None,
+    };
+    let html = renderer.step(&page, &compiled, step, &evaluation, &answers, true);
+    let title = html
+        .split("<title>")
+        .nth(1)
+        .and_then(|t| t.split("</title>").next())
+        .unwrap_or("");
+    println!(
+        "\nStep '{step}' rendered: {} bytes of HTML, title \"{title}\"",
+        html.len()
+    );
+    let out = std::env::temp_dir().join("baukasten-example-step.html");
+    if let Err(e) = std::fs::write(&out, &html) {
+        eprintln!("cannot write {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    println!("written to {}", out.display());
     ExitCode::SUCCESS
 }
