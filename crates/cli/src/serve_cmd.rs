@@ -32,6 +32,9 @@ pub struct ServeArgs {
 }
 
 pub fn run(args: ServeArgs, lang: Lang) -> ExitCode {
+    // Logs go to standard error; RUST_LOG changes the level (e.g. RUST_LOG=debug shows every
+    // request by route, status and time, never with personal data).
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     let mut config = match &args.config {
         Some(path) => match Config::from_file(path) {
             Ok(c) => c,

@@ -25,6 +25,8 @@ pub struct Config {
     pub max_upload: usize,
     /// A citizen's session ends after this long without a request (WCAG 2.2.1: warned, extendable).
     pub session_timeout: u64,
+    /// Drafts not touched for this many days are deleted (their resume codes stop working).
+    pub draft_retention_days: u32,
     /// Submissions and resume attempts per client address and minute.
     pub rate_limit_per_minute: u32,
     /// `host:port` of a ClamAV daemon (clamd) that scans every upload; none by default.
@@ -49,6 +51,7 @@ impl Default for Config {
             max_file: 10 * 1024 * 1024,
             max_upload: 25 * 1024 * 1024,
             session_timeout: 30 * 60,
+            draft_retention_days: 30,
             rate_limit_per_minute: 600,
             clamav: None,
             tokens: Default::default(),

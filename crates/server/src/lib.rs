@@ -230,6 +230,7 @@ impl Prepared {
         if config.watch {
             watch(state.clone(), self.loader.clone());
         }
+        expire_drafts(state.clone());
         Ok(Running {
             addr,
             server: server.run(),
@@ -283,6 +284,22 @@ fn watch(state: web::Data<AppState>, loader: Loader) {
                 },
                 Err(e) => log::warn!("cannot read the catalog: {e}"),
             }
+        }
+    });
+}
+
+/// Deletes drafts nobody touched within the retention time, once at start and then hourly, so
+/// personal data of abandoned applications does not stay forever.
+fn expire_drafts(state: web::Data<AppState>) {
+    let retention = chrono::Duration::days(i64::from(state.config.draft_retention_days));
+    std::thread::spawn(move || {
+        loop {
+            match state.store.expire_drafts(state.now() - retention) {
+                Ok(0) => {}
+                Ok(n) => log::info!("{n} abandoned draft(s) deleted"),
+                Err(e) => log::warn!("could not expire drafts: {e}"),
+            }
+            std::thread::sleep(Duration::from_secs(3600));
         }
     });
 }

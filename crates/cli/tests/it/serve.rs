@@ -181,3 +181,73 @@ fn no_acknowledged_submission_is_lost_when_the_server_is_killed() {
         acknowledged.len()
     );
 }
+
+#[test]
+fn watch_publishes_a_changed_catalog_and_keeps_the_old_one_when_the_change_is_broken() {
+    let dir = scratch("serve-watch");
+    let service = |title: &str| {
+        format!(
+            "service: hallo\nversion: 1.0.0\ntitle: {title}\nsteps:\n  - id: eins\n    title: Eins\n    fields:\n      - id: name\n        type: text\n        label: Name\n        required: true\n"
+        )
+    };
+    std::fs::write(dir.join("forms/hallo.yaml"), service("Hallo")).unwrap();
+    let config = dir.join("baukasten.yaml");
+    std::fs::write(&config, "watch: true\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baukasten"))
+        .args([
+            "serve",
+            "--forms",
+            "forms",
+            "--data",
+            "data",
+            "--addr",
+            "127.0.0.1:0",
+            "--config",
+            "baukasten.yaml",
+        ])
+        .current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = format!(
+        "http://{}",
+        line.split("http://").nth(1).unwrap().split('/').next().unwrap()
+    );
+    let title = || -> String {
+        let mut reply = agent()
+            .get(format!("{base}/api/v1/services/vorschau/hallo"))
+            .call()
+            .unwrap();
+        let body: serde_json::Value = reply.body_mut().read_json().unwrap();
+        body["title"]["de"].as_str().unwrap_or_default().to_string()
+    };
+    assert_eq!(title(), "Hallo");
+
+    let wait_for = |expected: &str| {
+        for _ in 0..50 {
+            if title() == expected {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        false
+    };
+    std::fs::write(dir.join("forms/hallo.yaml"), service("Hallo Welt")).unwrap();
+    assert!(wait_for("Hallo Welt"), "the changed title is served");
+
+    // A broken edit is not published; the last good catalog keeps serving.
+    std::fs::write(
+        dir.join("forms/hallo.yaml"),
+        service("Kaputt").replace("required:", "requird:"),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(title(), "Hallo Welt");
+    child.kill().unwrap();
+    let _ = child.wait();
+}
