@@ -541,6 +541,32 @@ fn follow(guide: &Section, lang: &'static str, ran: &mut BTreeSet<String>) -> BT
     let out = clerk.run("baukasten test forms");
     assert_eq!(stdout(&out), test_output, "test with the schema comments");
 
+    // 9. Preview: the static site, and the live server that takes over saved changes.
+    let commands = commands_in(guide);
+    let render = commands
+        .iter()
+        .find(|c| c.starts_with("baukasten render"))
+        .expect("step 9 shows `baukasten render`");
+    let out = clerk.run(render);
+    assert_status(&out, 0, render);
+    let folder = render.split(' ').nth(3).expect("render --out FOLDER forms");
+    for page in [
+        "index.html",
+        "musterstadt/hundesteuer/start.html",
+        "musterstadt/hundesteuer/summary.html",
+    ] {
+        assert!(
+            clerk.dir.join(folder).join(page).is_file(),
+            "[{name}] {folder}/{page} is written"
+        );
+    }
+    let serve = commands
+        .iter()
+        .find(|c| c.starts_with("baukasten serve"))
+        .expect("step 9 shows `baukasten serve`");
+    preview_live(&clerk.dir, serve, lang);
+    clerk.ran.insert(serve.clone());
+
     let outputs = guide.blocks.iter().filter(|b| b.lang == "text").count();
     assert_eq!(
         clerk.outputs_checked, outputs,
@@ -558,6 +584,61 @@ fn follow(guide: &Section, lang: &'static str, ran: &mut BTreeSet<String>) -> BT
     .collect();
     let _ = std::fs::remove_dir_all(&clerk.dir);
     files
+}
+
+/// Runs the guide's `serve` command (on a free port instead of 8080, which another test or
+/// program may hold), opens the service's start page, saves a changed title and sees it
+/// served, then stops the server.
+fn preview_live(dir: &Path, command: &str, lang: &str) {
+    use std::io::{BufRead, BufReader};
+    let mut words = command.split(' ');
+    assert_eq!(words.next(), Some("baukasten"));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_baukasten"))
+        .args(words)
+        .args(["--addr", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env("LANG", lang)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("Baukasten läuft auf http://127.0.0.1:"), "{line}");
+    let base = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = || {
+        ureq::get(format!("http://{base}/musterstadt/hundesteuer/"))
+            .call()
+            .expect("the start page loads")
+            .body_mut()
+            .read_to_string()
+            .unwrap()
+    };
+    assert!(page().contains("Hund zur Hundesteuer anmelden"));
+    let path = dir.join("forms/hundesteuer.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("title: Hund zur Hundesteuer anmelden", "title: Hund anmelden", 1),
+    )
+    .unwrap();
+    let changed = (0..50).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        page().contains("<h1>Hund anmelden</h1>")
+    });
+    std::fs::write(&path, text).unwrap();
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert!(changed, "--watch serves the saved change");
 }
 
 #[test]
