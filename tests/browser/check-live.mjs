@@ -3,8 +3,7 @@
 // would, and checks every page of the way with axe-core and the Nu Html Checker.
 //
 // Usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json]
-//                                      [--screenshots OUT] [--no-js]
-// --no-js walks with the page's JavaScript turned off: the pages must work without it.
+//                                      [--screenshots OUT]
 //
 // The walk, with the keyboard alone (Tab, Shift+Tab, Space, Enter, arrow keys, typing; no
 // mouse, and no value put into an element that was not reached by Tab):
@@ -108,8 +107,7 @@ function ahead(days) {
   return d;
 }
 
-const USAGE =
-  'usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json] [--screenshots OUT] [--no-js]';
+const USAGE = 'usage: node check-live.mjs BASE_URL [--service /TENANT/SERVICE/] [--answers FILE.json] [--screenshots OUT]';
 
 class WalkError extends Error {}
 
@@ -120,7 +118,6 @@ async function main() {
       service: { type: 'string', default: CONVENTIONS.service },
       answers: { type: 'string' },
       screenshots: { type: 'string', default: path.join(REPO, 'target', 'screenshots', 'live') },
-      'no-js': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -134,7 +131,7 @@ async function main() {
   const htmlDir = await mkdtemp(path.join(os.tmpdir(), 'baukasten-live-'));
   await mkdir(values.screenshots, { recursive: true });
 
-  const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin, javaScript: !values['no-js'] });
+  const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin });
   const page = await context.newPage();
   const walk = new Walk(page, htmlDir, values.screenshots);
   let failure = null;
@@ -455,6 +452,12 @@ function describe(el) {
   if (el.tag === 'body') return 'the page itself (nothing focused)';
   return `<${el.tag}${el.name ? ` name="${el.name}"` : ''}${el.id ? ` id="${el.id}"` : ''}> "${el.label.slice(0, 60)}"`;
 }
+
+// A last guard for CI: whatever hangs (a page, the browser, the JVM), the check ends.
+setTimeout(() => {
+  console.error('check-live: gave up after 10 minutes');
+  process.exit(2);
+}, 10 * 60_000).unref();
 
 main().then(
   (code) => process.exit(code),

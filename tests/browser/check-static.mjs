@@ -253,6 +253,12 @@ async function chooseScreenshots(files, root, wanted) {
   return [stepPage, errorPage, summary].filter((f) => files.includes(f));
 }
 
+// A last guard for CI: whatever hangs (a page, the browser, the JVM), the check ends.
+setTimeout(() => {
+  console.error('check-static: gave up after 20 minutes');
+  process.exit(2);
+}, 20 * 60_000).unref();
+
 main().then(
   (code) => process.exit(code),
   (error) => {

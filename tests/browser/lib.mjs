@@ -64,6 +64,22 @@ export async function launchBrowser({ viewport = { width: 1280, height: 900 }, l
  * violations as `{ rule, impact, help, helpUrl, nodes: [{ target, summary }] }`.
  */
 export async function runAxe(page) {
+  // page.evaluate has no time limit of its own; a page that keeps axe from finishing must
+  // fail the check, not hang CI.
+  let timer;
+  const limit = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`axe did not finish within ${AXE_TIMEOUT_MS / 1000} s`)), AXE_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([axeViolations(page), limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const AXE_TIMEOUT_MS = 60_000;
+
+function axeViolations(page) {
   return page.evaluate(async (tags) => {
     // eslint-disable-next-line no-undef
     const result = await axe.run(document, {
