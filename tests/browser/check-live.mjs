@@ -392,7 +392,8 @@ class Walk {
   }
 
   async errorTexts() {
-    const texts = await this.page.locator('[role=alert] li, [role=alert] a').allInnerTexts();
+    let texts = await this.page.locator('[role=alert] a').allInnerTexts();
+    if (texts.length === 0) texts = await this.page.locator('[role=alert] li').allInnerTexts();
     return texts.length > 0 ? texts.join(' | ') : '(no error summary)';
   }
 
