@@ -14,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use crate::fields::{Strings, write_fields};
 use crate::i18n;
 use crate::links::Links;
 use crate::search::search;
@@ -358,6 +359,10 @@ impl Renderer {
             return self.not_found(page);
         };
         let view = step_view(&step_model.fields, step, evaluation, answers, show_errors, lang);
+        // The fields' markup is written in Rust (see `fields.rs`) and every part of it escaped
+        // there, so the template takes it as it is.
+        let mut fields_html = String::with_capacity(512 * view.fields.len());
+        write_fields(&mut fields_html, &view.fields, &Strings::new(lang));
         let path = evaluation.path();
         let (number, total) = match path.iter().position(|s| *s == step) {
             Some(n) => (n + 1, path.len()),
@@ -377,7 +382,7 @@ impl Renderer {
             default_button => view.has_repeats,
             has_errors => !view.errors.is_empty(),
             errors => ser(view.errors),
-            fields => ser(view.fields),
+            fields_html => Value::from_safe_string(fields_html),
             session => page.session.map(|s| context! {
                 minutes => s.minutes_left.to_string(),
                 url => s.extend_url,

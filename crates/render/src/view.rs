@@ -1,5 +1,5 @@
-//! The step page's fields as plain data for the template: every id, name, value, error and
-//! `aria-describedby` is worked out here, so the template only writes markup and stays fast.
+//! The step page's fields as plain data: every id, name, value, error and `aria-describedby`
+//! is worked out here, so [`crate::fields`], which writes their markup, only writes.
 //!
 //! Ids are `f-` and the dotted path with dots as dashes (`f-antragsteller-vorname`); names are
 //! the dotted paths themselves, which is what [`crate::decode_form`] reads back.
@@ -8,10 +8,6 @@ use std::collections::HashMap;
 
 use baukasten_dsl::model::{Field, FieldKind, Widget};
 use baukasten_engine::{Evaluation, FieldState};
-use std::sync::Arc;
-
-use minijinja::Value;
-use minijinja::value::{Object, Serde};
 use serde::Serialize;
 use serde_json::Value as Json;
 
@@ -22,64 +18,59 @@ const MAX_ITEMS: usize = 200;
 
 #[derive(Debug, Default)]
 pub(crate) struct FieldView {
-    kind: &'static str,
-    path: String,
-    id: String,
-    label: String,
-    hint: Option<String>,
-    optional: bool,
-    visible: bool,
-    error: Option<String>,
-    describedby: Option<String>,
-    value: String,
-    /// The attributes of the field's control that vary (`type`, `inputmode`, `autocomplete`,
-    /// `spellcheck`, `aria-describedby`, `aria-invalid`), written and escaped here as one
-    /// safe string: a step of 30 fields would otherwise spend most of its time in template
-    /// conditionals. For a fieldset it holds the fieldset's `aria-describedby`.
-    attrs: Value,
+    pub(crate) kind: &'static str,
+    pub(crate) path: String,
+    pub(crate) id: String,
+    pub(crate) label: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) optional: bool,
+    pub(crate) visible: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) describedby: Option<String>,
+    pub(crate) value: String,
     /// The input's CSS classes, with its width.
-    class: &'static str,
+    pub(crate) class: &'static str,
     /// Whether the field is a group of controls (`fieldset` and `legend`).
-    fieldset: bool,
-    input_type: &'static str,
-    inputmode: Option<&'static str>,
-    autocomplete: Option<String>,
-    no_spellcheck: bool,
+    pub(crate) fieldset: bool,
+    pub(crate) input_type: &'static str,
+    pub(crate) inputmode: Option<&'static str>,
+    pub(crate) autocomplete: Option<String>,
+    pub(crate) no_spellcheck: bool,
     /// `inline` for yes/no radios, side by side.
-    width: &'static str,
-    suffix: Option<&'static str>,
-    options: Vec<OptionView>,
-    date: Option<DateView>,
-    file: Option<String>,
-    accept: Option<String>,
-    text: Option<String>,
-    children: Vec<FieldView>,
-    add: Option<ButtonView>,
-    remove: Option<ButtonView>,
+    pub(crate) width: &'static str,
+    pub(crate) suffix: Option<&'static str>,
+    pub(crate) options: Vec<OptionView>,
+    pub(crate) date: Option<DateView>,
+    pub(crate) file: Option<String>,
+    pub(crate) accept: Option<String>,
+    pub(crate) text: Option<String>,
+    pub(crate) children: Vec<FieldView>,
+    pub(crate) add: Option<ButtonView>,
+    pub(crate) remove: Option<ButtonView>,
 }
 
 #[derive(Debug)]
-struct OptionView {
-    id: String,
-    value: String,
-    label: String,
-    hint: Option<String>,
-    checked: bool,
+pub(crate) struct OptionView {
+    pub(crate) id: String,
+    pub(crate) value: String,
+    pub(crate) label: String,
+    pub(crate) hint: Option<String>,
+    pub(crate) checked: bool,
 }
 
 #[derive(Debug)]
-struct DateView {
-    day: String,
-    month: String,
-    year: String,
+pub(crate) struct DateView {
+    pub(crate) day: String,
+    pub(crate) month: String,
+    pub(crate) year: String,
     /// `bday` becomes `bday-day`, `bday-month`, `bday-year`.
-    autocomplete: Option<String>,
+    pub(crate) autocomplete: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct ButtonView {
-    action: String,
-    label: String,
+#[derive(Debug)]
+pub(crate) struct ButtonView {
+    pub(crate) action: String,
+    pub(crate) label: String,
 }
 
 /// One entry of the error summary: the message and the id it links to.
@@ -93,176 +84,11 @@ pub(crate) struct ErrorLink {
 
 /// The fields of one step, and the error summary in document order.
 pub(crate) struct StepView {
-    /// The fields as template values ([`FieldView::into_value`]).
-    pub fields: Vec<Value>,
+    /// The fields, written by [`crate::fields::write_fields`].
+    pub fields: Vec<FieldView>,
     pub errors: Vec<ErrorLink>,
     pub has_files: bool,
     pub has_repeats: bool,
-}
-
-/// A field as the template sees it: the same data as [`FieldView`], every value converted
-/// once, looked up by a `match` instead of a serialized map. Rendering a step spends most of
-/// its time reading these attributes, so this keeps a step of 30 fields well under 100 µs.
-#[derive(Debug)]
-struct FieldObject {
-    kind: Value,
-    path: Value,
-    id: Value,
-    label: Value,
-    hint: Value,
-    optional: bool,
-    visible: bool,
-    error: Value,
-    value: Value,
-    attrs: Value,
-    class: Value,
-    fieldset: bool,
-    width: Value,
-    suffix: Value,
-    options: Value,
-    date: Value,
-    file: Value,
-    accept: Value,
-    text: Value,
-    children: Value,
-    add: Value,
-    remove: Value,
-}
-
-impl Object for FieldObject {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.get_value_by_str(key.as_str()?)
-    }
-
-    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        Some(match key {
-            "kind" => self.kind.clone(),
-            "path" => self.path.clone(),
-            "id" => self.id.clone(),
-            "label" => self.label.clone(),
-            "hint" => self.hint.clone(),
-            "optional" => Value::from(self.optional),
-            "visible" => Value::from(self.visible),
-            "error" => self.error.clone(),
-            "value" => self.value.clone(),
-            "attrs" => self.attrs.clone(),
-            "class" => self.class.clone(),
-            "fieldset" => Value::from(self.fieldset),
-            "width" => self.width.clone(),
-            "suffix" => self.suffix.clone(),
-            "options" => self.options.clone(),
-            "date" => self.date.clone(),
-            "file" => self.file.clone(),
-            "accept" => self.accept.clone(),
-            "text" => self.text.clone(),
-            "children" => self.children.clone(),
-            "add" => self.add.clone(),
-            "remove" => self.remove.clone(),
-            _ => return None,
-        })
-    }
-}
-
-/// One radio, checkbox or select option as the template sees it (see [`FieldObject`]).
-#[derive(Debug)]
-struct OptionObject {
-    id: Value,
-    value: Value,
-    label: Value,
-    hint: Value,
-    checked: bool,
-}
-
-impl Object for OptionObject {
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.get_value_by_str(key.as_str()?)
-    }
-
-    fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        Some(match key {
-            "id" => self.id.clone(),
-            "value" => self.value.clone(),
-            "label" => self.label.clone(),
-            "hint" => self.hint.clone(),
-            "checked" => Value::from(self.checked),
-            _ => return None,
-        })
-    }
-}
-
-impl OptionView {
-    fn into_value(self) -> Value {
-        Value::from_object(OptionObject {
-            id: Value::from(self.id),
-            value: Value::from(self.value),
-            label: Value::from(self.label),
-            hint: opt(self.hint),
-            checked: self.checked,
-        })
-    }
-}
-
-impl DateView {
-    /// The three parts, each with its value and the attributes of its input.
-    fn into_value(self, invalid: bool) -> Value {
-        let attrs = |part: &str| {
-            let mut out = String::from(" type=\"text\" inputmode=\"numeric\"");
-            if self.autocomplete.is_some() {
-                out.push_str(&format!(" autocomplete=\"bday-{part}\""));
-            }
-            if invalid {
-                out.push_str(" aria-invalid=\"true\"");
-            }
-            Value::from_safe_string(out)
-        };
-        let mut map = std::collections::BTreeMap::new();
-        map.insert("day_attrs", attrs("day"));
-        map.insert("month_attrs", attrs("month"));
-        map.insert("year_attrs", attrs("year"));
-        map.insert("day", Value::from(self.day.as_str()));
-        map.insert("month", Value::from(self.month.as_str()));
-        map.insert("year", Value::from(self.year.as_str()));
-        Value::from(map)
-    }
-}
-
-fn opt<T: Into<Value>>(value: Option<T>) -> Value {
-    value.map_or(Value::from(()), Into::into)
-}
-
-fn ser<T: Serialize>(value: Option<T>) -> Value {
-    value.map_or(Value::from(()), |v| Value::from(Serde(v)))
-}
-
-impl FieldView {
-    /// The view as a template value.
-    fn into_value(self) -> Value {
-        let invalid = self.error.is_some();
-        Value::from_object(FieldObject {
-            kind: Value::from(self.kind),
-            path: Value::from(self.path),
-            id: Value::from(self.id),
-            label: Value::from(self.label),
-            hint: opt(self.hint),
-            optional: self.optional,
-            visible: self.visible,
-            error: opt(self.error),
-            value: Value::from(self.value),
-            attrs: self.attrs,
-            class: Value::from(self.class),
-            fieldset: self.fieldset,
-            width: Value::from(self.width),
-            suffix: opt(self.suffix),
-            options: Value::from(self.options.into_iter().map(OptionView::into_value).collect::<Vec<_>>()),
-            date: self.date.map_or(Value::from(()), |d| d.into_value(invalid)),
-            file: opt(self.file),
-            accept: opt(self.accept),
-            text: opt(self.text),
-            children: Value::from(self.children.into_iter().map(FieldView::into_value).collect::<Vec<_>>()),
-            add: ser(self.add),
-            remove: ser(self.remove),
-        })
-    }
 }
 
 pub(crate) fn html_id(path: &str) -> String {
@@ -326,7 +152,7 @@ pub(crate) fn step_view(
     };
     let views = fields
         .iter()
-        .map(|f| b.field(f, f.id.clone(), answers.get(&f.id), true).into_value())
+        .map(|f| b.field(f, f.id.clone(), answers.get(&f.id), true))
         .collect();
     // Errors at paths this page does not show (none are expected) still reach the summary:
     // every error a field showed was taken out of the map.
@@ -620,7 +446,6 @@ impl<'a> Builder<'a> {
             view.describedby = Some(described.join(" "));
         }
         view.fieldset = matches!(view.kind, "group" | "repeat" | "date" | "radios" | "checkboxes");
-        view.attrs = Value::from_safe_string(attributes(&view));
         view.path = path;
         view
     }
@@ -636,57 +461,6 @@ pub(crate) fn labelled(label: &str, message: &str) -> String {
         format!("{label} {message}")
     } else {
         format!("{label}: {message}")
-    }
-}
-
-/// The varying attributes of a field's control (see [`FieldView::attrs`]), escaped.
-fn attributes(view: &FieldView) -> String {
-    let mut out = String::new();
-    let mut attr = |name: &str, value: &str| {
-        out.push(' ');
-        out.push_str(name);
-        out.push_str("=\"");
-        escape_into(&mut out, value);
-        out.push('"');
-    };
-    if view.fieldset {
-        if let Some(d) = &view.describedby {
-            attr("aria-describedby", d);
-        }
-        return out;
-    }
-    if !view.input_type.is_empty() {
-        attr("type", view.input_type);
-    }
-    if let Some(mode) = view.inputmode {
-        attr("inputmode", mode);
-    }
-    if let Some(token) = &view.autocomplete {
-        attr("autocomplete", token);
-    }
-    if view.no_spellcheck {
-        attr("spellcheck", "false");
-    }
-    if let Some(d) = &view.describedby {
-        attr("aria-describedby", d);
-    }
-    if view.error.is_some() {
-        attr("aria-invalid", "true");
-    }
-    out
-}
-
-/// Escapes text for an HTML attribute value in double quotes (or for text content).
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
     }
 }
 
