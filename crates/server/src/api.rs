@@ -433,9 +433,19 @@ async fn submit(
             })
         }
     };
+    let store = state.store.clone();
+    let compiled = offer.compiled.clone();
+    let (answers, file_problems) = web::block(move || resolve_files(compiled.service(), answers, &*store, lang))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
     let evaluation = offer.compiled.evaluate(&answers, &state.context());
-    if !evaluation.is_valid() {
-        return Err(ApiError::Invalid(problems(&evaluation, lang)));
+    if !evaluation.is_valid() || !file_problems.is_empty() {
+        // A file that was not uploaded is one problem at its field, not two.
+        let engine = problems(&evaluation, lang)
+            .into_iter()
+            .filter(|p| !file_problems.iter().any(|f| f.field == p.field))
+            .collect::<Vec<_>>();
+        return Err(ApiError::Invalid(file_problems.into_iter().chain(engine).collect()));
     }
     let new = submission_for(&offer, &evaluation, None);
     let initial = initial_state(&offer);
@@ -459,6 +469,66 @@ async fn submit(
         response.insert_header(("Idempotent-Replayed", "true"));
     }
     Ok(response.json(SubmissionOut::from(submission)))
+}
+
+/// Replaces every file answer by what the store knows of the upload it names (`{"id": …}`
+/// from `POST /api/v1/attachments`): name, size and the type found from the content. A file
+/// answer without a known upload is a problem at its field, so a submission never points at
+/// a file the back office cannot open.
+pub fn resolve_files(
+    service: &baukasten_dsl::model::Service,
+    mut answers: Json,
+    store: &dyn baukasten_store::Store,
+    lang: Lang,
+) -> Result<(Json, Vec<FieldProblem>), baukasten_store::StoreError> {
+    use baukasten_dsl::model::{Field, FieldKind};
+    fn walk(
+        fields: &[Field],
+        value: &mut Json,
+        prefix: &str,
+        store: &dyn baukasten_store::Store,
+        lang: Lang,
+        problems: &mut Vec<FieldProblem>,
+    ) -> Result<(), baukasten_store::StoreError> {
+        let Json::Object(map) = value else { return Ok(()) };
+        for field in fields {
+            let Some(answer) = map.get_mut(&field.id) else { continue };
+            let path = format!("{prefix}{}", field.id);
+            match &field.kind {
+                FieldKind::File { .. } if !answer.is_null() => {
+                    let id = answer.get("id").and_then(Json::as_str).map(str::to_string);
+                    match id.map(|id| store.attachment(&id)).transpose()?.flatten() {
+                        Some((meta, _)) => {
+                            *answer = json!({ "id": meta.id, "name": meta.file_name, "size": meta.size, "type": meta.media_type });
+                        }
+                        None => problems.push(FieldProblem {
+                            field: path,
+                            code: "file_not_uploaded".into(),
+                            message: match lang {
+                                Lang::De => "Bitte laden Sie die Datei zuerst hoch.".into(),
+                                Lang::En => "Please upload the file first.".into(),
+                            },
+                        }),
+                    }
+                }
+                FieldKind::Group { fields } => walk(fields, answer, &format!("{path}."), store, lang, problems)?,
+                FieldKind::Repeat { fields, .. } => {
+                    if let Json::Array(items) = answer {
+                        for (i, item) in items.iter_mut().enumerate().take(1000) {
+                            walk(fields, item, &format!("{path}.{i}."), store, lang, problems)?;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+    let mut problems = Vec::new();
+    for step in &service.steps {
+        walk(&step.fields, &mut answers, "", store, lang, &mut problems)?;
+    }
+    Ok((answers, problems))
 }
 
 /// The municipality a back-office request acts for, from its bearer token.

@@ -62,7 +62,10 @@ fn valid_answers() -> String {
         .iter()
         .find(|t| t.expect.valid == Some(true))
         .expect("a valid test");
-    case.answers.to_json().to_string()
+    // Without the optional photo, which would need an upload first.
+    let mut answers = case.answers.to_json();
+    answers.as_object_mut().unwrap().remove("foto");
+    answers.to_string()
 }
 
 #[test]

@@ -195,7 +195,8 @@ fn every_catalog_service_can_be_submitted_through_the_api_and_read_back() {
     let catalog = catalog();
     for service in catalog.services.iter().filter(|s| s.tenant.is_none()) {
         for (tenant, token) in [("musterstadt", TOKEN_MUSTERSTADT), ("beispieldorf", TOKEN_BEISPIELDORF)] {
-            let answers = valid_answers(&catalog, tenant, &service.id);
+            let offered = catalog.service(Some(tenant), &service.id).unwrap();
+            let answers = with_uploads(&server, offered, &valid_answers(&catalog, tenant, &service.id));
             let path = format!("/api/v1/services/{tenant}/{}/submissions", service.id);
             let reply = post_json(&server, &path, &answers.to_string());
             assert_eq!(reply.status, 201, "{tenant}/{}: {}", service.id, reply.body);
@@ -212,6 +213,13 @@ fn every_catalog_service_can_be_submitted_through_the_api_and_read_back() {
             let stored = stored.json();
             assert_eq!(stored["service"], service.id.as_str());
             assert_eq!(stored["data"]["answers"], created["data"]["answers"]);
+            let mut files = Vec::new();
+            collect_ids(&answers, &mut files);
+            assert_eq!(
+                stored["attachments"].as_array().unwrap().len(),
+                files.len(),
+                "every upload is linked"
+            );
             assert!(stored["definition_hash"].as_str().is_some_and(|h| !h.is_empty()));
         }
     }
@@ -241,7 +249,7 @@ fn the_back_office_sees_only_its_own_municipality() {
 #[test]
 fn an_idempotency_key_makes_a_retry_return_the_first_answer() {
     let server = start();
-    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    let answers = maengelmelder_answers();
     let send = |key: &str, body: &str| {
         reply(
             agent()
@@ -272,7 +280,7 @@ fn an_idempotency_key_makes_a_retry_return_the_first_answer() {
 #[test]
 fn a_hundred_concurrent_submissions_get_a_hundred_references() {
     let server = start();
-    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    let answers = maengelmelder_answers();
     let url = format!("{}/api/v1/services/beispieldorf/maengelmelder/submissions", server.base);
     let references: Vec<String> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..100)
@@ -372,22 +380,7 @@ fn responses_carry_security_headers_and_no_internals() {
 #[test]
 fn uploads_are_typed_by_their_content() {
     let server = start();
-    let upload = |name: &str, bytes: &[u8]| {
-        let boundary = "XyZbOuNdArY";
-        let mut body = Vec::new();
-        body.extend_from_slice(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n")
-                .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        reply(
-            agent()
-                .post(format!("{}/api/v1/attachments", server.base))
-                .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
-                .send(&body[..]),
-        )
-    };
+    let upload = |name: &str, bytes: &[u8]| upload(&server, name, bytes);
     let pdf = upload(
         "../../Nachweis<1>.pdf",
         b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
@@ -417,7 +410,7 @@ fn health_and_metrics_are_served() {
     let health = get(&server, "/healthz");
     assert_eq!(health.status, 200);
     assert_eq!(health.json()["status"], "ok");
-    let answers = valid_answers(&catalog(), "musterstadt", "maengelmelder").to_string();
+    let answers = maengelmelder_answers();
     assert_eq!(
         post_json(
             &server,
@@ -435,4 +428,55 @@ fn health_and_metrics_are_served() {
         !metrics.contains("BUE-") && !metrics.contains("MAE-"),
         "no references in metrics"
     );
+}
+
+/// Mängelmelder's valid answers without the optional photo, so they need no upload.
+fn maengelmelder_answers() -> String {
+    let mut answers = valid_answers(&catalog(), "musterstadt", "maengelmelder");
+    answers.as_object_mut().unwrap().remove("foto");
+    answers.to_string()
+}
+
+fn collect_ids(value: &Json, out: &mut Vec<String>) {
+    match value {
+        Json::Object(map) => {
+            if let (Some(Json::String(id)), Some(_)) = (map.get("id"), map.get("type")) {
+                out.push(id.clone());
+            }
+            map.values().for_each(|v| collect_ids(v, out));
+        }
+        Json::Array(items) => items.iter().for_each(|v| collect_ids(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_file_answer_must_name_an_upload() {
+    let server = start();
+    let mut answers: Json = serde_json::from_str(&maengelmelder_answers()).unwrap();
+    answers["foto"] = json!({"name": "schlagloch.jpg", "size": 1000, "type": "jpeg"});
+    let reply = post_json(
+        &server,
+        "/api/v1/services/musterstadt/maengelmelder/submissions",
+        &answers.to_string(),
+    );
+    assert_eq!(reply.status, 422);
+    let errors = reply.json()["errors"].clone();
+    assert_eq!(
+        errors,
+        json!([{"field": "foto", "code": "file_not_uploaded", "message": "Bitte laden Sie die Datei zuerst hoch."}])
+    );
+
+    // Uploaded first, the type and size are the server's, whatever the client claims.
+    let uploaded = upload(&server, "schlagloch.jpg", JPEG).json()[0].clone();
+    answers["foto"] = json!({"id": uploaded["id"], "name": "x.jpg", "size": 1, "type": "png"});
+    let reply = post_json(
+        &server,
+        "/api/v1/services/musterstadt/maengelmelder/submissions",
+        &answers.to_string(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let foto = reply.json()["data"]["answers"]["foto"].clone();
+    assert_eq!(foto["name"], "schlagloch.jpg");
+    assert_eq!(foto["size"], JPEG.len());
 }

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use baukasten_dsl::SourceFile;
-use baukasten_dsl::model::Catalog;
+use baukasten_dsl::model::{Catalog, Field, FieldKind, Service};
 use baukasten_server::{AppState, Config};
 use serde_json::Value as Json;
 use ureq::Agent;
@@ -186,4 +186,72 @@ pub fn is_reference(text: &str) -> bool {
         && parts[1].chars().all(|c| c.is_ascii_digit())
         && parts[2].len() >= 5
         && parts[2].bytes().all(|c| baukasten_store::ALPHABET.contains(&c))
+}
+
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
+pub const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
+pub const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00";
+
+/// A small file of the kind its name says, with the magic bytes the server checks.
+pub fn sample_file(name: &str) -> &'static [u8] {
+    let lower = name.to_lowercase();
+    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
+        JPEG
+    } else if lower.ends_with(".png") {
+        PNG
+    } else {
+        PDF
+    }
+}
+
+/// Uploads a sample file for every file answer of `answers` (a test's stand-in such as
+/// `{name: foto.jpg}`) and puts the server's answer in its place, as an integrator does.
+pub fn with_uploads(server: &TestServer, service: &Service, answers: &Json) -> Json {
+    fn walk(server: &TestServer, fields: &[Field], value: &mut Json) {
+        let Json::Object(map) = value else { return };
+        for field in fields {
+            let Some(answer) = map.get_mut(&field.id) else { continue };
+            match &field.kind {
+                FieldKind::File { .. } => {
+                    let name = answer
+                        .get("name")
+                        .and_then(Json::as_str)
+                        .or(answer.as_str())
+                        .unwrap_or("nachweis.pdf")
+                        .to_string();
+                    *answer = upload(server, &name, sample_file(&name)).json()[0].clone();
+                }
+                FieldKind::Group { fields } => walk(server, fields, answer),
+                FieldKind::Repeat { fields, .. } => {
+                    for item in answer.as_array_mut().into_iter().flatten() {
+                        walk(server, fields, item);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut answers = answers.clone();
+    for step in &service.steps {
+        walk(server, &step.fields, &mut answers);
+    }
+    answers
+}
+
+/// `POST /api/v1/attachments` with one file.
+pub fn upload(server: &TestServer, name: &str, bytes: &[u8]) -> Reply {
+    let boundary = "XyZbOuNdArY";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"datei\"; filename=\"{name}\"\r\nContent-Type: application/pdf\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    reply(
+        agent()
+            .post(format!("{}/api/v1/attachments", server.base))
+            .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
+            .send(&body[..]),
+    )
 }

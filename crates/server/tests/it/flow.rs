@@ -13,22 +13,6 @@ struct Browser<'a> {
     cookies: Vec<(String, String)>,
 }
 
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n";
-const JPEG: &[u8] = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xFF\xD9";
-const PNG: &[u8] = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00";
-
-/// A small file of the kind its name says, with the magic bytes the server checks.
-fn sample_file(name: &str) -> &'static [u8] {
-    let lower = name.to_lowercase();
-    if lower.ends_with(".jpg") || lower.ends_with(".jpeg") {
-        JPEG
-    } else if lower.ends_with(".png") {
-        PNG
-    } else {
-        PDF
-    }
-}
-
 impl<'a> Browser<'a> {
     fn new(server: &'a TestServer) -> Self {
         Browser {
@@ -298,7 +282,7 @@ fn every_catalog_service_can_be_completed_through_the_pages() {
             let via_api = post_json(
                 &server,
                 &format!("/api/v1/services/{tenant}/{}/submissions", shared.id),
-                &answers.to_string(),
+                &with_uploads(&server, service, &answers).to_string(),
             )
             .json();
             assert_eq!(
@@ -338,7 +322,7 @@ fn a_failed_step_shows_errors_at_the_top_and_at_the_fields() {
     assert!(title.starts_with("Fehler:"), "{title}");
     assert!(reply.body.contains("aria-invalid=\"true\""));
     assert!(
-        reply.body.contains("href=\"#kategorie"),
+        reply.body.contains("href=\"#f-kategorie\""),
         "the summary links to the field"
     );
 }
