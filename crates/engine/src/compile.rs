@@ -4,8 +4,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use baukasten_dsl::model::{Expr, Field, Service};
+use baukasten_dsl::model::{Bound, Expr, Field, Service};
 use regex::Regex;
+use rust_decimal::Decimal;
 
 use crate::expr::Compiled;
 
@@ -47,9 +48,6 @@ pub(crate) struct Inner {
     /// Indices into `service.computed`, dependencies first.
     pub computed_order: Vec<usize>,
     pub computed_exprs: Vec<usize>,
-    /// Every name that a condition or a computed value reads: clearing a hidden field that
-    /// none of them reads cannot change visibility, so evaluation needs no second round.
-    pub condition_names: HashSet<String>,
     pub rules: Vec<usize>,
     pub fees: Vec<(usize, Option<usize>)>,
     /// All conditions outside repeats, compiled into one list expression: a visibility round
@@ -76,6 +74,11 @@ pub(crate) struct FieldPlan {
     pub visible_if: Option<usize>,
     pub required_if: Option<usize>,
     pub pattern: Option<Regex>,
+    /// Whether a condition or computed value reads a name equal to this field's id.
+    pub read: bool,
+    /// Numeric bounds, parsed once.
+    pub min: Option<Decimal>,
+    pub max: Option<Decimal>,
     pub children: Vec<FieldPlan>,
 }
 
@@ -112,10 +115,17 @@ impl CompiledService {
                 .iter()
                 .map(|c| plan(c, compile))
                 .collect::<Result<_, _>>()?;
+            let number = |b: &Option<Bound>| match b {
+                Some(Bound::Number(n)) => n.parse::<Decimal>().ok(),
+                _ => None,
+            };
             Ok(FieldPlan {
                 visible_if,
                 required_if,
                 pattern,
+                read: false,
+                min: number(&field.constraints.min),
+                max: number(&field.constraints.max),
                 children,
             })
         }
@@ -164,7 +174,9 @@ impl CompiledService {
             .copied()
             .or(fees.first().map(|f| f.0))
             .unwrap_or(exprs.len());
-        let condition_names = exprs[..conditions_end]
+        // Every name that a condition or a computed value reads: clearing a hidden field that
+        // none of them reads cannot change visibility, so evaluation needs no second round.
+        let condition_names: HashSet<String> = exprs[..conditions_end]
             .iter()
             .flat_map(|e| {
                 let source = &e.source;
@@ -175,6 +187,17 @@ impl CompiledService {
                     .flat_map(|n| n.split('.').map(str::to_string).collect::<Vec<_>>())
             })
             .collect();
+        fn mark_read(field: &Field, plan: &mut FieldPlan, names: &HashSet<String>) {
+            plan.read = names.contains(&field.id);
+            for (f, p) in field.kind.children().unwrap_or(&[]).iter().zip(&mut plan.children) {
+                mark_read(f, p, names);
+            }
+        }
+        for (step, plan) in service.steps.iter().zip(&mut steps) {
+            for (f, p) in step.fields.iter().zip(&mut plan.fields) {
+                mark_read(f, p, &condition_names);
+            }
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 service: service.clone(),
@@ -184,7 +207,6 @@ impl CompiledService {
                 top_fields,
                 computed_order,
                 computed_exprs,
-                condition_names,
                 rules,
                 fees,
                 batch,

@@ -11,7 +11,7 @@
 //!   answer; it reports its own code at its target field.
 //! - Fee amounts are rounded to the cent and summed as exact decimals.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use baukasten_dsl::model::{Bound, ChoiceOption, Field, FieldKind, Widget};
@@ -178,16 +178,66 @@ impl Evaluation {
     }
 }
 
-/// One parsed answer, mirroring the field tree.
+/// One parsed answer, mirroring the field tree. Kept small: every evaluation makes one per
+/// field and moves it around, and errors are rare.
 #[derive(Debug, Clone, Default)]
 struct Answer {
     /// The value as expressions see it; `none` when unanswered or invalid.
     value: Value,
-    clean: Option<Json>,
+    clean: Clean,
     answered: bool,
-    error: Option<(String, Message)>,
+    error: Option<Box<(String, Message)>>,
     children: Vec<Answer>,
     items: Vec<Vec<Answer>>,
+}
+
+/// The stored form of a parsed scalar answer, turned into JSON only when
+/// [`Evaluation::clean`] asks for it.
+#[derive(Debug, Clone, Default)]
+enum Clean {
+    /// The text of `value` (texts, single choices).
+    #[default]
+    FromValue,
+    /// A date; `value` holds it as ISO text, which is also the stored form.
+    Date(NaiveDate),
+    Int(i64),
+    Bool(bool),
+    /// Stored with two places ("12.50").
+    Money(Decimal),
+    /// Stored normalised ("12.5").
+    Decimal(Decimal),
+    /// Checkboxes and files.
+    Json(Box<Json>),
+}
+
+impl Clean {
+    fn to_json(&self, value: &Value) -> Option<Json> {
+        match self {
+            Clean::FromValue | Clean::Date(_) => value.as_str().map(|s| Json::String(s.to_string())),
+            Clean::Int(n) => Some(Json::from(*n)),
+            Clean::Bool(b) => Some(Json::Bool(*b)),
+            Clean::Money(d) => Some(Json::String(format!("{:.2}", d.round_dp(2)))),
+            Clean::Decimal(d) => Some(Json::String(d.normalize().to_string())),
+            Clean::Json(j) => Some((**j).clone()),
+        }
+    }
+
+    /// The exact number of a numeric answer, for its bounds.
+    fn number(&self) -> Option<Decimal> {
+        match self {
+            Clean::Int(n) => Some(Decimal::from(*n)),
+            Clean::Money(d) => Some(d.round_dp(2)),
+            Clean::Decimal(d) => Some(*d),
+            _ => None,
+        }
+    }
+
+    fn json_field(&self, key: &str) -> Option<&Json> {
+        match self {
+            Clean::Json(j) => j.get(key),
+            _ => None,
+        }
+    }
 }
 
 /// Visibility and requirement of one field, mirroring the field tree.
@@ -279,12 +329,7 @@ impl<'a> Run<'a> {
         let scope = Arc::new(Scope {
             slots: inner.slots.clone(),
             values: Mutex::new(vec![Value::from(()); slot_count]),
-            today: Value::from(format!(
-                "{:04}-{:02}-{:02}",
-                ctx.today.year(),
-                ctx.today.month(),
-                ctx.today.day()
-            )),
+            today: iso_value(ctx.today),
         });
         let scope_value = Value::from_dyn_object(scope.clone());
         Self {
@@ -359,39 +404,37 @@ impl<'a> Run<'a> {
 
         // Visibility until stable: a hidden answered field is cleared, which may change other
         // conditions. Start from "everything answered is visible".
-        let mut hidden_answered: HashSet<String> = HashSet::new();
-        // Top-level fields whose value in the scope is not yet the cleared one.
-        let mut stale: HashSet<String> = HashSet::new();
+        let mut hidden_answered = Hidden::default();
         let mut step_vis = Vec::new();
         let mut vis: Vec<Vis> = Vec::new();
         for _ in 0..MAX_PASSES {
             self.fill_scope(&parsed, &vis);
-            stale.clear();
             self.compute();
             let (new_steps, new_vis) = self.visibility(&parsed, &vis);
-            let mut new_hidden = HashSet::new();
+            let mut new_hidden = Hidden::default();
+            let mut at = Vec::new();
             for (slot, (a, v)) in parsed.iter().zip(&new_vis).enumerate() {
-                let field = self.field_at(slot);
-                collect_hidden(field, &field.id, a, v, &mut new_hidden);
+                let before = new_hidden.trail.len();
+                at.clear();
+                at.push(slot as u32);
+                collect_hidden(self.field_at(slot), self.plan_at(slot), a, v, &mut at, &mut new_hidden);
+                if new_hidden.trail.len() != before {
+                    new_hidden.slots.push(slot);
+                }
             }
-            stale.extend(new_hidden.iter().map(|p| p.split('.').next().unwrap_or(p).to_string()));
             // Stable when clearing changes nothing that a condition or computed value reads:
             // the same fields are hidden as last round, or none of them is read at all.
-            let unread = new_hidden.iter().all(|path| {
-                let name = path.rsplit('.').next().unwrap_or(path);
-                !self.inner.condition_names.contains(name)
-            });
-            let stable = unread || (new_hidden == hidden_answered && !vis.is_empty());
+            let stable = !new_hidden.read || (new_hidden.trail == hidden_answered.trail && !vis.is_empty());
             step_vis = new_steps;
             vis = new_vis;
+            hidden_answered = new_hidden;
             if stable {
                 break;
             }
-            hidden_answered = new_hidden;
         }
         // Rules and fees read the cleared answers; computed values are already settled. Only
         // the fields hidden in the last round still hold their raw answer in the scope.
-        self.refresh_scope(&parsed, &vis, &stale);
+        self.refresh_scope(&parsed, &vis, &hidden_answered.slots);
 
         let mut fields = Vec::new();
         let mut errors = Vec::new();
@@ -449,16 +492,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Puts each top-level field's value, cleared where hidden, into the scope.
-    fn refresh_scope(&self, parsed: &[Answer], vis: &[Vis], stale: &HashSet<String>) {
+    /// Puts the value of each top-level field in `stale`, cleared where hidden, into the scope.
+    fn refresh_scope(&self, parsed: &[Answer], vis: &[Vis], stale: &[usize]) {
         if stale.is_empty() {
             return;
         }
         let mut values = self.scope.values.lock().unwrap_or_else(|e| e.into_inner());
-        for id in stale {
-            if let Some(&slot) = self.inner.slots.get(id)
-                && let (Some(answer), Some(v)) = (parsed.get(slot), vis.get(slot))
-            {
+        for &slot in stale {
+            if let (Some(answer), Some(v)) = (parsed.get(slot), vis.get(slot)) {
                 values[slot] = cleared(self.field_at(slot), answer, v);
             }
         }
@@ -555,11 +596,12 @@ impl<'a> Run<'a> {
                 let scope = required_scope && (plan.required_if.is_none() || required_if);
                 for (i, child) in fields.iter().enumerate() {
                     let prev = previous.and_then(|p| p.children.get(i));
-                    let child_answer = answer.children.get(i).cloned().unwrap_or_default();
+                    let unanswered = Answer::default();
+                    let child_answer = answer.children.get(i).unwrap_or(&unanswered);
                     vis.children.push(self.field_vis(
                         child,
                         &plan.children[i],
-                        &child_answer,
+                        child_answer,
                         prev,
                         visible,
                         scope,
@@ -636,7 +678,8 @@ impl<'a> Run<'a> {
                     message,
                 });
             };
-            if let Some((code, message)) = &answer.error {
+            if let Some(error) = &answer.error {
+                let (code, message) = &**error;
                 push(code, message.clone());
             } else if !answer.answered || is_unconsented(field, answer) {
                 if vis.required {
@@ -649,7 +692,7 @@ impl<'a> Run<'a> {
                     }
                 }
             } else {
-                for (code, message) in constraint_errors(field, answer, self.ctx, plan.pattern.as_ref()) {
+                for (code, message) in constraint_errors(field, answer, self.ctx, plan) {
                     push(code, message);
                 }
             }
@@ -844,18 +887,45 @@ fn cleared(field: &Field, answer: &Answer, vis: &Vis) -> Value {
     }
 }
 
-fn collect_hidden(field: &Field, path: &str, answer: &Answer, vis: &Vis, out: &mut HashSet<String>) {
+/// The answered fields that a visibility round hides.
+#[derive(Debug, Default)]
+struct Hidden {
+    /// Each hidden field as the positions leading to it, ended by [`Hidden::END`]: its slot,
+    /// then per level its index among a group's members, or its item number and index among
+    /// a repeat's fields. Fields are walked in order, so two rounds hide the same fields
+    /// exactly when their trails are equal.
+    trail: Vec<u32>,
+    /// The top-level fields with something hidden, in order.
+    slots: Vec<usize>,
+    /// Whether a condition or computed value reads any hidden field (by its own name, as
+    /// item conditions read item fields).
+    read: bool,
+}
+
+impl Hidden {
+    const END: u32 = u32::MAX;
+}
+
+/// Adds the hidden answered fields at and below `field` to `out`; `at` holds the positions
+/// leading to `field`.
+fn collect_hidden(field: &Field, plan: &FieldPlan, answer: &Answer, vis: &Vis, at: &mut Vec<u32>, out: &mut Hidden) {
     if !vis.visible && answer.answered {
-        out.insert(path.to_string());
+        out.trail.extend_from_slice(at);
+        out.trail.push(Hidden::END);
+        out.read |= plan.read;
         return;
     }
     let children = field.kind.children().unwrap_or(&[]);
-    for ((f, a), v) in children.iter().zip(&answer.children).zip(&vis.children) {
-        collect_hidden(f, &format!("{path}.{}", f.id), a, v, out);
+    for (i, ((f, a), v)) in children.iter().zip(&answer.children).zip(&vis.children).enumerate() {
+        at.push(i as u32);
+        collect_hidden(f, &plan.children[i], a, v, at, out);
+        at.pop();
     }
     for (n, (items, vis)) in answer.items.iter().zip(&vis.items).enumerate() {
-        for ((f, a), v) in children.iter().zip(items).zip(vis) {
-            collect_hidden(f, &format!("{path}.{n}.{}", f.id), a, v, out);
+        for (i, ((f, a), v)) in children.iter().zip(items).zip(vis).enumerate() {
+            at.extend([n as u32, i as u32]);
+            collect_hidden(f, &plan.children[i], a, v, at, out);
+            at.truncate(at.len() - 2);
         }
     }
 }
@@ -889,10 +959,7 @@ fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
                 })
                 .collect(),
         )),
-        _ => answer
-            .clean
-            .clone()
-            .or_else(|| answer.value.as_str().map(|s| Json::String(s.to_string()))),
+        _ => answer.clean.to_json(&answer.value),
     }
 }
 
@@ -985,7 +1052,7 @@ fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
         FieldKind::Group { fields } => {
             let obj = raw.and_then(Json::as_object);
             if raw.is_some_and(|r| !r.is_null() && !r.is_object()) {
-                answer.error = Some(invalid_value());
+                answer.error = Some(Box::new(invalid_value()));
             }
             answer.children = fields
                 .iter()
@@ -1005,17 +1072,17 @@ fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
                 None | Some(Json::Null) => &[][..],
                 Some(Json::Array(items)) => items.as_slice(),
                 Some(_) => {
-                    answer.error = Some(invalid_value());
+                    answer.error = Some(Box::new(invalid_value()));
                     &[][..]
                 }
             };
             let cap = max_items.map_or(limits.max_repeat_items, |m| m as usize);
             if list.len() > cap {
                 let (de, en) = item_names(field);
-                answer.error = Some((
+                answer.error = Some(Box::new((
                     "too_many_items".to_string(),
                     messages::too_many_items(cap as u32, &de, &en),
-                ));
+                )));
             }
             // Only items within the limit are looked at, so a huge list costs nothing more.
             for item in list.iter().take(cap) {
@@ -1062,12 +1129,12 @@ fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
             answer.value = value;
             answer.clean = clean;
         }
-        Err(error) => answer.error = Some(error),
+        Err(error) => answer.error = Some(Box::new(error)),
     }
     answer
 }
 
-type Parsed = Result<(Value, Option<Json>), (String, Message)>;
+type Parsed = Result<(Value, Clean), (String, Message)>;
 
 fn text_of<'j>(
     raw: &'j Json,
@@ -1079,8 +1146,9 @@ fn text_of<'j>(
         other => std::borrow::Cow::Owned(scalar_text(other).ok_or_else(invalid_value)?),
     };
     let limit = limits.max_text_chars;
-    // Counting stops at the limit, so a megabyte string is refused without walking all of it.
-    if text.chars().take(limit + 1).count() > limit {
+    // A text has at most as many characters as bytes, so most need no counting; counting stops
+    // at the limit, so a megabyte string is refused without walking all of it.
+    if text.len() > limit && text.chars().take(limit + 1).count() > limit {
         let n = max.unwrap_or(limit as u32).min(limit as u32);
         return Err(("too_long".to_string(), messages::too_long(n)));
     }
@@ -1090,7 +1158,7 @@ fn text_of<'j>(
 fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
     let max = field.constraints.max_length;
     // Texts are stored as they are seen: the clean value is made from `value` at the end.
-    let string = |s: &str| -> (Value, Option<Json>) { (Value::from(s), None) };
+    let string = |s: &str| -> (Value, Clean) { (Value::from(s), Clean::FromValue) };
     let validated = |f: fn(&str) -> Result<String, Invalid>| -> Parsed {
         let text = text_of(raw, limits, max)?;
         f(&text).map(|s| string(&s)).map_err(invalid)
@@ -1112,7 +1180,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 },
                 _ => validators::integer(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
             };
-            Ok((Value::from(n), Some(Json::from(n))))
+            Ok((Value::from(n), Clean::Int(n)))
         }
         FieldKind::Decimal | FieldKind::Money => {
             let money = matches!(field.kind, FieldKind::Money);
@@ -1136,12 +1204,8 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                     .map_err(invalid)?
                 }
             };
-            let clean = if money {
-                format!("{:.2}", d.round_dp(2))
-            } else {
-                d.normalize().to_string()
-            };
-            Ok((Value::from(d.to_f64().unwrap_or(0.0)), Some(Json::String(clean))))
+            let clean = if money { Clean::Money(d) } else { Clean::Decimal(d) };
+            Ok((Value::from(d.to_f64().unwrap_or(0.0)), clean))
         }
         FieldKind::Date => {
             let date = match raw {
@@ -1151,8 +1215,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 }
                 _ => validators::date_text(&text_of(raw, limits, Some(40))?).map_err(invalid)?,
             };
-            let iso = format!("{:04}-{:02}-{:02}", date.year(), date.month(), date.day());
-            Ok(string(&iso))
+            Ok((iso_value(date), Clean::Date(date)))
         }
         FieldKind::YesNo | FieldKind::Consent => {
             let b = match raw {
@@ -1163,7 +1226,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                     _ => return Err(("invalid_bool".to_string(), messages::invalid_bool())),
                 },
             };
-            Ok((Value::from(b), Some(Json::Bool(b))))
+            Ok((Value::from(b), Clean::Bool(b)))
         }
         FieldKind::Choice { options, widget, .. } => {
             let known = |v: &str| options.iter().any(|o: &ChoiceOption| o.value == v);
@@ -1181,7 +1244,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                     .filter(|o| values.contains(&o.value))
                     .map(|o| o.value.clone())
                     .collect();
-                Ok((Value::from(ordered.clone()), Some(Json::from(ordered))))
+                Ok((Value::from(ordered.clone()), Clean::Json(Box::new(Json::from(ordered)))))
             } else {
                 let value = text_of(raw, limits, Some(200))?;
                 if !known(&value) {
@@ -1220,7 +1283,7 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
                 ("size".to_string(), Value::from(size)),
                 ("type".to_string(), Value::from(kind)),
             ]));
-            Ok((value, Some(Json::Object(obj))))
+            Ok((value, Clean::Json(Box::new(Json::Object(obj)))))
         }
         FieldKind::Info { .. } | FieldKind::Group { .. } | FieldKind::Repeat { .. } => Err(invalid_value()),
     }
@@ -1247,24 +1310,23 @@ fn kind_of_name(name: &str) -> String {
 }
 
 /// Errors of an answered, parsed, visible field against its constraints.
-fn constraint_errors(
-    field: &Field,
-    answer: &Answer,
-    ctx: &Context,
-    pattern: Option<&regex::Regex>,
-) -> Vec<(&'static str, Message)> {
+fn constraint_errors(field: &Field, answer: &Answer, ctx: &Context, plan: &FieldPlan) -> Vec<(&'static str, Message)> {
+    let pattern = plan.pattern.as_ref();
     let mut out = Vec::new();
     let c = &field.constraints;
     if let Some(text) = answer.value.as_str()
         && field.kind.is_textual()
     {
-        let len = text.chars().count() as u32;
+        // A text has at most as many characters as bytes: most texts need no counting.
+        let counted = c.min_length.is_some() || c.max_length.is_some_and(|max| text.len() > max as usize);
+        let len = if counted { text.chars().count() as u32 } else { 0 };
         if let Some(min) = c.min_length
             && len < min
         {
             out.push(("too_short", messages::too_short(min)));
         }
         if let Some(max) = c.max_length
+            && counted
             && len > max
         {
             out.push(("too_long", messages::too_long(max)));
@@ -1276,23 +1338,16 @@ fn constraint_errors(
         }
     }
     if field.kind.is_numeric()
-        && (c.min.is_some() || c.max.is_some())
-        // Use the exact clean value where there is one, not the float expressions see.
-        && let Some(value) = match answer.clean.as_ref() {
-            Some(Json::String(s)) => s.parse::<Decimal>().ok(),
-            Some(Json::Number(n)) => n.as_i64().map(Decimal::from),
-            _ => None,
-        }
-        .or_else(|| to_decimal(&answer.value))
+        && (plan.min.is_some() || plan.max.is_some())
+        // Use the exact parsed number, not the float expressions see.
+        && let Some(value) = answer.clean.number().or_else(|| to_decimal(&answer.value))
     {
-        if let Some(Bound::Number(min)) = &c.min
-            && let Ok(min) = min.parse::<Decimal>()
+        if let Some(min) = plan.min
             && value < min
         {
             out.push(("too_small", messages::too_small(&field.kind, min)));
         }
-        if let Some(Bound::Number(max)) = &c.max
-            && let Ok(max) = max.parse::<Decimal>()
+        if let Some(max) = plan.max
             && value > max
         {
             out.push(("too_large", messages::too_large(&field.kind, max)));
@@ -1300,7 +1355,7 @@ fn constraint_errors(
     }
     if matches!(field.kind, FieldKind::Date)
         && (c.min.is_some() || c.max.is_some())
-        && let Some(date) = answer.value.as_str().and_then(iso_date)
+        && let Clean::Date(date) = answer.clean
     {
         if let Some(min) = c.min.as_ref().and_then(|b| date_bound(b, ctx))
             && date < min
@@ -1316,19 +1371,13 @@ fn constraint_errors(
     if let FieldKind::File { accept, max_size } = &field.kind {
         let kind = answer
             .clean
-            .as_ref()
-            .and_then(|c| c.get("type"))
+            .json_field("type")
             .and_then(Json::as_str)
             .unwrap_or_default();
         if !accept.iter().any(|a| a == kind) {
             out.push(("file_type", messages::file_type(accept)));
         }
-        let size = answer
-            .clean
-            .as_ref()
-            .and_then(|c| c.get("size"))
-            .and_then(Json::as_u64)
-            .unwrap_or(0);
+        let size = answer.clean.json_field("size").and_then(Json::as_u64).unwrap_or(0);
         if let Some(max) = max_size
             && size > *max
         {
@@ -1336,6 +1385,30 @@ fn constraint_errors(
         }
     }
     out
+}
+
+/// A date as expressions see it: ISO text (`2026-11-23`), written without a format string.
+fn iso_value(date: NaiveDate) -> Value {
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    if !(0..=9999).contains(&y) {
+        return Value::from(format!("{y:04}-{m:02}-{d:02}"));
+    }
+    let y = y as u32;
+    let digit = |n: u32| b'0' + (n % 10) as u8;
+    let text = [
+        digit(y / 1000),
+        digit(y / 100),
+        digit(y / 10),
+        digit(y),
+        b'-',
+        digit(m / 10),
+        digit(m),
+        b'-',
+        digit(d / 10),
+        digit(d),
+    ];
+    // Only ASCII digits and hyphens were written.
+    Value::from(std::str::from_utf8(&text).unwrap_or_default())
 }
 
 /// Parses the `YYYY-MM-DD` the engine itself wrote, without a format string.
