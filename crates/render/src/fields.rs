@@ -67,8 +67,8 @@ pub(crate) fn escape_into(out: &mut String, text: &str) {
 }
 
 /// A text the templates would test for truth: present and not empty.
-fn shown(text: &Option<String>) -> Option<&str> {
-    text.as_deref().filter(|t| !t.is_empty())
+fn shown(text: Option<&str>) -> Option<&str> {
+    text.filter(|t| !t.is_empty())
 }
 
 /// Writes `parts` in turn, escaping every second one: markup, text, markup, text, …
@@ -113,7 +113,7 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
         out.push_str("</fieldset>\n");
         return;
     }
-    let error = shown(&f.error);
+    let error = shown(f.error);
     out.push_str(if error.is_some() {
         "<div class=\"field field--error\" data-field=\""
     } else {
@@ -141,11 +141,7 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
             }
             write(
                 out,
-                &[
-                    "<p class=\"info__text\">",
-                    f.text.as_deref().unwrap_or(""),
-                    "</p>\n</div>\n",
-                ],
+                &["<p class=\"info__text\">", f.text.unwrap_or(""), "</p>\n</div>\n"],
             );
         }
         "consent" => {
@@ -202,9 +198,9 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
                             out,
                             &[
                                 "<option value=\"",
-                                &o.value,
+                                o.value,
                                 if o.checked { "\" selected>" } else { "\">" },
-                                &o.label,
+                                o.label,
                                 "</option>\n",
                             ],
                         );
@@ -212,7 +208,7 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
                     out.push_str("</select>\n");
                 }
                 _ => {
-                    if let Some(file) = shown(&f.file) {
+                    if let Some(file) = shown(f.file) {
                         write(
                             out,
                             &[
@@ -236,7 +232,7 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
                             "\" type=\"file\"",
                         ],
                     );
-                    if let Some(accept) = shown(&f.accept) {
+                    if let Some(accept) = shown(f.accept.as_deref()) {
                         write(out, &[" accept=\"", accept, "\""]);
                     }
                     write_attributes(out, f);
@@ -264,11 +260,11 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
         "date" => {
             let date = f.date.as_ref();
             let parts = [
-                ("day", ui.day, "input--w2", date.map_or("", |d| d.day.as_str())),
-                ("month", ui.month, "input--w2", date.map_or("", |d| d.month.as_str())),
-                ("year", ui.year, "input--w4", date.map_or("", |d| d.year.as_str())),
+                ("day", ui.day, "input--w2", date.map_or("", |d| d.day.as_ref())),
+                ("month", ui.month, "input--w2", date.map_or("", |d| d.month.as_ref())),
+                ("year", ui.year, "input--w4", date.map_or("", |d| d.year.as_ref())),
             ];
-            let autocomplete = date.is_some_and(|d| d.autocomplete.is_some());
+            let autocomplete = date.is_some_and(|d| d.autocomplete);
             out.push_str("<div class=\"date\">\n");
             for (part, label, width, value) in parts {
                 write(
@@ -316,7 +312,7 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
             } else {
                 "<div class=\"choices\">\n"
             });
-            let invalid = shown(&f.error).is_some();
+            let invalid = shown(f.error).is_some();
             for o in &f.options {
                 write_choice(out, f, o, input, invalid);
             }
@@ -346,12 +342,12 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
 fn write_choice(out: &mut String, f: &FieldView, o: &OptionView, input: &str, invalid: bool) {
     write(
         out,
-        &[input, &o.id, "\" name=\"", &f.path, "\" value=\"", &o.value, "\""],
+        &[input, &o.id, "\" name=\"", &f.path, "\" value=\"", o.value, "\""],
     );
     if o.checked {
         out.push_str(" checked");
     }
-    let hint = shown(&o.hint);
+    let hint = shown(o.hint);
     if hint.is_some() {
         write(out, &[" aria-describedby=\"", &o.id, "-hint\""]);
     }
@@ -364,7 +360,7 @@ fn write_choice(out: &mut String, f: &FieldView, o: &OptionView, input: &str, in
             ">\n<label class=\"choice__label\" for=\"",
             &o.id,
             "\">",
-            &o.label,
+            o.label,
             "</label>\n",
         ],
     );
@@ -396,10 +392,10 @@ fn write_optional(out: &mut String, f: &FieldView, ui: &Strings) {
 }
 
 fn write_hint_and_error(out: &mut String, f: &FieldView, ui: &Strings) {
-    if let Some(hint) = shown(&f.hint) {
+    if let Some(hint) = shown(f.hint.as_deref()) {
         write(out, &["<p class=\"hint\" id=\"", &f.id, "-hint\">", hint, "</p>\n"]);
     }
-    if let Some(error) = shown(&f.error) {
+    if let Some(error) = shown(f.error) {
         write(
             out,
             &[
@@ -440,9 +436,7 @@ fn write_input(out: &mut String, f: &FieldView) {
 fn write_attributes(out: &mut String, f: &FieldView) {
     let mut attr = |name: &str, value: &str| write(out, &[" ", name, "=\"", value, "\""]);
     if f.fieldset {
-        if let Some(d) = &f.describedby {
-            attr("aria-describedby", d);
-        }
+        write_describedby(out, f);
         return;
     }
     if !f.input_type.is_empty() {
@@ -457,10 +451,27 @@ fn write_attributes(out: &mut String, f: &FieldView) {
     if f.no_spellcheck {
         attr("spellcheck", "false");
     }
-    if let Some(d) = &f.describedby {
-        attr("aria-describedby", d);
-    }
+    write_describedby(out, f);
     if f.error.is_some() {
-        attr("aria-invalid", "true");
+        out.push_str(" aria-invalid=\"true\"");
+    }
+}
+
+/// `aria-describedby` with the ids of the field's hint, current file and error, those it has.
+fn write_describedby(out: &mut String, f: &FieldView) {
+    let parts = [
+        (f.hint.is_some(), "-hint"),
+        (f.file.is_some(), "-current"),
+        (f.error.is_some(), "-error"),
+    ];
+    let mut any = false;
+    for (_, suffix) in parts.into_iter().filter(|(has, _)| *has) {
+        out.push_str(if any { " " } else { " aria-describedby=\"" });
+        escape_into(out, &f.id);
+        out.push_str(suffix);
+        any = true;
+    }
+    if any {
+        out.push('"');
     }
 }

@@ -4,6 +4,7 @@
 //! Ids are `f-` and the dotted path with dots as dashes (`f-antragsteller-vorname`); names are
 //! the dotted paths themselves, which is what [`crate::decode_form`] reads back.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use baukasten_dsl::model::{Field, FieldKind, Widget};
@@ -17,54 +18,53 @@ use crate::i18n::ui_string;
 const MAX_ITEMS: usize = 200;
 
 #[derive(Debug, Default)]
-pub(crate) struct FieldView {
+pub(crate) struct FieldView<'a> {
     pub(crate) kind: &'static str,
     pub(crate) path: String,
     pub(crate) id: String,
-    pub(crate) label: String,
-    pub(crate) hint: Option<String>,
+    pub(crate) label: Cow<'a, str>,
+    pub(crate) hint: Option<Cow<'a, str>>,
     pub(crate) optional: bool,
     pub(crate) visible: bool,
-    pub(crate) error: Option<String>,
-    pub(crate) describedby: Option<String>,
-    pub(crate) value: String,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) value: Cow<'a, str>,
     /// The input's CSS classes, with its width.
     pub(crate) class: &'static str,
     /// Whether the field is a group of controls (`fieldset` and `legend`).
     pub(crate) fieldset: bool,
     pub(crate) input_type: &'static str,
     pub(crate) inputmode: Option<&'static str>,
-    pub(crate) autocomplete: Option<String>,
+    pub(crate) autocomplete: Option<&'a str>,
     pub(crate) no_spellcheck: bool,
     /// `inline` for yes/no radios, side by side.
     pub(crate) width: &'static str,
     pub(crate) suffix: Option<&'static str>,
-    pub(crate) options: Vec<OptionView>,
-    pub(crate) date: Option<DateView>,
-    pub(crate) file: Option<String>,
+    pub(crate) options: Vec<OptionView<'a>>,
+    pub(crate) date: Option<DateView<'a>>,
+    pub(crate) file: Option<&'a str>,
     pub(crate) accept: Option<String>,
-    pub(crate) text: Option<String>,
-    pub(crate) children: Vec<FieldView>,
+    pub(crate) text: Option<&'a str>,
+    pub(crate) children: Vec<FieldView<'a>>,
     pub(crate) add: Option<ButtonView>,
     pub(crate) remove: Option<ButtonView>,
 }
 
 #[derive(Debug)]
-pub(crate) struct OptionView {
+pub(crate) struct OptionView<'a> {
     pub(crate) id: String,
-    pub(crate) value: String,
-    pub(crate) label: String,
-    pub(crate) hint: Option<String>,
+    pub(crate) value: &'a str,
+    pub(crate) label: &'a str,
+    pub(crate) hint: Option<&'a str>,
     pub(crate) checked: bool,
 }
 
 #[derive(Debug)]
-pub(crate) struct DateView {
-    pub(crate) day: String,
-    pub(crate) month: String,
-    pub(crate) year: String,
-    /// `bday` becomes `bday-day`, `bday-month`, `bday-year`.
-    pub(crate) autocomplete: Option<String>,
+pub(crate) struct DateView<'a> {
+    pub(crate) day: Cow<'a, str>,
+    pub(crate) month: Cow<'a, str>,
+    pub(crate) year: Cow<'a, str>,
+    /// Whether the date is a birthday: `bday` becomes `bday-day`, `bday-month`, `bday-year`.
+    pub(crate) autocomplete: bool,
 }
 
 #[derive(Debug)]
@@ -83,9 +83,9 @@ pub(crate) struct ErrorLink {
 }
 
 /// The fields of one step, and the error summary in document order.
-pub(crate) struct StepView {
+pub(crate) struct StepView<'a> {
     /// The fields, written by [`crate::fields::write_fields`].
-    pub fields: Vec<FieldView>,
+    pub fields: Vec<FieldView<'a>>,
     pub errors: Vec<ErrorLink>,
     pub has_files: bool,
     pub has_repeats: bool,
@@ -118,14 +118,14 @@ struct Builder<'a> {
 }
 
 /// Builds the views of `fields` (a step's), re-filled from the raw `answers`.
-pub(crate) fn step_view(
-    fields: &[Field],
+pub(crate) fn step_view<'a>(
+    fields: &'a [Field],
     step: &str,
-    evaluation: &Evaluation,
-    answers: &Json,
+    evaluation: &'a Evaluation,
+    answers: &'a Json,
     show_errors: bool,
-    lang: &str,
-) -> StepView {
+    lang: &'a str,
+) -> StepView<'a> {
     let states = evaluation
         .fields
         .iter()
@@ -183,7 +183,7 @@ impl<'a> Builder<'a> {
         ui_string(self.lang, key).unwrap_or("")
     }
 
-    fn field(&mut self, field: &Field, path: String, raw: Option<&Json>, parent_visible: bool) -> FieldView {
+    fn field(&mut self, field: &'a Field, path: String, raw: Option<&'a Json>, parent_visible: bool) -> FieldView<'a> {
         let state = self.states.get(path.as_str()).copied();
         let visible = state.map_or(parent_visible, |s| s.visible);
         // A hidden field is never required now, but it is shown as it will be once the script
@@ -193,18 +193,18 @@ impl<'a> Builder<'a> {
             _ => field.required || field.required_if.is_some(),
         };
         let id = html_id(&path);
-        let label = field.label.get(self.lang).to_string();
-        let error = self.errors.remove(path.as_str()).map(str::to_string);
+        let label = Cow::Borrowed(field.label.get(self.lang));
+        let error = self.errors.remove(path.as_str());
         let mut view = FieldView {
             kind: "input",
             class: "input",
             id,
             label,
-            hint: field.hint.as_ref().map(|h| h.get(self.lang).to_string()),
+            hint: field.hint.as_ref().map(|h| Cow::Borrowed(h.get(self.lang))),
             optional: !required,
             visible,
             error,
-            autocomplete: field.autocomplete.clone(),
+            autocomplete: field.autocomplete.as_deref(),
             ..FieldView::default()
         };
         let text = || raw.and_then(scalar_text).unwrap_or_default();
@@ -224,12 +224,12 @@ impl<'a> Builder<'a> {
                 view.input_type = "email";
                 view.value = text();
                 view.no_spellcheck = true;
-                view.autocomplete.get_or_insert_with(|| "email".into());
+                view.autocomplete.get_or_insert("email");
             }
             FieldKind::Phone => {
                 view.input_type = "tel";
                 view.value = text();
-                view.autocomplete.get_or_insert_with(|| "tel".into());
+                view.autocomplete.get_or_insert("tel");
                 view.class = "input input--medium";
             }
             FieldKind::Plz => {
@@ -274,11 +274,11 @@ impl<'a> Builder<'a> {
             FieldKind::Date => {
                 view.kind = "date";
                 if view.hint.is_none() {
-                    view.hint = Some(self.ui("date_hint").to_string());
+                    view.hint = Some(Cow::Borrowed(self.ui("date_hint")));
                 }
                 let (day, month, year) = date_parts(raw);
                 // Only a birthday has tokens for its parts (`bday-day`, …).
-                let autocomplete = view.autocomplete.take().filter(|a| a == "bday");
+                let autocomplete = view.autocomplete.take() == Some("bday");
                 view.date = Some(DateView {
                     day,
                     month,
@@ -287,7 +287,7 @@ impl<'a> Builder<'a> {
                 });
             }
             FieldKind::Choice { options, widget, .. } => {
-                let chosen: Vec<String> = match raw {
+                let chosen: Vec<Cow<str>> = match raw {
                     Some(Json::Array(items)) => items.iter().filter_map(scalar_text).collect(),
                     Some(other) => scalar_text(other).into_iter().collect(),
                     None => Vec::new(),
@@ -302,10 +302,10 @@ impl<'a> Builder<'a> {
                     .enumerate()
                     .map(|(i, o)| OptionView {
                         id: option_id(&view.id, i),
-                        value: o.value.clone(),
-                        label: o.label.get(self.lang).to_string(),
-                        hint: o.hint.as_ref().map(|h| h.get(self.lang).to_string()),
-                        checked: chosen.contains(&o.value),
+                        value: &o.value,
+                        label: o.label.get(self.lang),
+                        hint: o.hint.as_ref().map(|h| h.get(self.lang)),
+                        checked: chosen.iter().any(|c| *c == o.value),
                     })
                     .collect();
             }
@@ -317,8 +317,8 @@ impl<'a> Builder<'a> {
                     .enumerate()
                     .map(|(i, (value, key, b))| OptionView {
                         id: option_id(&view.id, i),
-                        value: value.to_string(),
-                        label: self.ui(key).to_string(),
+                        value,
+                        label: self.ui(key),
                         hint: None,
                         checked: answer == b,
                     })
@@ -327,19 +327,16 @@ impl<'a> Builder<'a> {
             }
             FieldKind::Consent => {
                 view.kind = "consent";
-                view.value = if raw.and_then(bool_of) == Some(true) {
-                    "ja".into()
-                } else {
-                    String::new()
-                };
+                if raw.and_then(bool_of) == Some(true) {
+                    view.value = Cow::Borrowed("ja");
+                }
             }
             FieldKind::File { accept, max_size } => {
                 self.has_files = true;
                 view.kind = "file";
                 view.file = raw
                     .and_then(|r| r.get("name").and_then(Json::as_str).or(r.as_str()))
-                    .filter(|n| !n.is_empty())
-                    .map(str::to_string);
+                    .filter(|n| !n.is_empty());
                 if !accept.is_empty() {
                     view.accept = Some(accept.iter().flat_map(|a| extensions(a)).collect::<Vec<_>>().join(","));
                 }
@@ -356,12 +353,12 @@ impl<'a> Builder<'a> {
                 }
                 // A hint written for the field usually names the types and size already.
                 if !note.is_empty() && view.hint.is_none() {
-                    view.hint = Some(note);
+                    view.hint = Some(Cow::Owned(note));
                 }
             }
             FieldKind::Info { text } => {
                 view.kind = "info";
-                view.text = Some(text.get(self.lang).to_string());
+                view.text = Some(text.get(self.lang));
                 view.optional = false;
             }
             FieldKind::Group { fields } => {
@@ -405,7 +402,7 @@ impl<'a> Builder<'a> {
                             kind: "item",
                             id: html_id(&item_path),
                             path: item_path,
-                            label: self.ui("item_heading").replace("{item}", &item).replace("{n}", &number),
+                            label: Cow::Owned(self.ui("item_heading").replace("{item}", &item).replace("{n}", &number)),
                             visible,
                             children,
                             remove: (count > floor).then(|| ButtonView {
@@ -424,15 +421,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        let mut described = Vec::new();
-        if view.hint.is_some() {
-            described.push(format!("{}-hint", view.id));
-        }
-        if view.file.is_some() {
-            described.push(format!("{}-current", view.id));
-        }
-        if let Some(message) = &view.error {
-            described.push(format!("{}-error", view.id));
+        if let Some(message) = view.error {
             let anchor = match view.kind {
                 "date" => format!("{}-day", view.id),
                 _ => view.id.clone(),
@@ -441,9 +430,6 @@ impl<'a> Builder<'a> {
                 anchor,
                 message: labelled(&view.label, message),
             });
-        }
-        if !described.is_empty() {
-            view.describedby = Some(described.join(" "));
         }
         view.fieldset = matches!(view.kind, "group" | "repeat" | "date" | "radios" | "checkboxes");
         view.path = path;
@@ -473,11 +459,11 @@ fn option_id(field_id: &str, index: usize) -> String {
     }
 }
 
-fn scalar_text(raw: &Json) -> Option<String> {
+fn scalar_text(raw: &Json) -> Option<Cow<'_, str>> {
     match raw {
-        Json::String(s) => Some(s.clone()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Bool(b) => Some(b.to_string()),
+        Json::String(s) => Some(Cow::Borrowed(s)),
+        Json::Number(n) => Some(Cow::Owned(n.to_string())),
+        Json::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
@@ -495,7 +481,7 @@ fn bool_of(raw: &Json) -> Option<bool> {
 }
 
 /// Day, month and year as typed (`{"day": "31", …}`) or from an ISO date.
-fn date_parts(raw: Option<&Json>) -> (String, String, String) {
+fn date_parts(raw: Option<&Json>) -> (Cow<'_, str>, Cow<'_, str>, Cow<'_, str>) {
     match raw {
         Some(Json::Object(parts)) => {
             let part = |k: &str| parts.get(k).and_then(scalar_text).unwrap_or_default();
@@ -505,14 +491,14 @@ fn date_parts(raw: Option<&Json>) -> (String, String, String) {
             let mut it = text.trim().splitn(3, '-');
             match (it.next(), it.next(), it.next()) {
                 (Some(y), Some(m), Some(d)) if y.len() == 4 => (
-                    d.trim_start_matches('0').to_string(),
-                    m.trim_start_matches('0').to_string(),
-                    y.to_string(),
+                    Cow::Borrowed(d.trim_start_matches('0')),
+                    Cow::Borrowed(m.trim_start_matches('0')),
+                    Cow::Borrowed(y),
                 ),
-                _ => (String::new(), String::new(), String::new()),
+                _ => Default::default(),
             }
         }
-        _ => (String::new(), String::new(), String::new()),
+        _ => Default::default(),
     }
 }
 
