@@ -2,6 +2,7 @@
 //! dependency order, and the slots of the evaluation context.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::Arc;
 
 use baukasten_dsl::model::{Bound, Expr, Field, Service};
@@ -30,6 +31,34 @@ impl std::fmt::Display for CompileError {
 
 impl std::error::Error for CompileError {}
 
+/// Top-level names (fields, then computed values) → slot in the evaluation context.
+pub(crate) type SlotMap = HashMap<String, usize, BuildHasherDefault<NameHasher>>;
+
+/// FNV-1a, for the slot map. Every name an expression reads is looked up there, and the
+/// standard hasher's protection against chosen keys buys nothing: the keys and the names
+/// looked up come from the service definition, never from a request.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NameHasher(u64);
+
+impl Default for NameHasher {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for NameHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 ^= u64::from(byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A service ready to evaluate answers. Cheap to share between threads (`Arc` inside).
 #[derive(Debug, Clone)]
 pub struct CompiledService {
@@ -42,7 +71,7 @@ pub(crate) struct Inner {
     pub exprs: Vec<Compiled>,
     pub steps: Vec<StepPlan>,
     /// Top-level names (fields, then computed values) → slot in the context.
-    pub slots: Arc<HashMap<String, usize>>,
+    pub slots: Arc<SlotMap>,
     /// For each top-level field slot: (step index, field index in the step).
     pub top_fields: Vec<(usize, usize)>,
     /// Indices into `service.computed`, dependencies first.
@@ -131,7 +160,7 @@ impl CompiledService {
         }
 
         let mut steps = Vec::new();
-        let mut slots = HashMap::new();
+        let mut slots = SlotMap::default();
         let mut top_fields = Vec::new();
         for (si, step) in service.steps.iter().enumerate() {
             let visible_if = opt(&step.visible_if, &mut compile)?;

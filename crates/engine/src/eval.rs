@@ -22,7 +22,7 @@ use rust_decimal::prelude::{FromPrimitive, ToPrimitive};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use crate::compile::{CompiledService, FieldPlan, Inner};
+use crate::compile::{CompiledService, FieldPlan, Inner, SlotMap};
 use crate::expr::TODAY;
 use crate::messages::{self, Message};
 use crate::validators::{self, Invalid};
@@ -252,7 +252,7 @@ struct Vis {
 /// The evaluation context: top-level slots (fields, then computed values) and today's date.
 #[derive(Debug)]
 struct Scope {
-    slots: Arc<std::collections::HashMap<String, usize>>,
+    slots: Arc<SlotMap>,
     values: Mutex<Vec<Value>>,
     today: Value,
 }
@@ -1018,10 +1018,19 @@ fn computed_json(value: &Value, value_type: Option<&baukasten_dsl::model::ValueT
 fn is_empty(raw: Option<&Json>) -> bool {
     match raw {
         None | Some(Json::Null) => true,
-        Some(Json::String(s)) => s.trim().is_empty(),
+        Some(Json::String(s)) => trim(s).is_empty(),
         Some(Json::Array(a)) => a.is_empty(),
         Some(Json::Object(o)) => o.values().all(|v| is_empty(Some(v))),
         _ => false,
+    }
+}
+
+/// `str::trim`, without decoding characters when the text starts and ends with a visible
+/// ASCII character, as nearly every answer does.
+fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -1036,7 +1045,7 @@ fn invalid_value() -> (String, Message) {
 /// A scalar answer as text: strings as they are, numbers and booleans written out.
 fn scalar_text(raw: &Json) -> Option<String> {
     match raw {
-        Json::String(s) => Some(s.trim().to_string()),
+        Json::String(s) => Some(trim(s).to_string()),
         Json::Number(n) => Some(n.to_string()),
         Json::Bool(b) => Some(b.to_string()),
         _ => None,
@@ -1142,7 +1151,7 @@ fn text_of<'j>(
     max: Option<u32>,
 ) -> Result<std::borrow::Cow<'j, str>, (String, Message)> {
     let text = match raw {
-        Json::String(s) => std::borrow::Cow::Borrowed(s.trim()),
+        Json::String(s) => std::borrow::Cow::Borrowed(trim(s)),
         other => std::borrow::Cow::Owned(scalar_text(other).ok_or_else(invalid_value)?),
     };
     let limit = limits.max_text_chars;
@@ -1163,11 +1172,15 @@ fn parse_scalar(field: &Field, raw: &Json, limits: &Limits) -> Parsed {
         let text = text_of(raw, limits, max)?;
         f(&text).map(|s| string(&s)).map_err(invalid)
     };
+    let checked = |f: fn(&str) -> Result<&str, Invalid>| -> Parsed {
+        let text = text_of(raw, limits, max)?;
+        f(&text).map(string).map_err(invalid)
+    };
     match &field.kind {
         FieldKind::Text | FieldKind::Textarea => text_of(raw, limits, max).map(|t| string(&t)),
-        FieldKind::Email => validated(validators::email),
+        FieldKind::Email => checked(validators::email_str),
         FieldKind::Phone => validated(validators::phone),
-        FieldKind::Plz => validated(validators::plz),
+        FieldKind::Plz => checked(validators::plz_str),
         FieldKind::Iban => validated(validators::iban),
         FieldKind::SteuerId => validated(validators::steuer_id),
         FieldKind::KfzKennzeichen => validated(validators::kfz_kennzeichen),

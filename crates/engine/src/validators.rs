@@ -12,6 +12,7 @@
 //! such as a minimum date, are not checked here: the evaluator does that with the field's rules.
 //! The rules themselves are in `shared/reference/validators.md`.
 
+use std::borrow::Cow;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
@@ -46,6 +47,11 @@ const PLZ: &str = "invalid_plz";
 
 /// A German postcode: five digits, not starting with "00" (no postal region 00 exists).
 pub fn plz(input: &str) -> Result<String, Invalid> {
+    plz_str(input).map(str::to_string)
+}
+
+/// [`plz`] without copying: the trimmed input.
+pub(crate) fn plz_str(input: &str) -> Result<&str, Invalid> {
     let s = input.trim();
     if s.is_empty() {
         return Err(Invalid::new(
@@ -75,7 +81,7 @@ pub fn plz(input: &str) -> Result<String, Invalid> {
             "German postcodes do not begin with 00. Please check your entry.",
         ));
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -438,6 +444,11 @@ const EMAIL: &str = "invalid_email";
 /// An email address as HTML forms accept it (the validator crate), with a dot in the domain:
 /// an address at a bare host name ("name@localhost") cannot be reached from the town hall.
 pub fn email(input: &str) -> Result<String, Invalid> {
+    email_str(input).map(str::to_string)
+}
+
+/// [`email`] without copying: the trimmed input.
+pub(crate) fn email_str(input: &str) -> Result<&str, Invalid> {
     let s = input.trim();
     if s.is_empty() {
         return Err(Invalid::new(
@@ -453,21 +464,48 @@ pub fn email(input: &str) -> Result<String, Invalid> {
             "An email address contains no spaces. Please check your entry.",
         ));
     }
-    let Some((_, domain)) = s.rsplit_once('@') else {
+    let Some((local, domain)) = s.rsplit_once('@') else {
         return Err(Invalid::new(
             EMAIL,
             "In der E-Mail-Adresse fehlt das @-Zeichen. Bitte geben Sie sie in der Form name@beispiel.de ein.",
             "The email address is missing the @ sign. Please enter it in the form name@example.com.",
         ));
     };
-    if !s.validate_email() || !domain.contains('.') {
+    // Plain ASCII addresses are checked by hand; the rest (IP literals, international domain
+    // names) by the validator crate.
+    let plain = plain_local_part(local) && plain_domain(domain);
+    if !(plain || s.validate_email()) || !domain.contains('.') {
         return Err(Invalid::new(
             EMAIL,
             "Bitte geben Sie die E-Mail-Adresse in der Form name@beispiel.de ein.",
             "Please enter the email address in the form name@example.com.",
         ));
     }
-    Ok(s.to_string())
+    Ok(s)
+}
+
+/// Whether `local` is a local part that the validator crate accepts (its HTML pattern, at
+/// most 64 characters), checked without a regular expression.
+fn plain_local_part(local: &str) -> bool {
+    (1..=64).contains(&local.len())
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".!#$%&'*+/=?^_`{|}~-".contains(&b))
+}
+
+/// Whether `domain` is a domain that the validator crate accepts at once (at most 255
+/// characters, labels of 1 to 63 ASCII letters, digits and hyphens, neither starting nor
+/// ending with a hyphen), checked without a regular expression. `false` only means "ask the
+/// validator crate".
+fn plain_domain(domain: &str) -> bool {
+    (1..=255).contains(&domain.len())
+        && domain.split('.').all(|label| {
+            let bytes = label.as_bytes();
+            (1..=63).contains(&bytes.len())
+                && bytes[0].is_ascii_alphanumeric()
+                && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+                && bytes.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+        })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -491,7 +529,7 @@ enum NumberError {
 /// removed, and the fraction digits if a decimal separator was typed (possibly none: "5,").
 struct NumberParts<'a> {
     negative: bool,
-    int_digits: String,
+    int_digits: Cow<'a, str>,
     fraction: Option<&'a str>,
 }
 
@@ -529,11 +567,11 @@ fn number_parts(input: &str) -> Result<NumberParts<'_>, NumberError> {
 }
 
 /// A number without a comma: the dots are either thousands separators or one decimal point.
-fn split_at_dot(body: &str) -> Result<(String, Option<&str>), NumberError> {
+fn split_at_dot(body: &str) -> Result<(Cow<'_, str>, Option<&str>), NumberError> {
     match body.split_once('.') {
-        None => Ok((body.to_string(), None)),
+        None => Ok((Cow::Borrowed(body), None)),
         Some((int, fraction)) if !fraction.contains('.') && !is_thousands_grouping(body) => {
-            Ok((int.to_string(), Some(fraction)))
+            Ok((Cow::Borrowed(int), Some(fraction)))
         }
         Some(_) => Ok((ungroup(body)?, None)),
     }
@@ -541,14 +579,14 @@ fn split_at_dot(body: &str) -> Result<(String, Option<&str>), NumberError> {
 
 /// Removes thousands dots, which must separate groups of three digits after a first group of
 /// one to three ("1.234.567"). Digits without dots pass unchanged.
-fn ungroup(int: &str) -> Result<String, NumberError> {
+fn ungroup(int: &str) -> Result<Cow<'_, str>, NumberError> {
     if !int.contains('.') {
-        return Ok(int.to_string());
+        return Ok(Cow::Borrowed(int));
     }
     if !is_thousands_grouping(int) {
         return Err(NumberError::Grouping);
     }
-    Ok(int.chars().filter(|c| *c != '.').collect())
+    Ok(Cow::Owned(int.chars().filter(|c| *c != '.').collect()))
 }
 
 fn is_thousands_grouping(int: &str) -> bool {
@@ -558,6 +596,27 @@ fn is_thousands_grouping(int: &str) -> bool {
 }
 
 fn to_decimal(parts: &NumberParts<'_>) -> Result<Decimal, NumberError> {
+    let fraction = parts.fraction.unwrap_or_default();
+    // Up to 18 digits fit a u64 exactly: no text to build and parse. The digits are ASCII
+    // digits (checked by `number_parts`), and the scale is the number of fraction digits, as
+    // `Decimal::from_str` makes it.
+    if parts.int_digits.len() + fraction.len() <= 18 {
+        let mantissa = parts
+            .int_digits
+            .bytes()
+            .chain(fraction.bytes())
+            .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0'));
+        let signed = if parts.negative {
+            -i128::from(mantissa)
+        } else {
+            i128::from(mantissa)
+        };
+        let mut value = Decimal::from_i128_with_scale(signed, fraction.len() as u32);
+        if value.is_zero() {
+            value.set_sign_positive(true);
+        }
+        return Ok(value);
+    }
     let int = if parts.int_digits.is_empty() {
         "0"
     } else {
@@ -585,6 +644,14 @@ pub fn integer(input: &str) -> Result<i64, Invalid> {
             "Hier sind nur ganze Zahlen möglich. Bitte geben Sie die Zahl ohne Komma ein, zum Beispiel 12.",
             "Only whole numbers are allowed here. Please enter the number without a decimal part, for example 12.",
         ));
+    }
+    // Up to 18 digits fit an i64 exactly: no text to build and parse.
+    if parts.int_digits.len() <= 18 {
+        let n = parts
+            .int_digits
+            .bytes()
+            .fold(0i64, |n, digit| n * 10 + i64::from(digit - b'0'));
+        return Ok(if parts.negative { -n } else { n });
     }
     let sign = if parts.negative { "-" } else { "" };
     format!("{sign}{}", parts.int_digits)
@@ -801,15 +868,16 @@ pub fn date_text(input: &str) -> Result<NaiveDate, Invalid> {
         ));
     }
     let separator = if s.contains('.') { '.' } else { '-' };
-    let parts: Vec<&str> = s.split(separator).collect();
+    let mut split = s.split(separator);
+    let parts = [split.next(), split.next(), split.next(), split.next()];
     // With a hyphen, a four-digit first part is ISO (year first); "28-02-2026" is day first.
-    let iso = separator == '-' && parts.first().is_some_and(|p| p.trim().len() == 4);
-    match (parts.as_slice(), iso) {
-        ([year, month, day], true) => date_parts(day, month, year),
-        ([year, month], true) => date_parts("", month, year),
-        ([day, month, year], false) => date_parts(day, month, year),
+    let iso = separator == '-' && parts[0].is_some_and(|p| p.trim().len() == 4);
+    match (parts, iso) {
+        ([Some(year), Some(month), Some(day), None], true) => date_parts(day, month, year),
+        ([Some(year), Some(month), None, _], true) => date_parts("", month, year),
+        ([Some(day), Some(month), Some(year), None], false) => date_parts(day, month, year),
         // "28.02" lacks the year: say so rather than "wrong form".
-        ([day, month], false) => date_parts(day, month, ""),
+        ([Some(day), Some(month), None, _], false) => date_parts(day, month, ""),
         _ => Err(Invalid::new(
             DATE,
             "Bitte geben Sie das Datum in der Form TT.MM.JJJJ ein, zum Beispiel 28.02.2026.",
@@ -1295,6 +1363,45 @@ mod tests {
             let typed = format!("{},{cents:02} €", german_grouped(euros));
             let expected = Decimal::new(euros * 100 + i64::from(cents), 2);
             prop_assert_eq!(money(&typed), Ok(expected));
+        }
+
+        /// Short numbers are read without building a text for `Decimal::from_str`; the
+        /// value and its scale (the decimal places stored) must be what it would give.
+        #[test]
+        fn short_numbers_read_as_decimal_from_str_would(
+            negative in any::<bool>(),
+            int in "[0-9]{0,12}",
+            fraction in proptest::option::of("[0-9]{0,8}"),
+        ) {
+            let typed = format!("{}{int}{}", if negative { "-" } else { "" },
+                fraction.as_ref().map(|f| format!(",{f}")).unwrap_or_default());
+            let text = format!("{}{}{}", if negative { "-" } else { "" },
+                if int.is_empty() { "0" } else { &int },
+                fraction.as_ref().filter(|f| !f.is_empty()).map(|f| format!(".{f}")).unwrap_or_default());
+            if let Ok(mut expected) = Decimal::from_str(&text) {
+                if expected.is_zero() {
+                    expected.set_sign_positive(true);
+                }
+                if let Ok(read) = decimal(&typed) {
+                    prop_assert_eq!(read.to_string(), expected.to_string());
+                    prop_assert_eq!(read.is_sign_negative(), expected.is_sign_negative());
+                } else {
+                    // Only input without any digit is refused.
+                    prop_assert!(int.is_empty() && fraction.as_ref().is_none_or(|f| f.is_empty()));
+                }
+            }
+        }
+
+        /// The hand-written check for plain addresses never accepts what the validator crate
+        /// refuses.
+        #[test]
+        fn plain_addresses_are_valid_for_the_validator_crate(s in r"[a-z0-9.+\-_]{0,8}@[a-zA-Z0-9.\-]{0,12}") {
+            if let Some((local, domain)) = s.rsplit_once('@')
+                && plain_local_part(local)
+                && plain_domain(domain)
+            {
+                prop_assert!(s.validate_email(), "{}", s);
+            }
         }
 
         #[test]
