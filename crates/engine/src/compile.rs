@@ -81,7 +81,8 @@ pub(crate) struct Inner {
     pub fees: Vec<(usize, Option<usize>)>,
     /// All conditions outside repeats, compiled into one list expression: a visibility round
     /// evaluates them with one call instead of one call each. `batch_slots[expr]` is the
-    /// position of expression `expr` in that list.
+    /// position of expression `expr`'s result in that list (conditions with the same source
+    /// share one).
     pub batch: Option<Compiled>,
     pub batch_slots: Vec<Option<usize>>,
     pub hash: String,
@@ -337,11 +338,25 @@ fn batch(service: &Service, steps: &[StepPlan], exprs: &[Compiled]) -> (Option<C
     if conditions.len() < 2 {
         return (None, slots);
     }
+    // Services repeat conditions (several fields shown for the same answer): each distinct
+    // source is evaluated once and its result shared, as every condition of a round sees the
+    // same context.
+    let mut distinct: Vec<&str> = Vec::new();
+    let mut position: HashMap<&str, usize> = HashMap::new();
+    let mut positions = Vec::with_capacity(conditions.len());
+    for &i in &conditions {
+        let source = exprs[i].source.as_str();
+        let pos = *position.entry(source).or_insert_with(|| {
+            distinct.push(source);
+            distinct.len() - 1
+        });
+        positions.push(pos);
+    }
     let source = format!(
         "[{}]",
-        conditions
+        distinct
             .iter()
-            .map(|&i| format!("({})", exprs[i].source))
+            .map(|source| format!("({source})"))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -351,7 +366,7 @@ fn batch(service: &Service, steps: &[StepPlan], exprs: &[Compiled]) -> (Option<C
     };
     match Compiled::new(&expr) {
         Ok(compiled) => {
-            for (pos, &i) in conditions.iter().enumerate() {
+            for (&i, &pos) in conditions.iter().zip(&positions) {
                 slots[i] = Some(pos);
             }
             (Some(compiled), slots)

@@ -717,7 +717,7 @@ impl<'a> Run<'a> {
                             &plan.children[i],
                             child_answer,
                             v,
-                            &Arc::from(format!("{path}.{}", child.id)),
+                            &child_path(path, None, &child.id),
                             step,
                             states,
                             errors,
@@ -734,7 +734,7 @@ impl<'a> Run<'a> {
                                 &plan.children[i],
                                 &item[i],
                                 v,
-                                &Arc::from(format!("{path}.{n}.{}", child.id)),
+                                &child_path(path, Some(n), &child.id),
                                 step,
                                 states,
                                 errors,
@@ -838,6 +838,31 @@ impl Scope {
         let slot = *self.slots.get(name)?;
         Some(self.slot_value(slot))
     }
+}
+
+/// `parent.id`, or `parent.n.id` for item `n` of a repeat, built without `format!`.
+fn child_path(parent: &str, item: Option<usize>, id: &str) -> Arc<str> {
+    let mut path = String::with_capacity(parent.len() + id.len() + 8);
+    path.push_str(parent);
+    path.push('.');
+    if let Some(n) = item {
+        let mut digits = [0u8; 20];
+        let mut start = digits.len();
+        let mut rest = n;
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        // Only ASCII digits were written.
+        path.push_str(std::str::from_utf8(&digits[start..]).unwrap_or_default());
+        path.push('.');
+    }
+    path.push_str(id);
+    Arc::from(path)
 }
 
 fn is_unconsented(field: &Field, answer: &Answer) -> bool {

@@ -769,7 +769,9 @@ pub fn date_parts(day: &str, month: &str, year: &str) -> Result<NaiveDate, Inval
     let day = day.trim().strip_suffix('.').unwrap_or(day.trim()).trim();
     let month = month.trim().strip_suffix('.').unwrap_or(month.trim()).trim();
     let year = year.trim();
-    missing_date_parts(day, month, year)?;
+    if day.is_empty() || month.is_empty() || year.is_empty() {
+        missing_date_parts(day, month, year)?;
+    }
     let d = date_number(day, "den Tag", "day", "28", "28")?;
     let m = date_number(month, "den Monat", "month", "2 für Februar", "2 for February")?;
     let y = date_number(year, "das Jahr", "year", "2026", "2026")?;

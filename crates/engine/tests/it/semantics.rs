@@ -364,3 +364,41 @@ steps:
     assert!(e.is_valid());
     assert_eq!(e.clean()["anschrift"], json!({"strasse": "Holstenstraße 1"}));
 }
+
+/// Conditions with the same source are evaluated once per round and share the result; when
+/// one of them fails, each condition is still evaluated and reported on its own.
+#[test]
+fn repeated_conditions_share_a_result_and_fail_one_by_one() {
+    let service = compile(
+        r#"
+service: wiederholt
+version: 1.0.0
+title: Wiederholt
+steps:
+  - id: s
+    title: S
+    fields:
+      - { id: zahl, type: integer, label: Zahl }
+      - { id: a, type: text, label: A, required: true, visible_if: zahl + 1 > 4 }
+      - { id: b, type: text, label: B, required: true, visible_if: zahl + 1 > 4 }
+      - { id: c, type: text, label: C, required: true, visible_if: zahl + 1 <= 4 }
+"#,
+    );
+    let shown = eval(&service, json!({"zahl": 5}));
+    let visible: Vec<bool> = ["a", "b", "c"]
+        .iter()
+        .map(|f| shown.field(f).unwrap().visible)
+        .collect();
+    assert_eq!(visible, [true, true, false]);
+    assert_eq!(
+        codes(&shown),
+        [("a".into(), "required".into()), ("b".into(), "required".into())]
+    );
+
+    // Without a number, `none + 1` is an error: every condition counts as false, and each
+    // failing one is listed.
+    let unanswered = eval(&service, json!({}));
+    assert!(unanswered.fields.iter().skip(1).all(|f| !f.visible));
+    assert_eq!(unanswered.problems.len(), 3, "{:?}", unanswered.problems);
+    assert!(unanswered.is_valid());
+}
