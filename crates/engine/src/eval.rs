@@ -25,7 +25,7 @@ use serde_json::Value as Json;
 use crate::compile::{CompiledService, FieldPlan, Inner, SlotMap};
 use crate::expr::TODAY;
 use crate::messages::{self, Message};
-use crate::validators::{self, Invalid};
+use crate::validators::{self, Invalid, trim};
 
 /// Rounds of visibility evaluation before giving up on stability (conditions that hide each
 /// other in a loop); the last round's result is used.
@@ -328,7 +328,7 @@ impl<'a> Run<'a> {
         let slot_count = inner.top_fields.len() + inner.service.computed.len();
         let scope = Arc::new(Scope {
             slots: inner.slots.clone(),
-            values: Mutex::new(vec![Value::from(()); slot_count]),
+            values: Mutex::new((0..slot_count).map(|_| Value::from(())).collect()),
             today: iso_value(ctx.today),
         });
         let scope_value = Value::from_dyn_object(scope.clone());
@@ -1047,15 +1047,6 @@ fn is_empty(raw: Option<&Json>) -> bool {
         Some(Json::Array(a)) => a.is_empty(),
         Some(Json::Object(o)) => o.values().all(|v| is_empty(Some(v))),
         _ => false,
-    }
-}
-
-/// `str::trim`, without decoding characters when the text starts and ends with a visible
-/// ASCII character, as nearly every answer does.
-fn trim(s: &str) -> &str {
-    match (s.as_bytes().first(), s.as_bytes().last()) {
-        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
-        _ => s.trim(),
     }
 }
 

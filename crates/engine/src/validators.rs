@@ -40,6 +40,15 @@ impl Invalid {
     }
 }
 
+/// `str::trim`, without decoding characters when the text starts and ends with a visible
+/// ASCII character, as nearly every input does.
+pub(crate) fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Postleitzahl
 
@@ -52,7 +61,7 @@ pub fn plz(input: &str) -> Result<String, Invalid> {
 
 /// [`plz`] without copying: the trimmed input.
 pub(crate) fn plz_str(input: &str) -> Result<&str, Invalid> {
-    let s = input.trim();
+    let s = trim(input);
     if s.is_empty() {
         return Err(Invalid::new(
             PLZ,
@@ -305,7 +314,7 @@ pub fn kfz_kennzeichen(input: &str) -> Result<String, Invalid> {
 fn normalize_plate(input: &str) -> String {
     let mut plate = String::new();
     let mut pending: Option<char> = None;
-    for c in input.trim().chars() {
+    for c in trim(input).chars() {
         if c == '-' || c.is_whitespace() {
             pending = if c == '-' || pending == Some('-') {
                 Some('-')
@@ -368,7 +377,7 @@ const PHONE: &str = "invalid_phone";
 /// A telephone number, stored in E.164 ("+49431123456"). Numbers with a single leading 0 are
 /// German; "+" or "00" starts an international number.
 pub fn phone(input: &str) -> Result<String, Invalid> {
-    let s = input.trim();
+    let s = trim(input);
     if s.is_empty() {
         return Err(Invalid::new(
             PHONE,
@@ -449,7 +458,7 @@ pub fn email(input: &str) -> Result<String, Invalid> {
 
 /// [`email`] without copying: the trimmed input.
 pub(crate) fn email_str(input: &str) -> Result<&str, Invalid> {
-    let s = input.trim();
+    let s = trim(input);
     if s.is_empty() {
         return Err(Invalid::new(
             EMAIL,
@@ -537,7 +546,7 @@ struct NumberParts<'a> {
 /// A dot is a thousands separator when it sits between groups of three ("1.234", "12.345.678");
 /// otherwise a single dot is a decimal point. "1.234" could be either: in Germany it is 1234.
 fn number_parts(input: &str) -> Result<NumberParts<'_>, NumberError> {
-    let s = input.trim();
+    let s = trim(input);
     if s.is_empty() {
         return Err(NumberError::Empty);
     }
@@ -691,13 +700,13 @@ pub fn money(input: &str) -> Result<Decimal, Invalid> {
 
 /// Removes one "€" or "EUR" (any case) before and one after the amount.
 fn strip_currency(input: &str) -> &str {
-    let s = input.trim();
+    let s = trim(input);
     let s = match s.strip_prefix('€') {
         Some(rest) => rest,
         None if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("EUR")) => s.get(3..).unwrap_or_default(),
         None => s,
     };
-    let s = s.trim();
+    let s = trim(s);
     let s = match s.strip_suffix('€') {
         Some(rest) => rest,
         None if s.len() >= 3 && s.get(s.len() - 3..).is_some_and(|p| p.eq_ignore_ascii_case("EUR")) => {
@@ -705,7 +714,7 @@ fn strip_currency(input: &str) -> &str {
         }
         None => s,
     };
-    s.trim()
+    trim(s)
 }
 
 fn number_error(code: &'static str, err: NumberError) -> Invalid {
@@ -766,9 +775,9 @@ const DATE: &str = "invalid_date";
 /// citizen has to fix, in the order they read the fields.
 pub fn date_parts(day: &str, month: &str, year: &str) -> Result<NaiveDate, Invalid> {
     // A trailing dot is how Germans write a day or month number ("28." "2.").
-    let day = day.trim().strip_suffix('.').unwrap_or(day.trim()).trim();
-    let month = month.trim().strip_suffix('.').unwrap_or(month.trim()).trim();
-    let year = year.trim();
+    let day = trim(trim(day).strip_suffix('.').unwrap_or(trim(day)));
+    let month = trim(trim(month).strip_suffix('.').unwrap_or(trim(month)));
+    let year = trim(year);
     if day.is_empty() || month.is_empty() || year.is_empty() {
         missing_date_parts(day, month, year)?;
     }
@@ -861,7 +870,7 @@ fn impossible_day(day: u32, month: u32, year: i32) -> Invalid {
 /// A date typed as one text: ISO "2026-02-28" or German "28.02.2026" / "28.2.2026". The parts
 /// go through [`date_parts`], so the messages are the same as for three fields.
 pub fn date_text(input: &str) -> Result<NaiveDate, Invalid> {
-    let s = input.trim();
+    let s = trim(input);
     if s.is_empty() {
         return Err(Invalid::new(
             DATE,
@@ -873,7 +882,7 @@ pub fn date_text(input: &str) -> Result<NaiveDate, Invalid> {
     let mut split = s.split(separator);
     let parts = [split.next(), split.next(), split.next(), split.next()];
     // With a hyphen, a four-digit first part is ISO (year first); "28-02-2026" is day first.
-    let iso = separator == '-' && parts[0].is_some_and(|p| p.trim().len() == 4);
+    let iso = separator == '-' && parts[0].is_some_and(|p| trim(p).len() == 4);
     match (parts, iso) {
         ([Some(year), Some(month), Some(day), None], true) => date_parts(day, month, year),
         ([Some(year), Some(month), None, _], true) => date_parts("", month, year),
@@ -1347,6 +1356,11 @@ mod tests {
         #[test]
         fn no_validator_panics_on_odd_date_parts(d in ".{0,6}", m in ".{0,6}", y in ".{0,8}") {
             let _ = date_parts(&d, &m, &y);
+        }
+
+        #[test]
+        fn the_quick_trim_is_str_trim(s in r"[ \t\n\u{a0}\u{3000}a-z.]{0,6}|\PC{0,6}") {
+            prop_assert_eq!(trim(&s), s.trim());
         }
 
         #[test]
