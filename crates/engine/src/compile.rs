@@ -110,6 +110,8 @@ pub(crate) struct FieldPlan {
     pub min: Option<Decimal>,
     pub max: Option<Decimal>,
     pub children: Vec<FieldPlan>,
+    /// The ids of `children`, shared by the contexts of a repeat's items.
+    pub child_ids: Arc<[String]>,
 }
 
 impl CompiledService {
@@ -157,6 +159,13 @@ impl CompiledService {
                 min: number(&field.constraints.min),
                 max: number(&field.constraints.max),
                 children,
+                child_ids: field
+                    .kind
+                    .children()
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|c| c.id.clone())
+                    .collect(),
             })
         }
 

@@ -281,7 +281,9 @@ impl Object for Scope {
 /// The context inside one repeat item: the item's fields first, then the enclosing scope.
 #[derive(Debug)]
 struct ItemScope {
-    item: BTreeMap<String, Value>,
+    /// The item fields' ids (shared by every item) and their values, in field order.
+    names: Arc<[String]>,
+    values: Vec<Value>,
     parent: Value,
 }
 
@@ -291,8 +293,9 @@ impl Object for ItemScope {
     }
 
     fn get_value_by_str(self: &Arc<Self>, key: &str) -> Option<Value> {
-        if let Some(v) = self.item.get(key) {
-            return Some(v.clone());
+        // A repeat has a handful of fields: a scan beats a map.
+        if let Some(i) = self.names.iter().position(|n| n == key) {
+            return self.values.get(i).cloned();
         }
         self.parent.get_attr(key).ok().filter(|v| !v.is_undefined())
     }
@@ -436,7 +439,9 @@ impl<'a> Run<'a> {
         // the fields hidden in the last round still hold their raw answer in the scope.
         self.refresh_scope(&parsed, &vis, &hidden_answered.slots);
 
-        let mut fields = Vec::new();
+        // One state per field and per item field: room for a few repeat items, so the list
+        // is rarely copied as it grows.
+        let mut fields = Vec::with_capacity(slots + slots / 8);
         let mut errors = Vec::new();
         for (slot, (answer, v)) in parsed.iter().zip(&vis).enumerate() {
             let field = self.field_at(slot);
@@ -541,8 +546,8 @@ impl<'a> Run<'a> {
             .as_ref()
             .and_then(|b| b.eval(&ctx).ok())
             .and_then(|list| list.try_iter().ok().map(|items| items.collect()));
-        let mut steps = Vec::new();
-        let mut out = Vec::new();
+        let mut steps = Vec::with_capacity(inner.service.steps.len());
+        let mut out = Vec::with_capacity(parsed.len());
         let mut slot = 0;
         for (si, step) in inner.service.steps.iter().enumerate() {
             let plan = &inner.steps[si];
@@ -613,20 +618,20 @@ impl<'a> Run<'a> {
                 let scope = required_scope && (plan.required_if.is_none() || required_if);
                 for (n, item) in answer.items.iter().enumerate() {
                     let prev_item = previous.and_then(|p| p.items.get(n));
-                    let item_values: BTreeMap<String, Value> = fields
+                    let values = fields
                         .iter()
                         .enumerate()
                         .map(|(i, f)| {
                             let a = &item[i];
-                            let value = match prev_item.and_then(|p| p.get(i)) {
+                            match prev_item.and_then(|p| p.get(i)) {
                                 Some(v) => cleared(f, a, v),
                                 None => a.value.clone(),
-                            };
-                            (f.id.clone(), value)
+                            }
                         })
                         .collect();
                     let item_ctx = Value::from_object(ItemScope {
-                        item: item_values,
+                        names: plan.child_ids.clone(),
+                        values,
                         parent: ctx.clone(),
                     });
                     let mut item_vis = Vec::new();
