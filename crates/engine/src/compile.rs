@@ -106,6 +106,9 @@ pub(crate) struct FieldPlan {
     pub pattern: Option<Regex>,
     /// Whether a condition or computed value reads a name equal to this field's id.
     pub read: bool,
+    /// Whether the field has anything for `constraint_errors` to check: lengths, a pattern,
+    /// bounds, or a file's kind and size.
+    pub constrained: bool,
     /// Numeric bounds, parsed once.
     pub min: Option<Decimal>,
     pub max: Option<Decimal>,
@@ -156,6 +159,15 @@ impl CompiledService {
                 required_if,
                 pattern,
                 read: false,
+                constrained: {
+                    let c = &field.constraints;
+                    matches!(field.kind, baukasten_dsl::model::FieldKind::File { .. })
+                        || c.min_length.is_some()
+                        || c.max_length.is_some()
+                        || c.pattern.is_some()
+                        || c.min.is_some()
+                        || c.max.is_some()
+                },
                 min: number(&field.constraints.min),
                 max: number(&field.constraints.max),
                 children,

@@ -240,13 +240,31 @@ impl Clean {
     }
 }
 
-/// Visibility and requirement of one field, mirroring the field tree.
+/// Visibility and requirement of one field, mirroring the field tree. Most fields have no
+/// members, so those live behind a pointer that is empty for them: a smaller `Vis` is cheaper
+/// to build, move and drop, and every evaluation makes one per field.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Vis {
     visible: bool,
     required: bool,
+    nested: Option<Box<Nested>>,
+}
+
+/// The members of a group (`children`) or the fields of a repeat's items (`items`).
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Nested {
     children: Vec<Vis>,
     items: Vec<Vec<Vis>>,
+}
+
+impl Vis {
+    fn children(&self) -> &[Vis] {
+        self.nested.as_ref().map_or(&[], |n| &n.children)
+    }
+
+    fn items(&self) -> &[Vec<Vis>] {
+        self.nested.as_ref().map_or(&[], |n| &n.items)
+    }
 }
 
 /// The evaluation context: top-level slots (fields, then computed values) and today's date.
@@ -589,35 +607,23 @@ impl<'a> Run<'a> {
             _ => false,
         };
         let required = visible && required_scope && (field.required || required_if);
-        let mut vis = Vis {
-            visible,
-            required,
-            children: Vec::new(),
-            items: Vec::new(),
-        };
+        let mut children = Vec::new();
+        let mut items = Vec::new();
         match &field.kind {
             FieldKind::Group { fields } => {
                 // A group's `required_if`, where given, scopes its members' requirements.
                 let scope = required_scope && (plan.required_if.is_none() || required_if);
                 for (i, child) in fields.iter().enumerate() {
-                    let prev = previous.and_then(|p| p.children.get(i));
+                    let prev = previous.and_then(|p| p.children().get(i));
                     let unanswered = Answer::default();
                     let child_answer = answer.children.get(i).unwrap_or(&unanswered);
-                    vis.children.push(self.field_vis(
-                        child,
-                        &plan.children[i],
-                        child_answer,
-                        prev,
-                        visible,
-                        scope,
-                        ctx,
-                    ));
+                    children.push(self.field_vis(child, &plan.children[i], child_answer, prev, visible, scope, ctx));
                 }
             }
             FieldKind::Repeat { fields, .. } => {
                 let scope = required_scope && (plan.required_if.is_none() || required_if);
                 for (n, item) in answer.items.iter().enumerate() {
-                    let prev_item = previous.and_then(|p| p.items.get(n));
+                    let prev_item = previous.and_then(|p| p.items().get(n));
                     let values = fields
                         .iter()
                         .enumerate()
@@ -647,12 +653,17 @@ impl<'a> Run<'a> {
                             &item_ctx,
                         ));
                     }
-                    vis.items.push(item_vis);
+                    items.push(item_vis);
                 }
             }
             _ => {}
         }
-        vis
+        let nested = (!children.is_empty() || !items.is_empty()).then(|| Box::new(Nested { children, items }));
+        Vis {
+            visible,
+            required,
+            nested,
+        }
     }
 
     /// Records the state of a field and its errors (children and items included).
@@ -696,7 +707,7 @@ impl<'a> Run<'a> {
                         _ => push("required", messages::required(&field.kind)),
                     }
                 }
-            } else {
+            } else if plan.constrained {
                 for (code, message) in constraint_errors(field, answer, self.ctx, plan) {
                     push(code, message);
                 }
@@ -716,7 +727,7 @@ impl<'a> Run<'a> {
         match &field.kind {
             FieldKind::Group { fields } => {
                 for (i, child) in fields.iter().enumerate() {
-                    if let (Some(child_answer), Some(v)) = (answer.children.get(i), vis.children.get(i)) {
+                    if let (Some(child_answer), Some(v)) = (answer.children.get(i), vis.children().get(i)) {
                         self.report(
                             child,
                             &plan.children[i],
@@ -733,7 +744,7 @@ impl<'a> Run<'a> {
             FieldKind::Repeat { fields, .. } => {
                 for (n, item) in answer.items.iter().enumerate() {
                     for (i, child) in fields.iter().enumerate() {
-                        if let Some(v) = vis.items.get(n).and_then(|it| it.get(i)) {
+                        if let Some(v) = vis.items().get(n).and_then(|it| it.get(i)) {
                             self.report(
                                 child,
                                 &plan.children[i],
@@ -793,7 +804,7 @@ impl<'a> Run<'a> {
             let children = field.kind.children()?;
             let i = children.iter().position(|c| c.id == part)?;
             field = &children[i];
-            v = v.children.get(i)?;
+            v = v.children().get(i)?;
         }
         let step = self.inner.service.steps[self.inner.top_fields[slot].0].id.clone();
         Some((step, v.visible))
@@ -889,10 +900,10 @@ fn cleared(field: &Field, answer: &Answer, vis: &Vis) -> Value {
         return Value::from(());
     }
     match &field.kind {
-        FieldKind::Group { fields } if !vis.children.is_empty() => {
+        FieldKind::Group { fields } if !vis.children().is_empty() => {
             let map: BTreeMap<String, Value> = fields
                 .iter()
-                .zip(answer.children.iter().zip(&vis.children))
+                .zip(answer.children.iter().zip(vis.children()))
                 .map(|(f, (a, v))| (f.id.clone(), cleared(f, a, v)))
                 .collect();
             Value::from(map)
@@ -901,7 +912,7 @@ fn cleared(field: &Field, answer: &Answer, vis: &Vis) -> Value {
             let list: Vec<Value> = answer
                 .items
                 .iter()
-                .zip(&vis.items)
+                .zip(vis.items())
                 .map(|(item, vis)| {
                     let map: BTreeMap<String, Value> = fields
                         .iter()
@@ -946,12 +957,12 @@ fn collect_hidden(field: &Field, plan: &FieldPlan, answer: &Answer, vis: &Vis, a
         return;
     }
     let children = field.kind.children().unwrap_or(&[]);
-    for (i, ((f, a), v)) in children.iter().zip(&answer.children).zip(&vis.children).enumerate() {
+    for (i, ((f, a), v)) in children.iter().zip(&answer.children).zip(vis.children()).enumerate() {
         at.push(i as u32);
         collect_hidden(f, &plan.children[i], a, v, at, out);
         at.pop();
     }
-    for (n, (items, vis)) in answer.items.iter().zip(&vis.items).enumerate() {
+    for (n, (items, vis)) in answer.items.iter().zip(vis.items()).enumerate() {
         for (i, ((f, a), v)) in children.iter().zip(items).zip(vis).enumerate() {
             at.extend([n as u32, i as u32]);
             collect_hidden(f, &plan.children[i], a, v, at, out);
@@ -968,7 +979,7 @@ fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
         FieldKind::Group { fields } => {
             let map: serde_json::Map<String, Json> = fields
                 .iter()
-                .zip(answer.children.iter().zip(&vis.children))
+                .zip(answer.children.iter().zip(vis.children()))
                 .filter_map(|(f, (a, v))| Some((f.id.clone(), clean_value(f, a, v)?)))
                 .collect();
             (!map.is_empty()).then_some(Json::Object(map))
@@ -977,7 +988,7 @@ fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
             answer
                 .items
                 .iter()
-                .zip(&vis.items)
+                .zip(vis.items())
                 .map(|(item, vis)| {
                     Json::Object(
                         fields
