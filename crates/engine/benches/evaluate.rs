@@ -9,8 +9,9 @@ use chrono::NaiveDate;
 use criterion::{Criterion, criterion_group};
 use serde_json::{Map, Value, json};
 
-/// 10 steps × 30 fields; in each step 6 or 7 fields carry a condition (65 in all); steps 3
-/// and 7 end with a repeat of 3 item fields.
+/// 10 steps × 30 fields with 65 conditional rules: 63 fields carry a `visible_if` or
+/// `required_if`, and steps 3 and 7 end with a repeat of 3 item fields whose `schule` has a
+/// per-item `visible_if` (the two slots counted at `f == 29` are these item conditions).
 fn service_yaml() -> String {
     let mut y = String::from(
         "service: gross\nversion: 1.0.0\ntitle: Großes Formular\nlists:\n  art:\n    - {value: a, label: A}\n    - {value: b, label: B}\nsteps:\n",
