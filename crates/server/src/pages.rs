@@ -250,6 +250,28 @@ impl Ctx {
             .unwrap_or_else(|| self.offer.compiled.clone())
     }
 
+    /// Reads a form post; with `limited`, after taking a token of the client's rate limit (for
+    /// sending and resume codes, which a bot would hammer). A failure is the page to show.
+    async fn read_post(&mut self, payload: web::Payload, limited: bool) -> Result<Posted, HttpResponse> {
+        let checked = if limited {
+            self.state.limiter.check(&self.req)
+        } else {
+            Ok(())
+        };
+        let posted = match checked {
+            Ok(()) => read_post(&self.state, &self.req, payload).await,
+            Err(e) => Err(e),
+        };
+        posted.map_err(|e| e.into_html(self))
+    }
+
+    /// Whether the post carries the CSRF token of this session.
+    fn csrf_ok(&self, posted: &Posted) -> bool {
+        self.session.as_ref().is_some_and(|s| {
+            field_value(&posted.pairs, "_csrf").is_some_and(|t| self.state.secret.csrf_ok(&s.value(), t))
+        })
+    }
+
     fn error_page(&mut self, e: ApiError) -> HttpResponse {
         log::error!("page failed: {e}");
         let links = self.links();
@@ -599,14 +621,11 @@ async fn step_post(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let posted = match read_post(&state, &req, payload).await {
+    let posted = match ctx.read_post(payload, false).await {
         Ok(p) => p,
-        Err(e) => return e.into_html(&mut ctx),
+        Err(response) => return response,
     };
-    let csrf_ok = ctx
-        .session
-        .as_ref()
-        .is_some_and(|s| field_value(&posted.pairs, "_csrf").is_some_and(|t| state.secret.csrf_ok(&s.value(), t)));
+    let csrf_ok = ctx.csrf_ok(&posted);
     if !csrf_ok {
         // An old tab, an expired session or a forged post: show the step again, keep nothing.
         return ctx.redirect(&ctx.links().step(ctx.offer.service(), &step));
@@ -811,17 +830,11 @@ async fn send(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if let Err(e) = state.limiter.check(&req) {
-        return e.into_html(&mut ctx);
-    }
-    let posted = match read_post(&state, &req, payload).await {
+    let posted = match ctx.read_post(payload, true).await {
         Ok(p) => p,
-        Err(e) => return e.into_html(&mut ctx),
+        Err(response) => return response,
     };
-    let csrf_ok = ctx
-        .session
-        .as_ref()
-        .is_some_and(|s| field_value(&posted.pairs, "_csrf").is_some_and(|t| state.secret.csrf_ok(&s.value(), t)));
+    let csrf_ok = ctx.csrf_ok(&posted);
     if let Some(Session::Sent(_)) = &ctx.session {
         // A second click on "Absenden" after the first went through.
         return ctx.redirect(&ctx.links().confirmation(ctx.offer.service()));
@@ -946,12 +959,9 @@ async fn resume_post(
         Ok(c) => c,
         Err(r) => return r,
     };
-    if let Err(e) = state.limiter.check(&req) {
-        return e.into_html(&mut ctx);
-    }
-    let posted = match read_post(&state, &req, payload).await {
+    let posted = match ctx.read_post(payload, true).await {
         Ok(p) => p,
-        Err(e) => return e.into_html(&mut ctx),
+        Err(response) => return response,
     };
     let code = field_value(&posted.pairs, "code").unwrap_or("").to_string();
     resume_with(&mut ctx, &code).await
