@@ -435,9 +435,11 @@ async fn submit(
     };
     let store = state.store.clone();
     let compiled = offer.compiled.clone();
-    let (answers, file_problems) = web::block(move || resolve_files(compiled.service(), answers, &*store, lang))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let owner = tenant.clone();
+    let (answers, file_problems) =
+        web::block(move || resolve_files(compiled.service(), &owner, answers, &*store, lang))
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
     let evaluation = offer.compiled.evaluate(&answers, &state.context());
     if !evaluation.is_valid() || !file_problems.is_empty() {
         // A file that was not uploaded is one problem at its field, not two.
@@ -474,9 +476,10 @@ async fn submit(
 /// Replaces every file answer by what the store knows of the upload it names (`{"id": …}`
 /// from `POST /api/v1/attachments`): name, size and the type found from the content. A file
 /// answer without a known upload is a problem at its field, so a submission never points at
-/// a file the back office cannot open.
+/// a file the back office cannot open; nor at another municipality's upload.
 pub fn resolve_files(
     service: &baukasten_dsl::model::Service,
+    tenant: &str,
     mut answers: Json,
     store: &dyn baukasten_store::Store,
     lang: Lang,
@@ -486,6 +489,7 @@ pub fn resolve_files(
         fields: &[Field],
         value: &mut Json,
         prefix: &str,
+        tenant: &str,
         store: &dyn baukasten_store::Store,
         lang: Lang,
         problems: &mut Vec<FieldProblem>,
@@ -497,7 +501,9 @@ pub fn resolve_files(
             match &field.kind {
                 FieldKind::File { .. } if !answer.is_null() => {
                     let id = answer.get("id").and_then(Json::as_str).map(str::to_string);
-                    match id.map(|id| store.attachment(&id)).transpose()?.flatten() {
+                    let found = id.map(|id| store.attachment(&id)).transpose()?.flatten();
+                    // An upload for another municipality is not this submission's file.
+                    match found.filter(|(meta, _)| meta.tenant.as_deref() == Some(tenant)) {
                         Some((meta, _)) => {
                             *answer = json!({ "id": meta.id, "name": meta.file_name, "size": meta.size, "type": meta.media_type });
                         }
@@ -511,11 +517,13 @@ pub fn resolve_files(
                         }),
                     }
                 }
-                FieldKind::Group { fields } => walk(fields, answer, &format!("{path}."), store, lang, problems)?,
+                FieldKind::Group { fields } => {
+                    walk(fields, answer, &format!("{path}."), tenant, store, lang, problems)?
+                }
                 FieldKind::Repeat { fields, .. } => {
                     if let Json::Array(items) = answer {
                         for (i, item) in items.iter_mut().enumerate().take(1000) {
-                            walk(fields, item, &format!("{path}.{i}."), store, lang, problems)?;
+                            walk(fields, item, &format!("{path}.{i}."), tenant, store, lang, problems)?;
                         }
                     }
                 }
@@ -526,7 +534,7 @@ pub fn resolve_files(
     }
     let mut problems = Vec::new();
     for step in &service.steps {
-        walk(&step.fields, &mut answers, "", store, lang, &mut problems)?;
+        walk(&step.fields, &mut answers, "", tenant, store, lang, &mut problems)?;
     }
     Ok((answers, problems))
 }

@@ -660,7 +660,7 @@ async fn step_post(
             continue;
         }
         let field = upload.field.clone();
-        let value = match crate::uploads::store_upload(&state, upload).await {
+        let value = match crate::uploads::store_upload(&state, &tenant, upload).await {
             Ok(stored) => serde_json::json!({
                 "id": stored.id, "name": stored.file_name, "size": stored.size, "type": stored.media_type,
             }),

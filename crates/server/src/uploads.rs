@@ -147,8 +147,8 @@ pub fn clamav_scan(addr: &str, bytes: &[u8]) -> std::io::Result<Option<String>> 
     }
 }
 
-/// Checks and stores one uploaded file.
-pub async fn store_upload(state: &AppState, file: Upload) -> Result<Attachment, ApiError> {
+/// Checks and stores one uploaded file for a municipality.
+pub async fn store_upload(state: &AppState, tenant: &str, file: Upload) -> Result<Attachment, ApiError> {
     let media_type = sniff(&file.bytes).ok_or_else(|| {
         ApiError::UnsupportedMediaType("the file is not a PDF, JPEG, PNG, TIFF, HEIC or WebP file".into())
     })?;
@@ -168,29 +168,40 @@ pub async fn store_upload(state: &AppState, file: Upload) -> Result<Attachment, 
     let name = sanitize_file_name(&file.file_name);
     let store = state.store.clone();
     let now = state.now();
-    let stored = web::block(move || store.put_attachment(&name, media_type, &bytes, now))
+    let tenant = tenant.to_string();
+    let stored = web::block(move || store.put_attachment(Some(&tenant), &name, media_type, &bytes, now))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(stored)
 }
 
-/// Uploads files (multipart/form-data, one or more parts with a file name). Each answer is the
-/// value to put into the file field of the answers.
-#[utoipa::path(post, path = "/api/v1/attachments",
+/// Uploads files for a service (multipart/form-data, one or more parts with a file name). Each
+/// answer is the value to put into a file field of that service's answers; only this
+/// municipality's back office can read the file.
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/attachments",
+    params(("tenant" = String, Path), ("service" = String, Path)),
     request_body(content_type = "multipart/form-data", content = Object),
     responses((status = 201, body = [AttachmentOut]), (status = 400, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
-#[post("/api/v1/attachments")]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+#[post("/api/v1/services/{tenant}/{service}/attachments")]
 pub async fn upload(
     state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
     req: HttpRequest,
     payload: Multipart,
 ) -> Result<HttpResponse, ApiError> {
+    let (tenant, service) = path.into_inner();
+    if state.registry.current().offer(&tenant, &service).is_none() {
+        return Err(ApiError::NotFound(format!(
+            "no service '{service}' for municipality '{tenant}'"
+        )));
+    }
     state.limiter.check(&req)?;
     let uploads = read_multipart(payload, state.config.max_file, state.config.max_upload).await?;
     let mut out = Vec::new();
     for file in uploads.into_iter().filter(|u| !u.file_name.is_empty()) {
-        out.push(AttachmentOut::from(store_upload(&state, file).await?));
+        out.push(AttachmentOut::from(store_upload(&state, &tenant, file).await?));
     }
     if out.is_empty() {
         return Err(ApiError::Malformed("the body has no file part".into()));
@@ -208,13 +219,16 @@ pub async fn download(
     path: web::Path<String>,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
-    crate::api::clerk_of(&state, &req)?;
+    let tenant = crate::api::clerk_of(&state, &req)?;
     let store = state.store.clone();
     let id = path.into_inner();
     let found = web::block(move || store.attachment(&id))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    let (meta, bytes) = found.ok_or_else(|| ApiError::NotFound("no such attachment".into()))?;
+    // Another municipality's file does not exist for this clerk.
+    let (meta, bytes) = found
+        .filter(|(meta, _)| meta.tenant.as_deref() == Some(tenant.as_str()))
+        .ok_or_else(|| ApiError::NotFound("no such attachment".into()))?;
     Ok(HttpResponse::Ok()
         .content_type(meta.media_type.as_str())
         .insert_header((

@@ -129,6 +129,10 @@ pub struct Draft {
 pub struct Attachment {
     /// Unguessable id (128 random bits, hex).
     pub id: String,
+    /// The municipality it was uploaded for; only its back office may read it. Records written
+    /// before this field existed read as `None`.
+    #[serde(default)]
+    pub tenant: Option<String>,
     /// Sanitised by the server before it gets here.
     pub file_name: String,
     /// The type found from the content's magic bytes, e.g. `application/pdf`.
@@ -197,6 +201,7 @@ pub trait Store: Send + Sync {
 
     fn put_attachment(
         &self,
+        tenant: Option<&str>,
         file_name: &str,
         media_type: &str,
         bytes: &[u8],

@@ -738,6 +738,7 @@ fn delete_draft(t: &mut Tables<'_>, draft: &Draft) -> Result<(), StoreError> {
 
 fn put_attachment_in(
     t: &mut Tables<'_>,
+    tenant: Option<String>,
     file_name: String,
     media_type: String,
     bytes: Vec<u8>,
@@ -751,6 +752,7 @@ fn put_attachment_in(
     };
     let attachment = Attachment {
         id,
+        tenant,
         file_name,
         media_type,
         size: bytes.len() as u64,
@@ -871,13 +873,19 @@ impl Store for RedbStore {
 
     fn put_attachment(
         &self,
+        tenant: Option<&str>,
         file_name: &str,
         media_type: &str,
         bytes: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Attachment, StoreError> {
-        let (file_name, media_type, bytes) = (file_name.to_owned(), media_type.to_owned(), bytes.to_vec());
-        self.write(move |t| put_attachment_in(t, file_name, media_type, bytes, now))
+        let (tenant, file_name, media_type, bytes) = (
+            tenant.map(str::to_owned),
+            file_name.to_owned(),
+            media_type.to_owned(),
+            bytes.to_vec(),
+        );
+        self.write(move |t| put_attachment_in(t, tenant, file_name, media_type, bytes, now))
     }
 
     fn attachment(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError> {

@@ -196,7 +196,7 @@ fn every_catalog_service_can_be_submitted_through_the_api_and_read_back() {
     for service in catalog.services.iter().filter(|s| s.tenant.is_none()) {
         for (tenant, token) in [("musterstadt", TOKEN_MUSTERSTADT), ("beispieldorf", TOKEN_BEISPIELDORF)] {
             let offered = catalog.service(Some(tenant), &service.id).unwrap();
-            let answers = with_uploads(&server, offered, &valid_answers(&catalog, tenant, &service.id));
+            let answers = with_uploads(&server, tenant, offered, &valid_answers(&catalog, tenant, &service.id));
             let path = format!("/api/v1/services/{tenant}/{}/submissions", service.id);
             let reply = post_json(&server, &path, &answers.to_string());
             assert_eq!(reply.status, 201, "{tenant}/{}: {}", service.id, reply.body);
@@ -348,7 +348,7 @@ fn the_openapi_document_matches_the_routes() {
         "GET /api/v1/submissions",
         "GET /api/v1/submissions/{reference}",
         "POST /api/v1/submissions/{reference}/state",
-        "POST /api/v1/attachments",
+        "POST /api/v1/services/{tenant}/{service}/attachments",
         "GET /api/v1/attachments/{id}",
         "GET /api/v1/openapi.json",
     ];
@@ -380,7 +380,7 @@ fn responses_carry_security_headers_and_no_internals() {
 #[test]
 fn uploads_are_typed_by_their_content() {
     let server = start();
-    let upload = |name: &str, bytes: &[u8]| upload(&server, name, bytes);
+    let upload = |name: &str, bytes: &[u8]| upload_for(&server, "musterstadt", "bewohnerparkausweis", name, bytes);
     let pdf = upload(
         "../../Nachweis<1>.pdf",
         b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n",
@@ -393,6 +393,13 @@ fn uploads_are_typed_by_their_content() {
     let download = get_with_token(&server, &format!("/api/v1/attachments/{id}"), TOKEN_MUSTERSTADT);
     assert_eq!(download.status, 200);
     assert!(download.body.starts_with("%PDF"));
+    let elsewhere = get_with_token(&server, &format!("/api/v1/attachments/{id}"), TOKEN_BEISPIELDORF);
+    assert_eq!(
+        elsewhere.status, 404,
+        "another municipality's back office cannot read it"
+    );
+    let nowhere = upload_for(&server, "musterstadt", "gibtsnicht", "x.pdf", PDF);
+    assert_eq!(nowhere.status, 404);
 
     let fake = upload("rechnung.pdf", b"MZ\x90\x00 this is a program, not a PDF");
     assert_eq!(
@@ -468,7 +475,18 @@ fn a_file_answer_must_name_an_upload() {
     );
 
     // Uploaded first, the type and size are the server's, whatever the client claims.
-    let uploaded = upload(&server, "schlagloch.jpg", JPEG).json()[0].clone();
+    // An upload made for another municipality does not count.
+    let foreign = upload_for(&server, "beispieldorf", "maengelmelder", "schlagloch.jpg", JPEG).json()[0].clone();
+    answers["foto"] = json!({"id": foreign["id"]});
+    let reply = post_json(
+        &server,
+        "/api/v1/services/musterstadt/maengelmelder/submissions",
+        &answers.to_string(),
+    );
+    assert_eq!(reply.status, 422);
+    assert_eq!(reply.json()["errors"][0]["code"], "file_not_uploaded");
+
+    let uploaded = upload_for(&server, "musterstadt", "maengelmelder", "schlagloch.jpg", JPEG).json()[0].clone();
     answers["foto"] = json!({"id": uploaded["id"], "name": "x.jpg", "size": 1, "type": "png"});
     let reply = post_json(
         &server,

@@ -206,8 +206,8 @@ pub fn sample_file(name: &str) -> &'static [u8] {
 
 /// Uploads a sample file for every file answer of `answers` (a test's stand-in such as
 /// `{name: foto.jpg}`) and puts the server's answer in its place, as an integrator does.
-pub fn with_uploads(server: &TestServer, service: &Service, answers: &Json) -> Json {
-    fn walk(server: &TestServer, fields: &[Field], value: &mut Json) {
+pub fn with_uploads(server: &TestServer, tenant: &str, service: &Service, answers: &Json) -> Json {
+    fn walk(server: &TestServer, tenant: &str, service: &Service, fields: &[Field], value: &mut Json) {
         let Json::Object(map) = value else { return };
         for field in fields {
             let Some(answer) = map.get_mut(&field.id) else { continue };
@@ -219,12 +219,12 @@ pub fn with_uploads(server: &TestServer, service: &Service, answers: &Json) -> J
                         .or(answer.as_str())
                         .unwrap_or("nachweis.pdf")
                         .to_string();
-                    *answer = upload(server, &name, sample_file(&name)).json()[0].clone();
+                    *answer = upload_for(server, tenant, &service.id, &name, sample_file(&name)).json()[0].clone();
                 }
-                FieldKind::Group { fields } => walk(server, fields, answer),
+                FieldKind::Group { fields } => walk(server, tenant, service, fields, answer),
                 FieldKind::Repeat { fields, .. } => {
                     for item in answer.as_array_mut().into_iter().flatten() {
-                        walk(server, fields, item);
+                        walk(server, tenant, service, fields, item);
                     }
                 }
                 _ => {}
@@ -233,13 +233,13 @@ pub fn with_uploads(server: &TestServer, service: &Service, answers: &Json) -> J
     }
     let mut answers = answers.clone();
     for step in &service.steps {
-        walk(server, &step.fields, &mut answers);
+        walk(server, tenant, service, &step.fields, &mut answers);
     }
     answers
 }
 
-/// `POST /api/v1/attachments` with one file.
-pub fn upload(server: &TestServer, name: &str, bytes: &[u8]) -> Reply {
+/// `POST /api/v1/services/{tenant}/{service}/attachments` with one file.
+pub fn upload_for(server: &TestServer, tenant: &str, service: &str, name: &str, bytes: &[u8]) -> Reply {
     let boundary = "XyZbOuNdArY";
     let mut body = Vec::new();
     body.extend_from_slice(
@@ -250,7 +250,10 @@ pub fn upload(server: &TestServer, name: &str, bytes: &[u8]) -> Reply {
     body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
     reply(
         agent()
-            .post(format!("{}/api/v1/attachments", server.base))
+            .post(format!(
+                "{}/api/v1/services/{tenant}/{service}/attachments",
+                server.base
+            ))
             .header("Content-Type", format!("multipart/form-data; boundary={boundary}"))
             .send(&body[..]),
     )

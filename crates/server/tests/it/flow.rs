@@ -282,7 +282,7 @@ fn every_catalog_service_can_be_completed_through_the_pages() {
             let via_api = post_json(
                 &server,
                 &format!("/api/v1/services/{tenant}/{}/submissions", shared.id),
-                &with_uploads(&server, service, &answers).to_string(),
+                &with_uploads(&server, tenant, service, &answers).to_string(),
             )
             .json();
             assert_eq!(

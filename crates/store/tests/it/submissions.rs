@@ -181,12 +181,15 @@ fn attachments_round_trip_with_their_bytes() {
     // Larger than a redb page, to exercise values spread over several pages.
     let bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
     let a = store
-        .put_attachment("nachweis.pdf", "application/pdf", &bytes, at(2, 0))
+        .put_attachment(Some("musterstadt"), "nachweis.pdf", "application/pdf", &bytes, at(2, 0))
         .unwrap();
     assert_eq!(a.id.len(), 32);
     assert_eq!(a.size, 300_000);
     assert_eq!(a.file_name, "nachweis.pdf");
-    let empty = store.put_attachment("leer.txt", "text/plain", &[], at(2, 0)).unwrap();
+    assert_eq!(a.tenant.as_deref(), Some("musterstadt"));
+    let empty = store
+        .put_attachment(None, "leer.txt", "text/plain", &[], at(2, 0))
+        .unwrap();
     assert_ne!(a.id, empty.id);
     drop(store);
 
