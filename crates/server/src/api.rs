@@ -474,7 +474,7 @@ async fn submit(
 }
 
 /// Replaces every file answer by what the store knows of the upload it names (`{"id": …}`
-/// from `POST /api/v1/attachments`): name, size and the type found from the content. A file
+/// from `POST /api/v1/services/{tenant}/{service}/attachments`): name, size and the type found from the content. A file
 /// answer without a known upload is a problem at its field, so a submission never points at
 /// a file the back office cannot open; nor at another municipality's upload.
 pub fn resolve_files(
