@@ -158,11 +158,20 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// The context of a request under `/{tenant}/{service}/`; the friendly 404 page when the
+    /// municipality does not offer the service.
     #[allow(clippy::result_large_err)] // the error is the response itself, built once per request
-    fn new(state: web::Data<AppState>, req: HttpRequest, tenant: &str, service: &str) -> Result<Ctx, HttpResponse> {
-        let lang = Lang::of_request(&req);
-        let Some(offer) = state.registry.current().offer(tenant, service).cloned() else {
-            return Err(not_found_page(&state, &req, lang));
+    fn from_request(req: &HttpRequest) -> Result<Ctx, HttpResponse> {
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Err(HttpResponse::InternalServerError().finish());
+        };
+        let lang = Lang::of_request(req);
+        let (tenant, service) = (req.match_info().get("tenant"), req.match_info().get("service"));
+        let offer = tenant
+            .zip(service)
+            .and_then(|(tenant, service)| state.registry.current().offer(tenant, service).cloned());
+        let Some(offer) = offer else {
+            return Err(not_found_page(&state, req, lang));
         };
         let session = req
             .cookie(COOKIE)
@@ -170,11 +179,30 @@ impl Ctx {
             .and_then(|v| Session::parse(&v));
         Ok(Ctx {
             state,
-            req,
+            req: req.clone(),
             lang,
             offer,
             session,
         })
+    }
+
+    /// Renders a page of this service in the frame of its municipality and answers with it.
+    /// With `csrf`, the page's forms carry the session's token.
+    fn respond(
+        &mut self,
+        status: StatusCode,
+        csrf: bool,
+        session: Option<SessionExpiry>,
+        render: impl FnOnce(&baukasten_render::Renderer, &Page) -> String,
+    ) -> HttpResponse {
+        let csrf = csrf.then(|| self.csrf());
+        let links = self.links();
+        let tenant = self.offer.tenant.clone();
+        let body = render(
+            &self.state.renderer,
+            &page(self.lang, Some(&tenant), &links, csrf.as_deref(), session),
+        );
+        self.html(status, body)
     }
 
     fn links(&self) -> ServerLinks {
@@ -274,13 +302,18 @@ impl Ctx {
 
     fn error_page(&mut self, e: ApiError) -> HttpResponse {
         log::error!("page failed: {e}");
-        let links = self.links();
-        let tenant = self.offer.tenant.clone();
-        let body = self
-            .state
-            .renderer
-            .error(&page(self.lang, Some(&tenant), &links, None, None));
-        self.html(StatusCode::INTERNAL_SERVER_ERROR, body)
+        self.respond(StatusCode::INTERNAL_SERVER_ERROR, false, None, |r, page| r.error(page))
+    }
+}
+
+impl actix_web::FromRequest for Ctx {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Ctx, actix_web::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(
+            Ctx::from_request(req).map_err(|page| actix_web::error::InternalError::from_response("", page).into()),
+        )
     }
 }
 
@@ -419,19 +452,9 @@ async fn theme(state: web::Data<AppState>, path: web::Path<String>) -> HttpRespo
     }
 }
 
-async fn start(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state, req, &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let links = ctx.links();
-    let tenant = ctx.offer.tenant.clone();
-    let body = ctx
-        .state
-        .renderer
-        .start(&page(ctx.lang, Some(&tenant), &links, None, None), ctx.offer.service());
-    ctx.html(StatusCode::OK, body)
+async fn start(mut ctx: Ctx) -> HttpResponse {
+    let offer = ctx.offer.clone();
+    ctx.respond(StatusCode::OK, false, None, |r, page| r.start(page, offer.service()))
 }
 
 /// Renders a step with the given answers.
@@ -443,22 +466,11 @@ fn render_step(
     show_errors: bool,
 ) -> HttpResponse {
     let evaluation = compiled.evaluate(answers, &ctx.state.context());
-    let csrf = ctx.csrf();
-    let links = ctx.links();
-    let tenant = ctx.offer.tenant.clone();
-    let extend = format!("{}verlaengern?schritt={step}", links.base(compiled.service()));
+    let extend = format!("{}verlaengern?schritt={step}", ctx.links().base(compiled.service()));
     let expiry = SessionExpiry {
         minutes_left: ctx.expiry_minutes(),
         extend_url: &extend,
     };
-    let body = ctx.state.renderer.step(
-        &page(ctx.lang, Some(&tenant), &links, Some(&csrf), Some(expiry)),
-        compiled,
-        step,
-        &evaluation,
-        answers,
-        show_errors,
-    );
     let status = if compiled.service().step(step).is_none() {
         StatusCode::NOT_FOUND
     } else if show_errors && !evaluation.step_errors(step).is_empty() {
@@ -466,19 +478,13 @@ fn render_step(
     } else {
         StatusCode::OK
     };
-    ctx.html(status, body)
+    ctx.respond(status, true, Some(expiry), |r, page| {
+        r.step(page, compiled, step, &evaluation, answers, show_errors)
+    })
 }
 
-async fn step_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String, String)>,
-) -> HttpResponse {
-    let (tenant, service, step) = path.into_inner();
-    let mut ctx = match Ctx::new(state, req, &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn step_page(mut ctx: Ctx, path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (_, _, step) = path.into_inner();
     let draft = match ctx.draft().await {
         Ok(d) => d,
         Err(e) => return ctx.error_page(e),
@@ -610,17 +616,9 @@ fn is_file_field(service: &Service, path: &str) -> bool {
         .is_some_and(|f| matches!(f.kind, FieldKind::File { .. }))
 }
 
-async fn step_post(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String, String)>,
-    payload: web::Payload,
-) -> HttpResponse {
-    let (tenant, service, step) = path.into_inner();
-    let mut ctx = match Ctx::new(state.clone(), req.clone(), &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn step_post(mut ctx: Ctx, path: web::Path<(String, String, String)>, payload: web::Payload) -> HttpResponse {
+    let (_, _, step) = path.into_inner();
+    let state = ctx.state.clone();
     let posted = match ctx.read_post(payload, false).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -637,7 +635,7 @@ async fn step_post(
     let compiled = ctx.compiled_for(draft.as_ref());
     let model = compiled.service();
     if model.step(&step).is_none() {
-        return not_found_page(&state, &req, ctx.lang);
+        return not_found_page(&state, &ctx.req, ctx.lang);
     }
     let before = draft
         .as_ref()
@@ -660,7 +658,7 @@ async fn step_post(
             continue;
         }
         let field = upload.field.clone();
-        let value = match crate::uploads::store_upload(&state, &tenant, upload).await {
+        let value = match crate::uploads::store_upload(&state, &ctx.offer.tenant.id, upload).await {
             Ok(stored) => serde_json::json!({
                 "id": stored.id, "name": stored.file_name, "size": stored.size, "type": stored.media_type,
             }),
@@ -692,24 +690,16 @@ async fn step_post(
         }
         Action::Add(_) | Action::Remove { .. } => render_step(&mut ctx, &compiled, &step, &answers, false),
         Action::Save => {
-            let link = format!(
-                "{}://{}{}?code={}",
-                req.connection_info().scheme(),
-                req.connection_info().host(),
-                links.resume(model),
-                saved.resume_code
-            );
-            let csrf = ctx.csrf();
-            let tenant = ctx.offer.tenant.clone();
-            let body = state.renderer.resume(
-                &page(ctx.lang, Some(&tenant), &links, Some(&csrf), None),
-                model,
-                ResumeState::Saved {
-                    code: &saved.resume_code,
-                    link: &link,
-                },
-            );
-            ctx.html(StatusCode::OK, body)
+            let link = {
+                let connection = ctx.req.connection_info();
+                let (scheme, host) = (connection.scheme(), connection.host());
+                format!("{scheme}://{host}{}?code={}", links.resume(model), saved.resume_code)
+            };
+            let state = ResumeState::Saved {
+                code: &saved.resume_code,
+                link: &link,
+            };
+            ctx.respond(StatusCode::OK, true, None, |r, page| r.resume(page, model, state))
         }
         Action::Continue => {
             let evaluation = compiled.evaluate(&answers, &state.context());
@@ -778,12 +768,7 @@ async fn save_draft(
         .ok_or_else(|| ApiError::Internal("the draft vanished while it was saved".into()))
 }
 
-async fn summary(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state, req, &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn summary(mut ctx: Ctx) -> HttpResponse {
     let draft = match ctx.draft().await {
         Ok(Some(d)) => d,
         Ok(None) => return ctx.redirect(&ctx.links().start(ctx.offer.service())),
@@ -801,35 +786,18 @@ fn render_summary(
     declared: bool,
 ) -> HttpResponse {
     let evaluation = compiled.evaluate(answers, &ctx.state.context());
-    let csrf = ctx.csrf();
-    let links = ctx.links();
-    let tenant = ctx.offer.tenant.clone();
-    let body = ctx.state.renderer.summary(
-        &page(ctx.lang, Some(&tenant), &links, Some(&csrf), None),
-        compiled,
-        &evaluation,
-        show_errors,
-        declared,
-    );
     let status = if show_errors {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    ctx.html(status, body)
+    ctx.respond(status, true, None, |r, page| {
+        r.summary(page, compiled, &evaluation, show_errors, declared)
+    })
 }
 
-async fn send(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state.clone(), req.clone(), &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn send(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
+    let state = ctx.state.clone();
     let posted = match ctx.read_post(payload, true).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -868,7 +836,7 @@ async fn send(
     let submitted = web::block(move || store.submit(new, Some(idempotency), &initial, now)).await;
     let submission = match submitted {
         Ok(Ok(Submitted::Created(s))) => {
-            state.metrics.submitted(&tenant, &service);
+            state.metrics.submitted(&ctx.offer.tenant.id, &ctx.offer.service().id);
             s
         }
         Ok(Ok(Submitted::Replayed(s))) => s,
@@ -880,12 +848,8 @@ async fn send(
     ctx.redirect(&ctx.links().confirmation(ctx.offer.service()))
 }
 
-async fn confirmation(state: web::Data<AppState>, req: HttpRequest, path: web::Path<(String, String)>) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state.clone(), req, &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn confirmation(mut ctx: Ctx) -> HttpResponse {
+    let state = ctx.state.clone();
     let Some(Session::Sent(reference)) = ctx.session.clone() else {
         return ctx.redirect(&ctx.links().start(ctx.offer.service()));
     };
@@ -903,15 +867,9 @@ async fn confirmation(state: web::Data<AppState>, req: HttpRequest, path: web::P
         .unwrap_or_else(|| ctx.offer.compiled.clone());
     let answers = submission.data.get("answers").cloned().unwrap_or(Json::Null);
     let evaluation = compiled.evaluate(&answers, &state.context());
-    let links = ctx.links();
-    let tenant = ctx.offer.tenant.clone();
-    let body = state.renderer.confirmation(
-        &page(ctx.lang, Some(&tenant), &links, None, None),
-        &compiled,
-        &evaluation,
-        &submission.reference,
-    );
-    ctx.html(StatusCode::OK, body)
+    ctx.respond(StatusCode::OK, false, None, |r, page| {
+        r.confirmation(page, &compiled, &evaluation, &submission.reference)
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -919,46 +877,21 @@ struct CodeQuery {
     code: Option<String>,
 }
 
-async fn resume_page(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    query: web::Query<CodeQuery>,
-) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state, req.clone(), &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn resume_page(mut ctx: Ctx, query: web::Query<CodeQuery>) -> HttpResponse {
     if let Some(code) = &query.code {
         // The link from the "saved" page carries its code.
-        if let Err(e) = ctx.state.limiter.check(&req) {
+        if let Err(e) = ctx.state.limiter.check(&ctx.req) {
             return e.into_html(&mut ctx);
         }
         return resume_with(&mut ctx, code).await;
     }
-    let csrf = ctx.csrf();
-    let links = ctx.links();
-    let tenant = ctx.offer.tenant.clone();
-    let body = ctx.state.renderer.resume(
-        &page(ctx.lang, Some(&tenant), &links, Some(&csrf), None),
-        ctx.offer.service(),
-        ResumeState::Ask,
-    );
-    ctx.html(StatusCode::OK, body)
+    let offer = ctx.offer.clone();
+    ctx.respond(StatusCode::OK, true, None, |r, page| {
+        r.resume(page, offer.service(), ResumeState::Ask)
+    })
 }
 
-async fn resume_post(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    payload: web::Payload,
-) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state.clone(), req.clone(), &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn resume_post(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
     let posted = match ctx.read_post(payload, true).await {
         Ok(p) => p,
         Err(response) => return response,
@@ -979,15 +912,10 @@ async fn resume_with(ctx: &mut Ctx, code: &str) -> HttpResponse {
         Err(e) => return ctx.error_page(ApiError::Internal(e.to_string())),
     };
     let Some(draft) = draft else {
-        let csrf = ctx.csrf();
-        let links = ctx.links();
-        let tenant = ctx.offer.tenant.clone();
-        let body = ctx.state.renderer.resume(
-            &page(ctx.lang, Some(&tenant), &links, Some(&csrf), None),
-            ctx.offer.service(),
-            ResumeState::Invalid { code },
-        );
-        return ctx.html(StatusCode::UNPROCESSABLE_ENTITY, body);
+        let offer = ctx.offer.clone();
+        return ctx.respond(StatusCode::UNPROCESSABLE_ENTITY, true, None, |r, page| {
+            r.resume(page, offer.service(), ResumeState::Invalid { code })
+        });
     };
     ctx.session = Some(Session::Draft(draft.id.clone()));
     let compiled = ctx.compiled_for(Some(&draft));
@@ -1005,17 +933,7 @@ struct ExtendQuery {
 }
 
 /// "Mehr Zeit": renews the session cookie and goes back to the step.
-async fn extend(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    path: web::Path<(String, String)>,
-    query: web::Query<ExtendQuery>,
-) -> HttpResponse {
-    let (tenant, service) = path.into_inner();
-    let mut ctx = match Ctx::new(state, req, &tenant, &service) {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+async fn extend(mut ctx: Ctx, query: web::Query<ExtendQuery>) -> HttpResponse {
     let links = ctx.links();
     let model = ctx.offer.service();
     let to = match query.schritt.as_deref().filter(|s| model.step(s).is_some()) {
@@ -1032,13 +950,7 @@ impl ApiError {
         if status.is_server_error() {
             return ctx.error_page(self);
         }
-        let links = ctx.links();
-        let tenant = ctx.offer.tenant.clone();
-        let body = ctx
-            .state
-            .renderer
-            .error(&page(ctx.lang, Some(&tenant), &links, None, None));
-        ctx.html(status, body)
+        ctx.respond(status, false, None, |r, page| r.error(page))
     }
 }
 
