@@ -47,8 +47,15 @@ pub(crate) fn write_fields(out: &mut String, fields: &[FieldView], ui: &Strings)
 }
 
 /// Escapes text for HTML text content or a double-quoted attribute value: `&`, `<`, `>`, `"`
-/// and `'`, like the templates' formatter (`pages::escape_html`), which leaves `/` alone.
+/// and `'`, the same escaping the templates' formatter (`pages::escape_html`) uses, which
+/// leaves `/` alone.
 pub(crate) fn escape_into(out: &mut String, text: &str) {
+    // Writing into a String cannot fail.
+    let _ = escape_to(out, text);
+}
+
+/// [`escape_into`] for any writer; the templates' formatter writes through this too.
+pub(crate) fn escape_to(out: &mut impl std::fmt::Write, text: &str) -> std::fmt::Result {
     let mut last = 0;
     for (i, byte) in text.bytes().enumerate() {
         let entity = match byte {
@@ -59,11 +66,11 @@ pub(crate) fn escape_into(out: &mut String, text: &str) {
             b'\'' => "&#39;",
             _ => continue,
         };
-        out.push_str(&text[last..i]);
-        out.push_str(entity);
+        out.write_str(&text[last..i])?;
+        out.write_str(entity)?;
         last = i + 1;
     }
-    out.push_str(&text[last..]);
+    out.write_str(&text[last..])
 }
 
 /// A text the templates would test for truth: present and not empty.

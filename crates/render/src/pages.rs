@@ -155,21 +155,7 @@ fn escape_html(
     let Some(text) = value.as_str().filter(|_| !value.is_safe()) else {
         return minijinja::escape_formatter(out, state, value);
     };
-    let mut last = 0;
-    for (i, byte) in text.bytes().enumerate() {
-        let entity = match byte {
-            b'&' => "&amp;",
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'"' => "&quot;",
-            b'\'' => "&#39;",
-            _ => continue,
-        };
-        out.write_str(&text[last..i]).map_err(minijinja::Error::from)?;
-        out.write_str(entity).map_err(minijinja::Error::from)?;
-        last = i + 1;
-    }
-    out.write_str(&text[last..]).map_err(minijinja::Error::from)
+    crate::fields::escape_to(out, text).map_err(minijinja::Error::from)
 }
 
 /// A serializable value as a template value.
