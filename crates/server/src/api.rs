@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use baukasten_engine::Evaluation;
+use baukasten_engine::{CompiledService, Evaluation};
 use baukasten_store::{Idempotency, NewSubmission, Submission, Submitted};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
@@ -338,8 +338,7 @@ impl From<Submission> for SubmissionOut {
 }
 
 /// The reference prefix of a service: declared, or the first letters of its id.
-pub fn reference_prefix(offer: &Offer) -> String {
-    let service = offer.service();
+pub fn reference_prefix(service: &baukasten_dsl::model::Service) -> String {
     service.reference_prefix.clone().unwrap_or_else(|| {
         service
             .id
@@ -367,17 +366,24 @@ pub fn attachment_ids(value: &Json, out: &mut Vec<String>) {
     }
 }
 
-/// What a submission stores: the clean answers and the computed values.
-pub fn submission_for(offer: &Offer, evaluation: &Evaluation, draft: Option<String>) -> NewSubmission {
+/// What a submission stores: the clean answers and the computed values, pinned to the
+/// compiled definition they were checked against.
+pub fn submission_for(
+    tenant: &str,
+    compiled: &CompiledService,
+    evaluation: &Evaluation,
+    draft: Option<String>,
+) -> NewSubmission {
+    let service = compiled.service();
     let answers = Json::Object(evaluation.clean());
     let mut attachments = Vec::new();
     attachment_ids(&answers, &mut attachments);
     NewSubmission {
-        tenant: Some(offer.tenant.id.clone()),
-        service: offer.service().id.clone(),
-        version: offer.service().version.clone(),
-        definition_hash: offer.compiled.definition_hash().to_string(),
-        reference_prefix: reference_prefix(offer),
+        tenant: Some(tenant.to_string()),
+        service: service.id.clone(),
+        version: service.version.clone(),
+        definition_hash: compiled.definition_hash().to_string(),
+        reference_prefix: reference_prefix(service),
         data: json!({ "answers": answers, "computed": evaluation.computed }),
         fee_total: format!("{:.2}", evaluation.fee_total),
         attachments,
@@ -385,9 +391,9 @@ pub fn submission_for(offer: &Offer, evaluation: &Evaluation, draft: Option<Stri
     }
 }
 
-pub fn initial_state(offer: &Offer) -> String {
-    offer
-        .service()
+/// The state a new submission starts in: the process's first, else `eingegangen`.
+pub fn initial_state(service: &baukasten_dsl::model::Service) -> String {
+    service
         .process
         .states
         .first()
@@ -449,8 +455,8 @@ async fn submit(
             .collect::<Vec<_>>();
         return Err(ApiError::Invalid(file_problems.into_iter().chain(engine).collect()));
     }
-    let new = submission_for(&offer, &evaluation, None);
-    let initial = initial_state(&offer);
+    let new = submission_for(&tenant, &offer.compiled, &evaluation, None);
+    let initial = initial_state(offer.service());
     let store = state.store.clone();
     let now = state.now();
     let submitted = web::block(move || store.submit(new, idempotency, &initial, now))

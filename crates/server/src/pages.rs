@@ -819,13 +819,8 @@ async fn send(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
     if !evaluation.is_valid() || (needs_declaration && !declared) {
         return render_summary(&mut ctx, &compiled, &draft.answers, true, declared);
     }
-    let pinned_offer = Offer {
-        tenant: ctx.offer.tenant.clone(),
-        compiled: compiled.clone(),
-        schema: Json::Null,
-    };
-    let new = crate::api::submission_for(&pinned_offer, &evaluation, Some(draft.id.clone()));
-    let initial = crate::api::initial_state(&pinned_offer);
+    let new = crate::api::submission_for(&ctx.offer.tenant.id, &compiled, &evaluation, Some(draft.id.clone()));
+    let initial = crate::api::initial_state(compiled.service());
     // The draft id makes a double submit (two clicks, a retried post) store one submission.
     let idempotency = Idempotency {
         key: format!("draft/{}", draft.id),
