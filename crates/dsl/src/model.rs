@@ -275,6 +275,11 @@ impl FieldKind {
         )
     }
 
+    /// Whether the answer is an uploaded file.
+    pub fn is_file(&self) -> bool {
+        matches!(self, FieldKind::File { .. })
+    }
+
     pub fn is_numeric(&self) -> bool {
         matches!(self, FieldKind::Integer | FieldKind::Decimal | FieldKind::Money)
     }

@@ -25,6 +25,7 @@ use serde_json::Value as Json;
 use crate::compile::{CompiledService, FieldPlan, Inner, SlotMap};
 use crate::expr::TODAY;
 use crate::messages::{self, Message};
+use crate::money;
 use crate::validators::{self, Invalid, trim};
 
 /// Rounds of visibility evaluation before giving up on stability (conditions that hide each
@@ -48,12 +49,22 @@ pub struct Limits {
     pub max_repeat_items: usize,
 }
 
+impl Limits {
+    /// The limits every evaluation, page and walk over answers uses unless told otherwise.
+    pub const DEFAULT: Limits = Limits {
+        max_text_chars: 10_000,
+        max_repeat_items: 200,
+    };
+
+    /// How many items of a repeat are looked at: its `max_items`, else `max_repeat_items`.
+    pub fn repeat_items(&self, max_items: Option<u32>) -> usize {
+        max_items.map_or(self.max_repeat_items, |m| m as usize)
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            max_text_chars: 10_000,
-            max_repeat_items: 200,
-        }
+        Self::DEFAULT
     }
 }
 
@@ -140,6 +151,10 @@ pub struct ExpressionProblem {
     pub expression: String,
     pub line: u32,
     pub message: String,
+    /// The expression read a field without a value (unanswered or hidden), so its failure is
+    /// expected (`none + 1`) and says nothing about the service. Any other failure usually
+    /// means a mistake in the service, and `baukasten test` shows it.
+    pub unanswered: bool,
 }
 
 impl Evaluation {
@@ -216,7 +231,7 @@ impl Clean {
             Clean::FromValue | Clean::Date(_) => value.as_str().map(|s| Json::String(s.to_string())),
             Clean::Int(n) => Some(Json::from(*n)),
             Clean::Bool(b) => Some(Json::Bool(*b)),
-            Clean::Money(d) => Some(Json::String(format!("{:.2}", d.round_dp(2)))),
+            Clean::Money(d) => Some(Json::String(money::format(*d))),
             Clean::Decimal(d) => Some(Json::String(d.normalize().to_string())),
             Clean::Json(j) => Some((**j).clone()),
         }
@@ -226,7 +241,7 @@ impl Clean {
     fn number(&self) -> Option<Decimal> {
         match self {
             Clean::Int(n) => Some(Decimal::from(*n)),
-            Clean::Money(d) => Some(d.round_dp(2)),
+            Clean::Money(d) => Some(money::round(*d)),
             Clean::Decimal(d) => Some(*d),
             _ => None,
         }
@@ -385,6 +400,7 @@ impl<'a> Run<'a> {
                         expression: compiled.source.clone(),
                         line: compiled.span.line,
                         message: e.to_string(),
+                        unanswered: compiled.reads_unanswered(ctx),
                     });
                 }
                 None
@@ -821,9 +837,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             let Some(value) = self.eval(amount, &ctx) else { continue };
-            let Some(mut amount) = to_decimal(&value)
-                .map(|d| d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero))
-            else {
+            let Some(mut amount) = to_decimal(&value).map(money::round) else {
                 continue;
             };
             // Amounts are in euros and cents: always two places, so "20.50" never shows as "20.5".
@@ -1007,7 +1021,7 @@ fn clean_value(field: &Field, answer: &Answer, vis: &Vis) -> Option<Json> {
 fn round_money(value: &Value) -> Value {
     match to_decimal(value) {
         Some(d) => {
-            let rounded = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+            let rounded = money::round(d);
             Value::from(rounded.to_f64().unwrap_or(0.0))
         }
         None => value.clone(),
@@ -1038,15 +1052,10 @@ fn computed_json(value: &Value, value_type: Option<&baukasten_dsl::model::ValueT
     match value_type {
         Some(ValueType::Money) | Some(ValueType::Decimal) => to_decimal(value)
             .map(|d| {
-                let d = if matches!(value_type, Some(ValueType::Money)) {
-                    d.round_dp(2)
-                } else {
-                    d.normalize()
-                };
                 Json::String(if matches!(value_type, Some(ValueType::Money)) {
-                    format!("{d:.2}")
+                    money::format(d)
                 } else {
-                    d.to_string()
+                    d.normalize().to_string()
                 })
             })
             .unwrap_or(Json::Null),
@@ -1117,7 +1126,7 @@ fn parse(field: &Field, raw: Option<&Json>, limits: &Limits) -> Answer {
                     &[][..]
                 }
             };
-            let cap = max_items.map_or(limits.max_repeat_items, |m| m as usize);
+            let cap = limits.repeat_items(*max_items);
             if list.len() > cap {
                 let (de, en) = item_names(field);
                 answer.error = Some(Box::new((

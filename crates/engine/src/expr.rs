@@ -51,13 +51,16 @@ pub(crate) struct Compiled {
     pub expr: Expression<'static, 'static>,
     /// Top-level names the expression reads (fields and computed values).
     pub names: Vec<String>,
+    /// The names it reads as written, with their dotted member paths (`person.alter`).
+    pub reads: Vec<String>,
 }
 
 impl Compiled {
     pub fn new(expr: &baukasten_dsl::model::Expr) -> Result<Self, String> {
         let env = env();
-        let names = baukasten_dsl::expression_names(env, &expr.source)?
-            .into_iter()
+        let reads: Vec<String> = baukasten_dsl::expression_names(env, &expr.source)?.into_iter().collect();
+        let names = reads
+            .iter()
             .map(|n| n.split('.').next().unwrap_or_default().to_string())
             .collect();
         let compiled = env
@@ -68,11 +71,30 @@ impl Compiled {
             span: expr.span,
             expr: compiled,
             names,
+            reads,
         })
     }
 
     pub fn eval(&self, ctx: &Value) -> Result<Value, Error> {
         self.expr.eval(ctx.clone())
+    }
+
+    /// Whether a name the expression reads has no value in `ctx`: an unanswered or hidden
+    /// field, or a member of one. An expression like `anzahl * 2` then fails by design.
+    pub fn reads_unanswered(&self, ctx: &Value) -> bool {
+        self.reads.iter().any(|name| {
+            let mut value = ctx.clone();
+            for part in name.split('.') {
+                value = match value.get_attr(part) {
+                    Ok(v) => v,
+                    Err(_) => return true,
+                };
+                if value.is_none() || value.is_undefined() {
+                    return true;
+                }
+            }
+            false
+        })
     }
 }
 

@@ -9,19 +9,27 @@
 //! The crate is pure: no IO, no HTTP, no storage. The clock comes in through [`Context`].
 
 mod compile;
+pub mod draft;
 mod eval;
 mod expr;
 pub mod messages;
+pub mod money;
+pub mod process;
 pub mod schema;
+pub mod submission;
 mod summary;
 pub mod testing;
 pub mod validators;
+pub mod walk;
 
 pub use compile::{CompileError, CompiledService};
 pub use eval::{
     Context, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, Limits, MAX_PASSES, StepState,
 };
 pub use expr::FUEL;
+pub use draft::AfterContinue;
 pub use messages::Message;
+pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused};
+pub use submission::{StoredFile, SubmissionRecord, resolve_files};
 pub use schema::json_schema;
 pub use summary::{SummaryRow, SummaryStep, display};

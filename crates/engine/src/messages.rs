@@ -119,14 +119,14 @@ pub fn german_number(d: Decimal) -> String {
 
 /// An amount in German notation with cents: `1.234,50 €`.
 pub fn german_money(d: Decimal) -> String {
-    let rounded = d.round_dp(2);
+    let rounded = crate::money::round(d);
     let text = german_number(rounded.trunc());
     let cents = ((rounded - rounded.trunc()).abs() * Decimal::from(100)).round();
     format!("{text},{cents:0>2} €")
 }
 
 pub fn english_money(d: Decimal) -> String {
-    format!("€{:.2}", d.round_dp(2))
+    format!("€{}", crate::money::format(d))
 }
 
 pub fn too_small(kind: &FieldKind, min: Decimal) -> Message {
@@ -241,6 +241,11 @@ pub fn file_too_large(max: u64) -> Message {
         format!("Die Datei ist zu groß. Erlaubt sind höchstens {size}."),
         format!("The file is too large. The limit is {size}."),
     )
+}
+
+/// A file answer that names no upload the server knows (of this municipality).
+pub fn file_not_uploaded() -> Message {
+    Message::new("Bitte laden Sie die Datei zuerst hoch.", "Please upload the file first.")
 }
 
 pub fn invalid_file() -> Message {

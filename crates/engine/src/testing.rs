@@ -27,6 +27,12 @@ impl TestOutcome {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
+
+    /// The expression failures worth showing the clerk: those not explained by a field
+    /// without a value (see [`crate::ExpressionProblem::unanswered`]).
+    pub fn notable_problems(&self) -> impl Iterator<Item = &crate::ExpressionProblem> {
+        self.problems.iter().filter(|p| !p.unanswered)
+    }
 }
 
 /// One expectation that did not hold.
@@ -131,8 +137,8 @@ pub fn run_test(service: &CompiledService, test: &TestCase, today: NaiveDate) ->
                 what: "fee_total".into(),
                 expected: expected
                     .parse::<Decimal>()
-                    .map_or_else(|_| expected.clone(), |d| format!("{d:.2}")),
-                actual: format!("{:.2}", evaluation.fee_total),
+                    .map_or_else(|_| expected.clone(), crate::money::format),
+                actual: crate::money::format(evaluation.fee_total),
                 span: test.span,
             });
         }

@@ -1,5 +1,6 @@
 //! The engine's semantics as a citizen and a clerk notice them, each on a small service.
 
+mod domain;
 mod props;
 mod semantics;
 
