@@ -9,12 +9,17 @@
 //! address and returns a [`Running`] server to await or to run in a thread (tests).
 
 pub mod api;
+pub mod auth;
+pub mod body;
 pub mod catalog;
+pub mod citizen;
 pub mod config;
 pub mod error;
+pub mod lang;
 pub mod metrics;
-pub mod pages;
 pub mod security;
+pub mod state;
+pub mod submissions;
 pub mod uploads;
 
 use std::io;
@@ -25,84 +30,21 @@ use std::time::{Duration, Instant};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::{Compress, Next, from_fn};
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use baukasten_dsl::SourceFile;
-use baukasten_engine::Context;
 use baukasten_store::{RedbStore, Store};
-use serde_json::Value as Json;
 
 pub use catalog::{Published, Refused, Registry};
 pub use config::Config;
 use error::ApiError;
+pub use lang::Lang;
 use metrics::Metrics;
 use security::{RateLimiter, Secret};
+pub use state::AppState;
 
 /// Reads the catalog's source files; called at start and, with `--watch`, again and again.
 pub type Loader = Arc<dyn Fn() -> io::Result<Vec<SourceFile>> + Send + Sync>;
-
-/// The language of a response: German unless the client asks for English.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Lang {
-    De,
-    En,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::De => "de",
-            Lang::En => "en",
-        }
-    }
-
-    /// `?lang=en`, else the `lang` cookie, else `Accept-Language`; German by default.
-    pub fn of_request(req: &HttpRequest) -> Lang {
-        let query = req.query_string();
-        if let Some(lang) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
-            return if lang == "en" { Lang::En } else { Lang::De };
-        }
-        if let Some(c) = req.cookie("lang") {
-            return if c.value() == "en" { Lang::En } else { Lang::De };
-        }
-        let accept = req
-            .headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if accept.trim_start().to_ascii_lowercase().starts_with("en") {
-            Lang::En
-        } else {
-            Lang::De
-        }
-    }
-}
-
-/// What every handler shares.
-pub struct AppState {
-    pub config: Config,
-    pub registry: Registry,
-    pub store: Arc<dyn Store>,
-    pub renderer: baukasten_render::Renderer,
-    pub secret: Secret,
-    pub metrics: Metrics,
-    pub limiter: RateLimiter,
-}
-
-impl AppState {
-    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        chrono::Utc::now()
-    }
-
-    /// The engine's context: today's date in Germany's time zone is close enough to the
-    /// server's local date; the server is expected to run on German time.
-    pub fn context(&self) -> Context {
-        Context {
-            today: self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive()),
-        }
-    }
-}
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -218,8 +160,8 @@ impl Prepared {
                 .route("/healthz", web::get().to(healthz))
                 .route("/metrics", web::get().to(metrics))
                 .configure(api::routes)
-                .configure(pages::routes)
-                .default_service(web::to(pages::not_found))
+                .configure(citizen::routes)
+                .default_service(web::to(citizen::not_found))
         })
         .shutdown_timeout(30);
         if config.workers > 0 {
@@ -340,38 +282,4 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())
-}
-
-/// Reads a whole body, refusing one over `limit` bytes with a 413.
-pub(crate) async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
-    use futures_util::StreamExt;
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::Malformed(format!("could not read the body: {e}")))?;
-        if body.len() + chunk.len() > limit {
-            return Err(ApiError::TooLarge(limit));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
-}
-
-/// Parses a JSON body that was read as bytes (where the handler also needs the raw bytes, for
-/// the idempotency fingerprint), with the same errors as the JSON extractor.
-pub(crate) fn parse_json_body(req: &HttpRequest, body: &[u8], limit: usize) -> Result<Json, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    if essence != "application/json" && !essence.ends_with("+json") {
-        return Err(ApiError::UnsupportedMediaType(
-            "send the body as application/json".into(),
-        ));
-    }
-    if body.len() > limit {
-        return Err(ApiError::TooLarge(limit));
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::Malformed(format!("malformed JSON: {e}")))
 }

@@ -1,0 +1,200 @@
+//! Answers in: live evaluation (`/evaluate`) and durable submissions (`/submissions`, with
+//! `Idempotency-Key`). The engine decides; these handlers read the body, call it, and map the
+//! result to a response.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, post, web};
+use baukasten_engine::Limits;
+use baukasten_store::{Idempotency, Submitted};
+use serde::Serialize;
+use serde_json::{Value as Json, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::backoffice::SubmissionOut;
+use super::{offer, problems};
+use crate::catalog::hex;
+use crate::error::{ApiError, ErrorBody, FieldProblem, InvalidBody};
+use crate::lang::Lang;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct StepOut {
+    pub id: String,
+    pub visible: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FieldOut {
+    pub path: String,
+    pub visible: bool,
+    pub required: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct FeeOut {
+    pub id: Option<String>,
+    pub label: String,
+    /// Exact decimal, e.g. `"30.70"`.
+    pub amount: String,
+}
+
+/// What the engine says about a set of answers.
+#[derive(Serialize, ToSchema)]
+pub struct EvaluateResponse {
+    pub valid: bool,
+    pub steps: Vec<StepOut>,
+    pub fields: Vec<FieldOut>,
+    #[schema(value_type = Object)]
+    pub computed: Json,
+    pub fees: Vec<FeeOut>,
+    pub fee_total: String,
+    pub errors: Vec<FieldProblem>,
+}
+
+fn answers_object(body: &Json) -> Result<(), ApiError> {
+    if body.is_object() {
+        Ok(())
+    } else {
+        Err(ApiError::Malformed(
+            "the body must be a JSON object of answers, e.g. {\"vorname\": \"Erika\"}".into(),
+        ))
+    }
+}
+
+/// Evaluates answers without storing anything: what is shown and required, computed values,
+/// fees and errors. The optional script of the citizen's pages uses this to reveal fields live.
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/evaluate",
+    params(("tenant" = String, Path), ("service" = String, Path)),
+    request_body(content = Object, description = "The answers, e.g. {\"vorname\": \"Erika\"}"),
+    responses((status = 200, body = EvaluateResponse), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+#[post("/api/v1/services/{tenant}/{service}/evaluate")]
+pub(super) async fn evaluate(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Json>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, service) = path.into_inner();
+    let offer = offer(&state, &tenant, &service)?;
+    answers_object(&body)?;
+    let lang = Lang::of_request(&req);
+    let evaluation = offer.compiled.evaluate(&body, &state.context());
+    let response = EvaluateResponse {
+        valid: evaluation.is_valid(),
+        steps: evaluation
+            .steps
+            .iter()
+            .map(|s| StepOut {
+                id: s.id.clone(),
+                visible: s.visible,
+            })
+            .collect(),
+        fields: evaluation
+            .fields
+            .iter()
+            .map(|f| FieldOut {
+                path: f.path.to_string(),
+                visible: f.visible,
+                required: f.required,
+            })
+            .collect(),
+        computed: json!(evaluation.computed),
+        fees: evaluation
+            .fees
+            .iter()
+            .map(|f| FeeOut {
+                id: f.id.clone(),
+                label: f.label.get(lang.code()).to_string(),
+                amount: f.amount.to_string(),
+            })
+            .collect(),
+        fee_total: evaluation.fee_total.to_string(),
+        errors: problems(&evaluation.errors, lang),
+    };
+    Ok(HttpResponse::Ok().json(response))
+}
+
+/// Sends a service: the answers are evaluated, and only valid data is stored, durably, before
+/// the 201 goes out. With an `Idempotency-Key` header a retry gets the first answer back
+/// (`Idempotent-Replayed: true`) and nothing is stored twice.
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/submissions",
+    params(("tenant" = String, Path), ("service" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe; up to 200 characters")),
+    request_body(content = Object, description = "The answers"),
+    responses((status = 201, body = SubmissionOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = InvalidBody),
+        (status = 429, body = ErrorBody)))]
+#[post("/api/v1/services/{tenant}/{service}/submissions")]
+pub(super) async fn submit(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    payload: web::Payload,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (tenant, service) = path.into_inner();
+    let offer = offer(&state, &tenant, &service)?;
+    state.limiter.check(&req)?;
+    let body = crate::body::read_body(payload, state.config.max_body).await?;
+    let mut answers = crate::body::parse_json_body(&req, &body, state.config.max_body)?;
+    answers_object(&answers)?;
+    let lang = Lang::of_request(&req);
+    let idempotency = match req.headers().get("Idempotency-Key") {
+        None => None,
+        Some(value) => {
+            let key = value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 200)
+                .ok_or_else(|| ApiError::Malformed("Idempotency-Key must be 1 to 200 visible characters".into()))?;
+            Some(Idempotency {
+                key: format!("{tenant}/{service}/{key}"),
+                fingerprint: hex(&Sha256::digest(&body)),
+            })
+        }
+    };
+    let store = state.store.clone();
+    let compiled = offer.compiled.clone();
+    let owner = tenant.clone();
+    let (answers, file_errors) = web::block(move || {
+        // An upload belongs to one municipality; another's is not this submission's file.
+        let lookup = |id: &str| {
+            let found = store.attachment(id)?;
+            Ok::<_, baukasten_store::StoreError>(
+                found
+                    .filter(|(meta, _)| meta.tenant.as_deref() == Some(owner.as_str()))
+                    .map(|(meta, _)| crate::uploads::stored_file(meta)),
+            )
+        };
+        let errors = baukasten_engine::resolve_files(compiled.service(), &mut answers, &Limits::default(), lookup)?;
+        Ok::<_, baukasten_store::StoreError>((answers, errors))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let evaluation = offer.compiled.evaluate(&answers, &state.context());
+    if !evaluation.is_valid() || !file_errors.is_empty() {
+        return Err(ApiError::Invalid(problems(&evaluation.errors_with(file_errors), lang)));
+    }
+    let (new, initial) = crate::submissions::new_submission(&tenant, offer.compiled.submission(&evaluation), None);
+    let store = state.store.clone();
+    let now = state.now();
+    let submitted = web::block(move || store.submit(new, idempotency, &initial, now))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (submission, replayed) = match submitted {
+        Submitted::Created(s) => (s, false),
+        Submitted::Replayed(s) => (s, true),
+        Submitted::KeyReused => return Err(ApiError::KeyReused),
+    };
+    if !replayed {
+        state.metrics.submitted(&tenant, &service);
+    }
+    let location = format!("/api/v1/submissions/{}", submission.reference);
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, location));
+    if replayed {
+        response.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(response.json(SubmissionOut::from(submission)))
+}

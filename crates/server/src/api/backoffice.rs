@@ -1,0 +1,137 @@
+//! The JSON back office, for a municipality's systems with its bearer token: its submissions,
+//! one submission, and state changes along the process.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use baukasten_engine::Lifecycle;
+use baukasten_store::Submission;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::clerk_of;
+use crate::error::{ApiError, ErrorBody};
+use crate::state::AppState;
+
+/// A stored submission as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct SubmissionOut {
+    /// E.g. `BPA-2026-7K3Q9`.
+    pub reference: String,
+    pub tenant: Option<String>,
+    pub service: String,
+    pub version: String,
+    pub definition_hash: String,
+    pub state: String,
+    pub fee_total: String,
+    pub created_at: String,
+    /// The clean answers and computed values.
+    #[schema(value_type = Object)]
+    pub data: Json,
+    pub attachments: Vec<String>,
+}
+
+impl From<Submission> for SubmissionOut {
+    fn from(s: Submission) -> Self {
+        SubmissionOut {
+            reference: s.reference,
+            tenant: s.tenant,
+            service: s.service,
+            version: s.version,
+            definition_hash: s.definition_hash,
+            state: s.state,
+            fee_total: s.fee_total,
+            created_at: s.created_at.to_rfc3339(),
+            data: s.data,
+            attachments: s.attachments,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// At most this many, newest first (default 50, at most 500).
+    pub limit: Option<usize>,
+}
+
+/// The municipality's submissions, newest first (back office).
+#[utoipa::path(get, path = "/api/v1/submissions", params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = [SubmissionOut]), (status = 401, body = ErrorBody)))]
+#[get("/api/v1/submissions")]
+pub(super) async fn list_submissions(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let limit = query.limit.unwrap_or(50).min(500);
+    let store = state.store.clone();
+    let list = web::block(move || store.submissions(Some(&tenant), limit))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok().json(list.into_iter().map(SubmissionOut::from).collect::<Vec<_>>()))
+}
+
+async fn owned_submission(state: &AppState, tenant: &str, reference: String) -> Result<Submission, ApiError> {
+    let store = state.store.clone();
+    let found = web::block(move || store.submission(&reference))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    // Another municipality's submission does not exist for this clerk.
+    found
+        .filter(|s| s.tenant.as_deref() == Some(tenant))
+        .ok_or_else(|| ApiError::NotFound("no such submission".into()))
+}
+
+/// One submission with its data (back office).
+#[utoipa::path(get, path = "/api/v1/submissions/{reference}",
+    params(("reference" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = SubmissionOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[get("/api/v1/submissions/{reference}")]
+pub(super) async fn get_submission(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let submission = owned_submission(&state, &tenant, path.into_inner()).await?;
+    Ok(HttpResponse::Ok().json(SubmissionOut::from(submission)))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StateChange {
+    /// The new state; the service's process must allow the move.
+    pub state: String,
+}
+
+/// Moves a submission to another state of its process (back office). Only transitions the
+/// service declares are allowed; each is written to the audit trail.
+#[utoipa::path(post, path = "/api/v1/submissions/{reference}/state",
+    params(("reference" = String, Path)), security(("bearer" = [])), request_body = StateChange,
+    responses((status = 200, body = SubmissionOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+#[post("/api/v1/submissions/{reference}/state")]
+pub(super) async fn set_state(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    body: web::Json<StateChange>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let submission = owned_submission(&state, &tenant, path.into_inner()).await?;
+    let service = state
+        .registry
+        .pinned(&submission.definition_hash)
+        .ok_or_else(|| ApiError::Internal("the submission's definition is gone".into()))?;
+    Lifecycle::of(service.service())
+        .check(&submission.state, &body.state)
+        .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+    let store = state.store.clone();
+    let now = state.now();
+    let (reference, new_state, actor) = (submission.reference, body.into_inner().state, format!("clerk:{tenant}"));
+    let updated = web::block(move || store.set_state(&reference, &new_state, &actor, now))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or_else(|| ApiError::NotFound("no such submission".into()))?;
+    Ok(HttpResponse::Ok().json(SubmissionOut::from(updated)))
+}

@@ -1,0 +1,183 @@
+//! The service's pages while it is filled in: the start page and one page per step. A post
+//! of a step saves the draft, whatever the button; the engine merges it and says where the
+//! citizen goes next.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use baukasten_engine::{AfterContinue, CompiledService};
+use baukasten_render::{Action, Links, ResumeState, SessionExpiry};
+use baukasten_store::{Draft, NewDraft};
+use serde_json::{Map, Value as Json};
+
+use super::not_found_page;
+use super::session::{Ctx, Session};
+use crate::error::ApiError;
+
+pub(super) async fn start(mut ctx: Ctx) -> HttpResponse {
+    let offer = ctx.offer.clone();
+    ctx.respond(StatusCode::OK, false, None, |r, page| r.start(page, offer.service()))
+}
+
+/// Renders a step with the given answers.
+fn render_step(
+    ctx: &mut Ctx,
+    compiled: &CompiledService,
+    step: &str,
+    answers: &Json,
+    show_errors: bool,
+) -> HttpResponse {
+    let evaluation = compiled.evaluate(answers, &ctx.state.context());
+    let extend = format!("{}verlaengern?schritt={step}", ctx.links().base(compiled.service()));
+    let expiry = SessionExpiry {
+        minutes_left: ctx.expiry_minutes(),
+        extend_url: &extend,
+    };
+    let status = if compiled.service().step(step).is_none() {
+        StatusCode::NOT_FOUND
+    } else if show_errors && !evaluation.step_errors(step).is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    ctx.respond(status, true, Some(expiry), |r, page| {
+        r.step(page, compiled, step, &evaluation, answers, show_errors)
+    })
+}
+
+pub(super) async fn step_page(mut ctx: Ctx, path: web::Path<(String, String, String)>) -> HttpResponse {
+    let (_, _, step) = path.into_inner();
+    let draft = match ctx.draft().await {
+        Ok(d) => d,
+        Err(e) => return ctx.error_page(e),
+    };
+    if draft.is_none() && matches!(ctx.session, Some(Session::Draft(_)) | Some(Session::Sent(_))) {
+        // The draft was sent or expired: start afresh.
+        ctx.session = None;
+    }
+    let compiled = ctx.compiled_for(draft.as_ref());
+    let answers = draft.map(|d| d.answers).unwrap_or_else(|| Json::Object(Map::new()));
+    render_step(&mut ctx, &compiled, &step, &answers, false)
+}
+
+pub(super) async fn step_post(
+    mut ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let (_, _, step) = path.into_inner();
+    let state = ctx.state.clone();
+    let posted = match ctx.read_post(payload, false).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    let csrf_ok = ctx.csrf_ok(&posted);
+    if !csrf_ok {
+        // An old tab, an expired session or a forged post: show the step again, keep nothing.
+        return ctx.redirect(&ctx.links().step(ctx.offer.service(), &step));
+    }
+    let draft = match ctx.draft().await {
+        Ok(d) => d,
+        Err(e) => return ctx.error_page(e),
+    };
+    let compiled = ctx.compiled_for(draft.as_ref());
+    let model = compiled.service();
+    if model.step(&step).is_none() {
+        return not_found_page(&state, &ctx.req, ctx.lang);
+    }
+    let before = draft
+        .as_ref()
+        .map(|d| d.answers.clone())
+        .unwrap_or_else(|| Json::Object(Map::new()));
+    let decoded = baukasten_render::decode_form(model, &step, &posted.pairs);
+    let mut files = Vec::new();
+    for upload in posted.files {
+        if !compiled.accepts_file_at(&upload.field) || upload.bytes.is_empty() {
+            continue;
+        }
+        let field = upload.field.clone();
+        let value = match crate::uploads::store_upload(&state, &ctx.offer.tenant.id, upload).await {
+            Ok(stored) => crate::uploads::stored_file(stored).answer(),
+            // A refused file becomes an answer the engine rejects at the field, in the
+            // citizen's language, like any other wrong answer.
+            Err(ApiError::UnsupportedMediaType(_)) => {
+                serde_json::json!({ "name": "datei", "size": 0, "type": "unbekannt" })
+            }
+            Err(e) => return e.into_html(&mut ctx),
+        };
+        files.push((field, value));
+    }
+    let answers = compiled.merge_step(&step, &before, decoded.answers, files);
+
+    // Save the draft on every post, whatever the button.
+    let saved = match save_draft(&ctx, draft, &compiled, &answers, &step).await {
+        Ok(d) => d,
+        Err(e) => return ctx.error_page(e),
+    };
+    ctx.session = Some(Session::Draft(saved.id.clone()));
+    let links = ctx.links();
+    match decoded.action {
+        Action::Back => {
+            let evaluation = compiled.evaluate(&answers, &state.context());
+            let to = match compiled.after_back(&evaluation, &step) {
+                Some(prev) => links.step(model, prev),
+                None => links.start(model),
+            };
+            ctx.redirect(&to)
+        }
+        Action::Add(_) | Action::Remove { .. } => render_step(&mut ctx, &compiled, &step, &answers, false),
+        Action::Save => {
+            let link = {
+                let connection = ctx.req.connection_info();
+                let (scheme, host) = (connection.scheme(), connection.host());
+                format!("{scheme}://{host}{}?code={}", links.resume(model), saved.resume_code)
+            };
+            let state = ResumeState::Saved {
+                code: &saved.resume_code,
+                link: &link,
+            };
+            ctx.respond(StatusCode::OK, true, None, |r, page| r.resume(page, model, state))
+        }
+        Action::Continue => {
+            let evaluation = compiled.evaluate(&answers, &state.context());
+            match compiled.after_continue(&before, &evaluation, &step, &state.context()) {
+                AfterContinue::AskRevealed => render_step(&mut ctx, &compiled, &step, &answers, false),
+                AfterContinue::ShowErrors => render_step(&mut ctx, &compiled, &step, &answers, true),
+                AfterContinue::Step(next) => ctx.redirect(&links.step(model, &next)),
+                AfterContinue::Summary => ctx.redirect(&links.summary(model)),
+            }
+        }
+    }
+}
+
+async fn save_draft(
+    ctx: &Ctx,
+    draft: Option<Draft>,
+    compiled: &CompiledService,
+    answers: &Json,
+    step: &str,
+) -> Result<Draft, ApiError> {
+    let store = ctx.state.store.clone();
+    let now = ctx.state.now();
+    let answers = answers.clone();
+    let step = step.to_string();
+    let result = match draft {
+        Some(d) => web::block(move || store.update_draft(&d.id, &answers, Some(&step), now)).await,
+        None => {
+            let new = NewDraft {
+                tenant: Some(ctx.offer.tenant.id.clone()),
+                service: compiled.service().id.clone(),
+                version: compiled.service().version.clone(),
+                definition_hash: compiled.definition_hash().to_string(),
+                answers,
+            };
+            web::block(move || {
+                let created = store.create_draft(new, now)?;
+                store.update_draft(&created.id, &created.answers, Some(&step), now)
+            })
+            .await
+        }
+    };
+    result
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .ok_or_else(|| ApiError::Internal("the draft vanished while it was saved".into()))
+}
