@@ -96,7 +96,13 @@ impl CompiledService {
 
     /// The first question of `step` that was hidden with the answers `before` and is shown now,
     /// required and still empty: the question the answer just given revealed.
-    pub fn revealed_question<'e>(&self, before: &Json, now: &'e Evaluation, step: &str, ctx: &Context) -> Option<&'e str> {
+    pub fn revealed_question<'e>(
+        &self,
+        before: &Json,
+        now: &'e Evaluation,
+        step: &str,
+        ctx: &Context,
+    ) -> Option<&'e str> {
         let missing: HashSet<&str> = now
             .errors
             .iter()
@@ -107,12 +113,7 @@ impl CompiledService {
             return None;
         }
         let earlier = self.evaluate(before, ctx);
-        let shown_before: HashSet<&str> = earlier
-            .fields
-            .iter()
-            .filter(|f| f.visible)
-            .map(|f| &*f.path)
-            .collect();
+        let shown_before: HashSet<&str> = earlier.fields.iter().filter(|f| f.visible).map(|f| &*f.path).collect();
         now.fields
             .iter()
             .filter(|f| &*f.step == step && f.visible)
@@ -123,7 +124,10 @@ impl CompiledService {
 
 /// The object that holds the answer at `path`, and the answer's key in it, where the answers
 /// already have that object; nothing is created.
-fn parent_mut<'j, 'p>(answers: &'j mut Map<String, Json>, path: &'p str) -> Option<(&'j mut Map<String, Json>, &'p str)> {
+fn parent_mut<'j, 'p>(
+    answers: &'j mut Map<String, Json>,
+    path: &'p str,
+) -> Option<(&'j mut Map<String, Json>, &'p str)> {
     let (parent_path, name) = match path.rsplit_once('.') {
         Some((parent, name)) => (Some(parent), name),
         None => (None, path),

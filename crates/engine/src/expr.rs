@@ -58,7 +58,9 @@ pub(crate) struct Compiled {
 impl Compiled {
     pub fn new(expr: &baukasten_dsl::model::Expr) -> Result<Self, String> {
         let env = env();
-        let reads: Vec<String> = baukasten_dsl::expression_names(env, &expr.source)?.into_iter().collect();
+        let reads: Vec<String> = baukasten_dsl::expression_names(env, &expr.source)?
+            .into_iter()
+            .collect();
         let names = reads
             .iter()
             .map(|n| n.split('.').next().unwrap_or_default().to_string())

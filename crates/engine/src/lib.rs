@@ -23,13 +23,13 @@ pub mod validators;
 pub mod walk;
 
 pub use compile::{CompileError, CompiledService};
+pub use draft::AfterContinue;
 pub use eval::{
     Context, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, Limits, MAX_PASSES, StepState,
 };
 pub use expr::FUEL;
-pub use draft::AfterContinue;
 pub use messages::Message;
 pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused};
-pub use submission::{StoredFile, SubmissionRecord, resolve_files};
 pub use schema::json_schema;
+pub use submission::{StoredFile, SubmissionRecord, resolve_files};
 pub use summary::{SummaryRow, SummaryStep, display};

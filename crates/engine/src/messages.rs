@@ -245,7 +245,10 @@ pub fn file_too_large(max: u64) -> Message {
 
 /// A file answer that names no upload the server knows (of this municipality).
 pub fn file_not_uploaded() -> Message {
-    Message::new("Bitte laden Sie die Datei zuerst hoch.", "Please upload the file first.")
+    Message::new(
+        "Bitte laden Sie die Datei zuerst hoch.",
+        "Please upload the file first.",
+    )
 }
 
 pub fn invalid_file() -> Message {

@@ -67,13 +67,18 @@ impl CompiledService {
 /// The upload ids that the file answers of `answers` name, in field order.
 pub fn attachment_ids(service: &baukasten_dsl::model::Service, answers: &Json) -> Vec<String> {
     let mut out = Vec::new();
-    walk::walk_service(service, answers, &Limits::default(), &mut |visit: Visit<'_, '_>, answer| {
-        if visit.field.kind.is_file()
-            && let Some(id) = answer.get("id").and_then(Json::as_str)
-        {
-            out.push(id.to_string());
-        }
-    });
+    walk::walk_service(
+        service,
+        answers,
+        &Limits::default(),
+        &mut |visit: Visit<'_, '_>, answer| {
+            if visit.field.kind.is_file()
+                && let Some(id) = answer.get("id").and_then(Json::as_str)
+            {
+                out.push(id.to_string());
+            }
+        },
+    );
     out
 }
 
@@ -112,28 +117,33 @@ pub fn resolve_files<E>(
 ) -> Result<Vec<FieldError>, E> {
     let mut errors = Vec::new();
     let mut failed = None;
-    walk::walk_service_mut(service, answers, limits, &mut |visit: Visit<'_, '_>, answer: &mut Json| {
-        if failed.is_some() || !visit.field.kind.is_file() || answer.is_null() {
-            return;
-        }
-        let id = answer.get("id").and_then(Json::as_str).map(str::to_string);
-        let found = match id.map(|id| lookup(&id)).transpose() {
-            Ok(found) => found.flatten(),
-            Err(e) => {
-                failed = Some(e);
+    walk::walk_service_mut(
+        service,
+        answers,
+        limits,
+        &mut |visit: Visit<'_, '_>, answer: &mut Json| {
+            if failed.is_some() || !visit.field.kind.is_file() || answer.is_null() {
                 return;
             }
-        };
-        match found {
-            Some(file) => *answer = file.answer(),
-            None => errors.push(FieldError {
-                field: visit.path.to_string(),
-                step: step_of(service, visit.path),
-                code: "file_not_uploaded".into(),
-                message: messages::file_not_uploaded(),
-            }),
-        }
-    });
+            let id = answer.get("id").and_then(Json::as_str).map(str::to_string);
+            let found = match id.map(|id| lookup(&id)).transpose() {
+                Ok(found) => found.flatten(),
+                Err(e) => {
+                    failed = Some(e);
+                    return;
+                }
+            };
+            match found {
+                Some(file) => *answer = file.answer(),
+                None => errors.push(FieldError {
+                    field: visit.path.to_string(),
+                    step: step_of(service, visit.path),
+                    code: "file_not_uploaded".into(),
+                    message: messages::file_not_uploaded(),
+                }),
+            }
+        },
+    );
     match failed {
         Some(e) => Err(e),
         None => Ok(errors),

@@ -115,7 +115,12 @@ fn walk_mut_in<'a>(
 }
 
 /// Walks every step's fields of a service over one answers object.
-pub fn walk_service<'a>(service: &'a Service, answers: &Json, limits: &Limits, visit: &mut dyn FnMut(Visit<'a, '_>, &Json)) {
+pub fn walk_service<'a>(
+    service: &'a Service,
+    answers: &Json,
+    limits: &Limits,
+    visit: &mut dyn FnMut(Visit<'a, '_>, &Json),
+) {
     for step in &service.steps {
         walk(&step.fields, answers, limits, visit);
     }

@@ -105,7 +105,11 @@ fn the_submission_record_is_built_from_the_evaluation() {
     assert_eq!(record.definition_hash, s.definition_hash());
     assert_eq!(record.reference_prefix, "GA");
     assert_eq!(record.initial_state, "neu");
-    assert_eq!(record.attachments, ["a1", "a2", "a3"], "every file answer, in field order");
+    assert_eq!(
+        record.attachments,
+        ["a1", "a2", "a3"],
+        "every file answer, in field order"
+    );
     assert_eq!(record.data["answers"]["saecke"][0]["inhalt"], "Laub");
     assert_eq!(record.data["computed"], json!({}));
     assert_eq!(record.fee_total, "0.13", "a half cent rounds away from zero");
@@ -162,8 +166,16 @@ fn a_posted_step_replaces_its_answers_and_keeps_the_files_of_earlier_visits() {
     let merged = s.merge_step("mengen", &json!({}), posted, uploads);
     assert_eq!(merged["saecke"][1]["bild"], file("b1"));
     assert_eq!(merged["saecke"][0]["inhalt"], "Gras", "not a file field");
-    assert_eq!(merged["saecke"].as_array().unwrap().len(), 2, "item 3 is past max_items: 3");
-    assert_eq!(merged["ausweis"], file("b4"), "a file field of another step is still a file field");
+    assert_eq!(
+        merged["saecke"].as_array().unwrap().len(),
+        2,
+        "item 3 is past max_items: 3"
+    );
+    assert_eq!(
+        merged["ausweis"],
+        file("b4"),
+        "a file field of another step is still a file field"
+    );
     assert!(s.accepts_file_at("anschrift.foto"));
     assert!(s.accepts_file_at("saecke.2.bild"));
     assert!(!s.accepts_file_at("saecke.bild"), "a repeat's member needs an index");
@@ -177,19 +189,31 @@ fn a_revealed_question_is_asked_before_errors_are_shown() {
     let before = json!({"art": "privat"});
     let after = json!({"art": "firma"});
     let now = s.evaluate(&after, &today());
-    assert_eq!(s.revealed_question(&before, &now, "person", &today()), Some("firmenname"));
-    assert_eq!(s.after_continue(&before, &now, "person", &today()), AfterContinue::AskRevealed);
+    assert_eq!(
+        s.revealed_question(&before, &now, "person", &today()),
+        Some("firmenname")
+    );
+    assert_eq!(
+        s.after_continue(&before, &now, "person", &today()),
+        AfterContinue::AskRevealed
+    );
 
     // Seen before and still empty: now it is an error.
     assert_eq!(s.revealed_question(&after, &now, "person", &today()), None);
-    assert_eq!(s.after_continue(&after, &now, "person", &today()), AfterContinue::ShowErrors);
+    assert_eq!(
+        s.after_continue(&after, &now, "person", &today()),
+        AfterContinue::ShowErrors
+    );
 
     let done = s.evaluate(&json!({"art": "firma", "firmenname": "ACME"}), &today());
     assert_eq!(
         s.after_continue(&after, &done, "person", &today()),
         AfterContinue::Step("mengen".into())
     );
-    assert_eq!(s.after_continue(&after, &done, "mengen", &today()), AfterContinue::Summary);
+    assert_eq!(
+        s.after_continue(&after, &done, "mengen", &today()),
+        AfterContinue::Summary
+    );
     assert_eq!(s.after_back(&done, "mengen"), Some("person"));
     assert_eq!(s.after_back(&done, "person"), None);
 }
@@ -259,9 +283,12 @@ fn the_walk_visits_answers_in_field_order_with_paths_within_the_limits() {
 
     // Answers of the wrong shape are visited as they are; their members are not.
     let mut count = 0;
-    walk::walk_service(s.service(), &json!({"anschrift": "Weg 1", "saecke": 5}), &Limits::default(), &mut |_, _| {
-        count += 1
-    });
+    walk::walk_service(
+        s.service(),
+        &json!({"anschrift": "Weg 1", "saecke": 5}),
+        &Limits::default(),
+        &mut |_, _| count += 1,
+    );
     assert_eq!(count, 2);
 }
 
@@ -297,7 +324,11 @@ tests:
     assert_eq!(empty.notable_problems().count(), 0, "by design: nothing to show");
     let full = &outcomes[1];
     let notable: Vec<_> = full.notable_problems().map(|p| p.expression.as_str()).collect();
-    assert_eq!(notable, ["name * name"], "a string times a string is a mistake in the service");
+    assert_eq!(
+        notable,
+        ["name * name"],
+        "a string times a string is a mistake in the service"
+    );
 }
 
 /// The old runner decided by the message (`contains("none")`); over the catalog's tests the
@@ -334,5 +365,8 @@ fn the_verdict_on_expression_failures_agrees_with_the_old_message_test_over_the_
             }
         }
     }
-    assert!(problems > 0, "the catalog's tests leave fields unanswered, so some expressions fail");
+    assert!(
+        problems > 0,
+        "the catalog's tests leave fields unanswered, so some expressions fail"
+    );
 }
