@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::messages::{english_date, english_money, german_date, german_money, german_number};
-use crate::{CompiledService, Evaluation};
+use crate::walk::{self, Visit};
+use crate::{CompiledService, Evaluation, Limits};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct SummaryStep {
@@ -27,18 +28,42 @@ impl CompiledService {
     /// Every visible answer with its label and a display value in `lang` (`de` or `en`).
     pub fn summary(&self, evaluation: &Evaluation, lang: &str) -> Vec<SummaryStep> {
         let service = self.service();
-        let clean = evaluation.clean();
+        let clean = Json::Object(evaluation.clean());
         let mut out = Vec::new();
         for (step, state) in service.steps.iter().zip(&evaluation.steps) {
             if !state.visible {
                 continue;
             }
             let mut rows = Vec::new();
-            for field in &step.fields {
-                if let Some(value) = clean.get(&field.id) {
-                    rows_of(field, value, &field.id, None, lang, &mut rows);
-                }
-            }
+            walk::walk(
+                &step.fields,
+                &clean,
+                &Limits::DEFAULT,
+                &mut |visit: Visit<'_, '_>, value| {
+                    if visit.field.kind.children().is_some() {
+                        return;
+                    }
+                    let label = visit.field.label.get(lang);
+                    // Inside a repeat, the item says which entry the answer belongs to.
+                    let label = match visit.item {
+                        Some((repeat, n)) => {
+                            let item = match &repeat.kind {
+                                FieldKind::Repeat {
+                                    item_label: Some(item), ..
+                                } => item.get(lang),
+                                _ => repeat.label.get(lang),
+                            };
+                            format!("{item} {}: {label}", n + 1)
+                        }
+                        None => label.to_string(),
+                    };
+                    rows.push(SummaryRow {
+                        path: visit.path.to_string(),
+                        label,
+                        value: display(visit.field, value, lang),
+                    });
+                },
+            );
             out.push(SummaryStep {
                 step: step.id.clone(),
                 title: step.title.clone(),
@@ -46,47 +71,6 @@ impl CompiledService {
             });
         }
         out
-    }
-}
-
-fn rows_of(field: &Field, value: &Json, path: &str, prefix: Option<&str>, lang: &str, rows: &mut Vec<SummaryRow>) {
-    let label = match prefix {
-        Some(p) => format!("{p}: {}", field.label.get(lang)),
-        None => field.label.get(lang).to_string(),
-    };
-    match &field.kind {
-        FieldKind::Group { fields } => {
-            for child in fields {
-                if let Some(v) = value.get(&child.id) {
-                    rows_of(child, v, &format!("{path}.{}", child.id), prefix, lang, rows);
-                }
-            }
-        }
-        FieldKind::Repeat { fields, item_label, .. } => {
-            let item = item_label
-                .as_ref()
-                .map_or_else(|| field.label.get(lang).to_string(), |l| l.get(lang).to_string());
-            for (n, entry) in value.as_array().into_iter().flatten().enumerate() {
-                let item_prefix = format!("{item} {}", n + 1);
-                for child in fields {
-                    if let Some(v) = entry.get(&child.id) {
-                        rows_of(
-                            child,
-                            v,
-                            &format!("{path}.{n}.{}", child.id),
-                            Some(&item_prefix),
-                            lang,
-                            rows,
-                        );
-                    }
-                }
-            }
-        }
-        _ => rows.push(SummaryRow {
-            path: path.to_string(),
-            label,
-            value: display(field, value, lang),
-        }),
     }
 }
 

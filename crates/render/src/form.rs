@@ -6,12 +6,11 @@
 use std::collections::{BTreeSet, HashMap};
 
 use baukasten_dsl::model::{Field, FieldKind, Service, Widget};
+use baukasten_engine::{Limits, walk};
 use serde_json::{Map, Value as Json};
 
 /// Most form pairs looked at, so a hostile post cannot make decoding expensive.
 const MAX_PAIRS: usize = 5_000;
-/// Most items of a repeat that declares no `max_items`; the engine's default limit.
-const MAX_ITEMS: usize = 200;
 
 /// What a step's form post says.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +91,7 @@ impl Form<'_> {
                 Json::Object(obj)
             }
             FieldKind::Repeat { fields, max_items, .. } => {
-                let cap = max_items.map_or(MAX_ITEMS, |m| m as usize);
+                let cap = Limits::DEFAULT.repeat_items(*max_items);
                 let items = self
                     .indices(path, cap)
                     .into_iter()
@@ -180,8 +179,7 @@ fn parse_action(service: &Service, step_fields: &[Field], text: &str) -> Action 
 
 /// The field at a path that may contain item indices (`a.0.b`).
 fn repeat_field<'s>(service: &'s Service, path: &str) -> Option<&'s Field> {
-    let model_path: Vec<&str> = path.split('.').filter(|s| s.parse::<usize>().is_err()).collect();
-    service.field(&model_path.join("."))
+    walk::field_at(service, path, &Limits::DEFAULT)
 }
 
 /// Applies an add or remove to the decoded answers.
@@ -192,7 +190,7 @@ fn apply(action: &Action, service: &Service, answers: &mut Json) {
         _ => return,
     };
     let cap = match repeat_field(service, path).map(|f| &f.kind) {
-        Some(FieldKind::Repeat { max_items, .. }) => max_items.map_or(MAX_ITEMS, |m| m as usize),
+        Some(FieldKind::Repeat { max_items, .. }) => Limits::DEFAULT.repeat_items(*max_items),
         _ => return,
     };
     let mut node = &mut *answers;

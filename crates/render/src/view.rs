@@ -8,14 +8,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 
 use baukasten_dsl::model::{Field, FieldKind, Widget};
-use baukasten_engine::{Evaluation, FieldState};
+use baukasten_engine::{Evaluation, FieldState, Limits};
 use serde::Serialize;
 use serde_json::Value as Json;
 
 use crate::i18n::ui_string;
-
-/// Most repeat items shown when the service sets no `max_items` (the engine's default limit).
-const MAX_ITEMS: usize = 200;
 
 #[derive(Debug, Default)]
 pub(crate) struct FieldView<'a> {
@@ -382,7 +379,7 @@ impl<'a> Builder<'a> {
                 view.kind = "repeat";
                 view.optional = false;
                 let present = raw.and_then(Json::as_array).map_or(0, Vec::len);
-                let cap = max_items.map_or(MAX_ITEMS, |m| m as usize).max(1);
+                let cap = Limits::DEFAULT.repeat_items(*max_items).max(1);
                 let floor = (min_items.unwrap_or(0) as usize).max(1);
                 let count = present.max(floor).min(cap);
                 let item = item_label.as_ref().unwrap_or(&field.label).get(self.lang).to_string();
