@@ -498,3 +498,51 @@ fn a_file_answer_must_name_an_upload() {
     assert_eq!(foto["name"], "schlagloch.jpg");
     assert_eq!(foto["size"], JPEG.len());
 }
+
+/// The definition is documented as a type of its own, and what is served is what the OpenAPI
+/// document says: every catalog service's definition validates against its schema there.
+#[test]
+fn every_served_definition_matches_its_documented_type() {
+    let server = start();
+    let doc = get(&server, "/api/v1/openapi.json").json();
+    let response = &doc["paths"]["/api/v1/services/{tenant}/{service}"]["get"]["responses"]["200"];
+    assert_eq!(
+        response["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Definition"
+    );
+    let definition = &doc["components"]["schemas"]["Definition"];
+    for key in ["steps", "process", "definition_hash", "tenant"] {
+        assert!(
+            definition["properties"].get(key).is_some(),
+            "Definition documents {key}"
+        );
+    }
+    let schema = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": "#/components/schemas/Definition",
+        "components": doc["components"],
+    });
+    let validator = jsonschema::draft202012::new(&schema).expect("the documented schema compiles");
+    let catalog = catalog();
+    let mut checked = 0;
+    for service in catalog.services.iter().filter(|s| s.tenant.is_none()) {
+        for tenant in ["musterstadt", "beispieldorf"] {
+            let served = get(&server, &format!("/api/v1/services/{tenant}/{}", service.id)).json();
+            let errors: Vec<String> = validator
+                .iter_errors(&served)
+                .map(|e| format!("{} at {}", e, e.instance_path()))
+                .take(5)
+                .collect();
+            assert!(errors.is_empty(), "{tenant}/{}: {errors:?}", service.id);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 16);
+    // A definition with a field the documented type lacks would fail.
+    let mut extra = get(&server, "/api/v1/services/musterstadt/hundesteuer").json();
+    extra["steps"][0]["fields"][0]["kind"]["type"] = json!("hologram");
+    assert!(
+        !validator.is_valid(&extra),
+        "an unknown field type is not the documented shape"
+    );
+}

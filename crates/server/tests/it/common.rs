@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use baukasten_dsl::SourceFile;
-use baukasten_dsl::model::{Catalog, Field, FieldKind, Service};
+use baukasten_dsl::model::{Catalog, Service};
 use baukasten_server::{AppState, Config};
 use serde_json::Value as Json;
 use ureq::Agent;
@@ -207,34 +207,20 @@ pub fn sample_file(name: &str) -> &'static [u8] {
 /// Uploads a sample file for every file answer of `answers` (a test's stand-in such as
 /// `{name: foto.jpg}`) and puts the server's answer in its place, as an integrator does.
 pub fn with_uploads(server: &TestServer, tenant: &str, service: &Service, answers: &Json) -> Json {
-    fn walk(server: &TestServer, tenant: &str, service: &Service, fields: &[Field], value: &mut Json) {
-        let Json::Object(map) = value else { return };
-        for field in fields {
-            let Some(answer) = map.get_mut(&field.id) else { continue };
-            match &field.kind {
-                FieldKind::File { .. } => {
-                    let name = answer
-                        .get("name")
-                        .and_then(Json::as_str)
-                        .or(answer.as_str())
-                        .unwrap_or("nachweis.pdf")
-                        .to_string();
-                    *answer = upload_for(server, tenant, &service.id, &name, sample_file(&name)).json()[0].clone();
-                }
-                FieldKind::Group { fields } => walk(server, tenant, service, fields, answer),
-                FieldKind::Repeat { fields, .. } => {
-                    for item in answer.as_array_mut().into_iter().flatten() {
-                        walk(server, tenant, service, fields, item);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    use baukasten_engine::{Limits, walk};
     let mut answers = answers.clone();
-    for step in &service.steps {
-        walk(server, tenant, service, &step.fields, &mut answers);
-    }
+    walk::walk_service_mut(service, &mut answers, &Limits::default(), &mut |visit, answer| {
+        if !visit.field.kind.is_file() {
+            return;
+        }
+        let name = answer
+            .get("name")
+            .and_then(Json::as_str)
+            .or(answer.as_str())
+            .unwrap_or("nachweis.pdf")
+            .to_string();
+        *answer = upload_for(server, tenant, &service.id, &name, sample_file(&name)).json()[0].clone();
+    });
     answers
 }
 
