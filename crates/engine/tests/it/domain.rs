@@ -370,3 +370,59 @@ fn the_verdict_on_expression_failures_agrees_with_the_old_message_test_over_the_
         "the catalog's tests leave fields unanswered, so some expressions fail"
     );
 }
+
+/// Was `set_path` in the server's pages, with the same cases.
+#[test]
+fn a_value_is_put_at_its_path_creating_items_on_the_way() {
+    let s = compile(
+        r#"
+service: kinder
+version: 1.0.0
+title: Kinder
+steps:
+  - id: a
+    title: A
+    fields:
+      - { id: name, type: text, label: Name }
+      - { id: nachweis, type: file, label: Nachweis, accept: [pdf] }
+      - id: kinder
+        type: repeat
+        label: Kinder
+        fields:
+          - { id: nachweis, type: file, label: Nachweis, accept: [pdf] }
+"#,
+    );
+    let limits = Limits::default();
+    let mut answers = json!({"name": "x"});
+    assert!(walk::set_at(
+        s.service(),
+        &mut answers,
+        "kinder.1.nachweis",
+        json!({"id": "a"}),
+        &limits
+    ));
+    assert_eq!(answers, json!({"name": "x", "kinder": [{}, {"nachweis": {"id": "a"}}]}));
+    assert!(walk::set_at(s.service(), &mut answers, "nachweis", json!("n"), &limits));
+    assert_eq!(answers["nachweis"], json!("n"));
+    // A path that does not fit the service or the answers' shape changes nothing.
+    assert!(!walk::set_at(s.service(), &mut answers, "name.0.x", json!(1), &limits));
+    assert_eq!(answers["name"], json!("x"));
+    let mut odd = json!({"kinder": "keine"});
+    assert!(!walk::set_at(
+        s.service(),
+        &mut odd,
+        "kinder.0.nachweis",
+        json!(1),
+        &limits
+    ));
+    assert_eq!(odd, json!({"kinder": "keine"}));
+    // Beyond the repeat's item limit nothing is created.
+    assert!(!walk::set_at(
+        s.service(),
+        &mut answers,
+        "kinder.200.nachweis",
+        json!(1),
+        &limits
+    ));
+    assert_eq!(answers["kinder"].as_array().unwrap().len(), 2);
+}
