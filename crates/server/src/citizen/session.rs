@@ -157,6 +157,11 @@ impl Ctx {
     }
 
     pub(super) fn redirect(&mut self, to: &str) -> HttpResponse {
+        if header::HeaderValue::from_str(to).is_err() {
+            // Only URLs this server builds from known names get here; should one carry
+            // something a header cannot, the citizen gets the 404 page, not a 500.
+            return not_found_page(&self.state, &self.req, self.lang);
+        }
         let session = self.session_or_new();
         HttpResponse::SeeOther()
             .insert_header((header::LOCATION, to.to_string()))

@@ -73,7 +73,14 @@ pub(super) async fn step_post(
     let csrf_ok = ctx.csrf_ok(&posted);
     if !csrf_ok {
         // An old tab, an expired session or a forged post: show the step again, keep nothing.
-        return ctx.redirect(&ctx.links().step(ctx.offer.service(), &step));
+        // The step's name goes into the `Location` header only when it is a step of the
+        // service; anything else from the URL (a line break, say) never reaches a header.
+        let service = ctx.offer.service();
+        let to = match service.step(&step) {
+            Some(known) => ctx.links().step(service, &known.id),
+            None => ctx.links().start(service),
+        };
+        return ctx.redirect(&to);
     }
     let draft = match ctx.draft().await {
         Ok(d) => d,

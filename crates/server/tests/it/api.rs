@@ -546,3 +546,59 @@ fn every_served_definition_matches_its_documented_type() {
         "an unknown field type is not the documented shape"
     );
 }
+
+/// Path segments a handler might echo (into a `Location`, a page, a log) are checked first:
+/// a control character, a quote or an overlong segment anywhere in a URL is a 4xx, never a 500.
+#[test]
+fn hostile_path_segments_get_a_4xx_never_a_500() {
+    let server = start();
+    let evil = [
+        "%0Aevil",
+        "%0D%0ASet-Cookie:%20x=1",
+        "%00",
+        "a%22b",
+        &"x".repeat(3000),
+        "..",
+        "%E2%80%AE",
+    ];
+    let mut checked = 0;
+    for segment in evil {
+        let gets = [
+            format!("/{segment}/"),
+            format!("/{segment}"),
+            format!("/musterstadt/{segment}/"),
+            format!("/musterstadt/{segment}"),
+            format!("/musterstadt/maengelmelder/schritt/{segment}"),
+            format!("/assets/{segment}"),
+            format!("/assets/theme/{segment}.css"),
+            format!("/api/v1/services/{segment}/maengelmelder"),
+            format!("/api/v1/services/musterstadt/{segment}/schema"),
+            format!("/api/v1/submissions/{segment}"),
+            format!("/api/v1/attachments/{segment}"),
+            format!("/musterstadt/maengelmelder/fortsetzen?code={segment}"),
+        ];
+        for path in gets {
+            let reply = get(&server, &path);
+            assert!(reply.status < 500, "GET {path}: {} {}", reply.status, reply.body);
+            checked += 1;
+        }
+        let posts = [
+            format!("/musterstadt/maengelmelder/schritt/{segment}"),
+            format!("/musterstadt/maengelmelder/verlaengern?schritt={segment}"),
+            format!("/musterstadt/{segment}/senden"),
+            format!("/api/v1/services/musterstadt/{segment}/evaluate"),
+            format!("/api/v1/submissions/{segment}/state"),
+        ];
+        for path in posts {
+            let reply = reply(
+                agent()
+                    .post(format!("{}{path}", server.base))
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .send("_csrf=x&_action=next"),
+            );
+            assert!(reply.status < 500, "POST {path}: {} {}", reply.status, reply.body);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, evil.len() * 17);
+}
