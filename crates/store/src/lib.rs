@@ -95,6 +95,18 @@ pub enum Submitted {
     KeyReused,
 }
 
+/// The answer to [`Store::set_state`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum StateChanged {
+    /// Moved, and the move is in the audit trail.
+    Moved(Submission),
+    /// The submission was no longer in the state the move was checked against (someone else
+    /// moved it first); nothing was written. Holds the submission as it is now.
+    Conflict(Submission),
+    /// No submission has this reference.
+    NotFound,
+}
+
 /// An idempotency key as the server scopes it, and a fingerprint of the request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Idempotency {
@@ -172,14 +184,18 @@ pub trait Store: Send + Sync {
     /// A municipality's submissions, newest first, at most `limit`.
     fn submissions(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<Submission>, StoreError>;
 
-    /// Moves a submission to another state and writes an audit entry. `None` if unknown.
+    /// Moves a submission from state `from` to state `to` and writes an audit entry, as one
+    /// compare-and-set: the state is read inside the writing transaction, and if it is not
+    /// `from` any more (another clerk moved it since the caller checked the move) nothing is
+    /// written and the answer is [`StateChanged::Conflict`].
     fn set_state(
         &self,
         reference: &str,
-        state: &str,
+        from: &str,
+        to: &str,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Submission>, StoreError>;
+    ) -> Result<StateChanged, StoreError>;
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError>;
 

@@ -62,8 +62,8 @@ use serde_json::Value as Json;
 
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
-    Attachment, AuditEntry, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, Store, StoreError, Submission,
-    Submitted,
+    Attachment, AuditEntry, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError,
+    Submission, Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -607,24 +607,30 @@ fn unique_reference(t: &Tables<'_>, prefix: &str, year: i32) -> Result<String, S
 fn set_state_in(
     t: &mut Tables<'_>,
     reference: &str,
-    state: &str,
+    from: &str,
+    to: &str,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Submission>, StoreError> {
+) -> Result<StateChanged, StoreError> {
     let Some(mut submission) = get_json::<Submission>(&t.submissions, "submissions", reference)? else {
-        return Ok(None);
+        return Ok(StateChanged::NotFound);
     };
+    // Read here, in the writer's transaction: no other move can come between this check and
+    // the write below.
+    if submission.state != from {
+        return Ok(StateChanged::Conflict(submission));
+    }
     let next = next_audit_seq(&t.audit, reference)?;
-    submission.state = state.to_owned();
+    submission.state = to.to_owned();
     let entry = AuditEntry {
         at: now,
         actor: actor.to_owned(),
-        action: format!("state:{state}"),
+        action: format!("state:{to}"),
     };
     let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
-    Ok(Some(submission))
+    Ok(StateChanged::Moved(submission))
 }
 
 fn next_audit_seq(audit: &impl ReadableTable<(Str, u64), Bytes>, reference: &str) -> Result<u64, StoreError> {
@@ -813,12 +819,13 @@ impl Store for RedbStore {
     fn set_state(
         &self,
         reference: &str,
-        state: &str,
+        from: &str,
+        to: &str,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<Option<Submission>, StoreError> {
-        let (reference, state, actor) = (reference.to_owned(), state.to_owned(), actor.to_owned());
-        self.write(move |t| set_state_in(t, &reference, &state, &actor, now))
+    ) -> Result<StateChanged, StoreError> {
+        let (reference, from, to, actor) = (reference.to_owned(), from.to_owned(), to.to_owned(), actor.to_owned());
+        self.write(move |t| set_state_in(t, &reference, &from, &to, &actor, now))
     }
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError> {

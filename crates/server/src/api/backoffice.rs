@@ -3,7 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use baukasten_engine::Lifecycle;
-use baukasten_store::Submission;
+use baukasten_store::{StateChanged, Submission};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use utoipa::{IntoParams, ToSchema};
@@ -128,10 +128,23 @@ pub(super) async fn set_state(
         .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
     let store = state.store.clone();
     let now = state.now();
-    let (reference, new_state, actor) = (submission.reference, body.into_inner().state, format!("clerk:{tenant}"));
-    let updated = web::block(move || store.set_state(&reference, &new_state, &actor, now))
+    let (reference, from, to, actor) = (
+        submission.reference,
+        submission.state,
+        body.into_inner().state,
+        format!("clerk:{tenant}"),
+    );
+    // The move was checked against the state read above; the store writes it only if the
+    // submission is still in that state, so of two clerks moving it at once one wins.
+    let changed = web::block(move || store.set_state(&reference, &from, &to, &actor, now))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
-        .ok_or_else(|| ApiError::NotFound("no such submission".into()))?;
-    Ok(HttpResponse::Ok().json(SubmissionOut::from(updated)))
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    match changed {
+        StateChanged::Moved(updated) => Ok(HttpResponse::Ok().json(SubmissionOut::from(updated))),
+        StateChanged::Conflict(now) => Err(ApiError::Conflict(format!(
+            "the submission was moved to '{}' meanwhile; check the move again",
+            now.state
+        ))),
+        StateChanged::NotFound => Err(ApiError::NotFound("no such submission".into())),
+    }
 }

@@ -602,3 +602,64 @@ fn hostile_path_segments_get_a_4xx_never_a_500() {
     }
     assert_eq!(checked, evil.len() * 17);
 }
+
+/// Two clerks deciding the same application at once: one wins, the other gets 409, and the
+/// audit trail holds only moves the process allows.
+#[test]
+fn conflicting_state_changes_have_exactly_one_winner() {
+    let server = start();
+    let catalog = catalog();
+    let service = catalog.service(Some("musterstadt"), "bewohnerparkausweis").unwrap();
+    let move_to = |reference: &str, to: &str| {
+        reply(
+            agent()
+                .post(format!("{}/api/v1/submissions/{reference}/state", server.base))
+                .header("Content-Type", "application/json")
+                .header("Authorization", format!("Bearer {TOKEN_MUSTERSTADT}"))
+                .send(json!({ "state": to }).to_string()),
+        )
+    };
+    for round in 0..20 {
+        let answers = with_uploads(
+            &server,
+            "musterstadt",
+            service,
+            &valid_answers(&catalog, "musterstadt", "bewohnerparkausweis"),
+        );
+        let created = post_json(
+            &server,
+            "/api/v1/services/musterstadt/bewohnerparkausweis/submissions",
+            &answers.to_string(),
+        );
+        assert_eq!(created.status, 201, "{}", created.body);
+        let reference = created.json()["reference"].as_str().unwrap().to_string();
+        assert_eq!(move_to(&reference, "in_bearbeitung").status, 200);
+
+        let barrier = std::sync::Barrier::new(2);
+        let statuses: Vec<u16> = std::thread::scope(|scope| {
+            let clerks: Vec<_> = ["genehmigt", "abgelehnt"]
+                .into_iter()
+                .map(|to| {
+                    let (barrier, reference, move_to) = (&barrier, &reference, &move_to);
+                    scope.spawn(move || {
+                        barrier.wait();
+                        move_to(reference, to).status
+                    })
+                })
+                .collect();
+            clerks.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        let mut sorted = statuses.clone();
+        sorted.sort();
+        assert_eq!(sorted, [200, 409], "round {round}: {statuses:?}");
+        let audit = server.state.store.audit(&reference).unwrap();
+        let moves: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        let stored = server.state.store.submission(&reference).unwrap().unwrap();
+        let last = format!("state:{}", stored.state);
+        assert_eq!(
+            moves,
+            ["submitted", "state:in_bearbeitung", last.as_str()],
+            "round {round}: the winner's move, and only it, is in the audit trail"
+        );
+    }
+}

@@ -168,7 +168,7 @@ fn a_record_that_does_not_decode_is_reported_as_corrupt() {
     assert_eq!(err.kind, ErrorKind::Corrupt);
     assert!(err.detail.contains("table submissions, key BPA-2026-XXXXX"), "{err}");
     let err = store
-        .set_state("BPA-2026-XXXXX", "genehmigt", "clerk:x", at(2, 0))
+        .set_state("BPA-2026-XXXXX", "eingegangen", "genehmigt", "clerk:x", at(2, 0))
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Corrupt);
     // The bad record does not take the store down: other writes go on.

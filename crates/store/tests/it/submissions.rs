@@ -1,6 +1,6 @@
 //! Submissions, idempotency, states and the audit trail, attachments and definitions.
 
-use baukasten_store::{ALPHABET, ErrorKind, Idempotency, RedbStore, Store, Submitted};
+use baukasten_store::{ALPHABET, ErrorKind, Idempotency, RedbStore, StateChanged, Store, Submitted};
 use serde_json::json;
 
 use crate::{at, parking_permit, store_path, temp_store};
@@ -143,17 +143,28 @@ fn state_changes_are_stored_and_audited_in_order() {
             .unwrap(),
     );
     let moved = store
-        .set_state(&s.reference, "in_bearbeitung", "clerk:meier", at(2, 60))
+        .set_state(&s.reference, "eingegangen", "in_bearbeitung", "clerk:meier", at(2, 60))
         .unwrap();
-    assert_eq!(moved.unwrap().state, "in_bearbeitung");
+    let StateChanged::Moved(moved) = moved else {
+        panic!("moved: {moved:?}")
+    };
+    assert_eq!(moved.state, "in_bearbeitung");
+    // A clerk who saw the old state loses: nothing is written, not even to the audit trail.
+    let late = store
+        .set_state(&s.reference, "eingegangen", "abgelehnt", "clerk:late", at(2, 90))
+        .unwrap();
+    let StateChanged::Conflict(now) = late else {
+        panic!("conflict: {late:?}")
+    };
+    assert_eq!(now.state, "in_bearbeitung");
     store
-        .set_state(&s.reference, "genehmigt", "clerk:schulz", at(2, 120))
+        .set_state(&s.reference, "in_bearbeitung", "genehmigt", "clerk:schulz", at(2, 120))
         .unwrap();
     assert_eq!(
         store
-            .set_state("BPA-2026-22222", "genehmigt", "clerk:x", at(2, 0))
+            .set_state("BPA-2026-22222", "eingegangen", "genehmigt", "clerk:x", at(2, 0))
             .unwrap(),
-        None
+        StateChanged::NotFound
     );
     drop(store);
 
