@@ -63,6 +63,8 @@ impl Hasher for NameHasher {
 #[derive(Debug, Clone)]
 pub struct CompiledService {
     pub(crate) inner: Arc<Inner>,
+    /// The hash this definition is known by; see [`CompiledService::definition_hash`].
+    hash: Arc<str>,
 }
 
 #[derive(Debug)]
@@ -85,7 +87,6 @@ pub(crate) struct Inner {
     /// share one).
     pub batch: Option<Compiled>,
     pub batch_slots: Vec<Option<usize>>,
-    pub hash: String,
     /// Step ids and top-level field paths, shared by every evaluation's field states.
     pub step_ids: Vec<Arc<str>>,
     pub top_paths: Vec<Arc<str>>,
@@ -250,6 +251,7 @@ impl CompiledService {
             }
         }
         Ok(Self {
+            hash: Arc::from(hash),
             inner: Arc::new(Inner {
                 service: service.clone(),
                 exprs,
@@ -262,7 +264,6 @@ impl CompiledService {
                 fees,
                 batch,
                 batch_slots,
-                hash,
                 step_ids: service.steps.iter().map(|s| Arc::from(s.id.as_str())).collect(),
                 top_paths: service
                     .steps
@@ -280,8 +281,20 @@ impl CompiledService {
 
     /// A hash of the compiled definition (FNV-1a over its canonical JSON), so a submission can
     /// be pinned to exactly the definition it was filled in against.
+    ///
+    /// The hash names a published definition; it is not a checksum to verify later. A later
+    /// release may hash the same source differently (a key added to the model changes the
+    /// JSON), so a definition compiled again from stored sources is given the hash it was
+    /// published under with [`CompiledService::known_as`].
     pub fn definition_hash(&self) -> &str {
-        &self.inner.hash
+        &self.hash
+    }
+
+    /// This compiled service under the hash it was published with, for a definition compiled
+    /// again from its stored sources. Drafts and submissions pinned to that hash stay on it.
+    pub fn known_as(mut self, hash: &str) -> Self {
+        self.hash = Arc::from(hash);
+        self
     }
 }
 

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use baukasten_dsl::model::{Contact, Links, Service, Tenant, Text, Theme};
 use baukasten_dsl::{Loaded, SourceFile, load_catalog};
 use baukasten_engine::CompiledService;
-use baukasten_store::Store;
-use serde_json::{Value as Json, json};
+use baukasten_store::{CatalogSources, DefinitionRecord, SourceText, Store};
+use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 /// One service as one municipality offers it.
@@ -191,20 +191,29 @@ impl Registry {
     /// in the store (the sources once, each definition pointing at them).
     fn remember(&self, files: &[SourceFile]) {
         let current = self.current();
-        let sources: Vec<Json> = files
-            .iter()
-            .map(|f| json!({"path": &*f.path, "text": &*f.text}))
-            .collect();
+        let sources = CatalogSources {
+            files: files
+                .iter()
+                .map(|f| SourceText {
+                    path: f.path.to_string(),
+                    text: f.text.to_string(),
+                })
+                .collect(),
+        };
         let catalog_key = format!("catalog:{}", current.sources_hash);
-        if let Err(e) = self.store.put_definition(&catalog_key, &json!({ "files": sources })) {
+        if let Err(e) = self.store.put_catalog(&catalog_key, &sources) {
             log::error!("could not store the catalog's sources: {e}");
         }
         let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
         for offer in &current.offers {
             let hash = offer.compiled.definition_hash().to_string();
             if let std::collections::hash_map::Entry::Vacant(slot) = pinned.entry(hash) {
-                let record =
-                    json!({ "catalog": catalog_key, "tenant": offer.tenant.id, "service": offer.service().id });
+                let record = DefinitionRecord {
+                    catalog: catalog_key.clone(),
+                    tenant: offer.tenant.id.clone(),
+                    service: offer.service().id.clone(),
+                    version: Some(offer.service().version.clone()),
+                };
                 if let Err(e) = self.store.put_definition(slot.key(), &record) {
                     log::error!("could not store a definition: {e}");
                 }
@@ -214,32 +223,64 @@ impl Registry {
     }
 
     /// The compiled service with this definition hash: published now, published earlier in
-    /// this process, or rebuilt from the sources the store kept.
+    /// this process, or compiled again from the sources the store kept under that hash.
+    ///
+    /// The hash is only a name here. A definition from the store is compiled from its sources
+    /// and keeps the hash it was published with, whatever this release would compute for the
+    /// same sources (a key added to the model changes that), so an upgrade never strands a
+    /// draft or a submission.
     pub fn pinned(&self, hash: &str) -> Option<CompiledService> {
         if let Some(c) = self.pinned.lock().unwrap_or_else(|e| e.into_inner()).get(hash) {
             return Some(c.clone());
         }
-        let record = self.store.definition(hash).ok()??;
-        let catalog_key = record.get("catalog")?.as_str()?;
-        let tenant = record.get("tenant")?.as_str()?.to_string();
-        let service = record.get("service")?.as_str()?.to_string();
-        let sources = self.store.definition(catalog_key).ok()??;
+        let found = self.store.definition(hash).and_then(|record| match record {
+            Some(record) => Ok(self.store.catalog(&record.catalog)?.map(|sources| (record, sources))),
+            None => Ok(None),
+        });
+        let (record, sources) = match found {
+            Ok(Some(found)) => found,
+            Ok(None) => return None,
+            Err(e) => {
+                log::error!("could not read the definition {hash}: {e}");
+                return None;
+            }
+        };
         let files: Vec<SourceFile> = sources
-            .get("files")?
-            .as_array()?
-            .iter()
-            .filter_map(|f| Some(SourceFile::new(f.get("path")?.as_str()?, f.get("text")?.as_str()?)))
+            .files
+            .into_iter()
+            .map(|f| SourceFile::new(f.path, f.text))
             .collect();
-        let published = publish(&files).ok()?;
-        let offer = published.offer(&tenant, &service)?;
-        if offer.compiled.definition_hash() != hash {
-            return None;
-        }
-        let compiled = offer.compiled.clone();
+        let compiled = compile_stored(&files, &record)?.known_as(hash);
         self.pinned
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(hash.to_string(), compiled.clone());
         Some(compiled)
+    }
+}
+
+/// Compiles one service of a stored catalog as its municipality offered it. What a later
+/// release's checker finds in the old sources does not stop it: citizens filled in that
+/// version, and it is compiled as far as the engine can.
+fn compile_stored(files: &[SourceFile], record: &DefinitionRecord) -> Option<CompiledService> {
+    let loaded = load_catalog(files.to_vec());
+    if loaded.has_errors() {
+        log::warn!(
+            "the stored sources of {} ({}) have errors under this release's checker",
+            record.service,
+            record.tenant
+        );
+    }
+    let service = loaded.catalog.service(Some(&record.tenant), &record.service)?;
+    match CompiledService::new(service) {
+        Ok(compiled) => Some(compiled),
+        Err(e) => {
+            log::error!(
+                "the stored {} ({}) does not compile: {e}",
+                record.service,
+                record.tenant
+            );
+            None
+        }
     }
 }

@@ -225,11 +225,42 @@ pub trait Store: Send + Sync {
     ) -> Result<Attachment, StoreError>;
     fn attachment(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError>;
 
-    /// Keeps the source of a compiled definition under its hash, so that drafts and
-    /// submissions pinned to it can be evaluated after a restart or after a newer version was
-    /// published. Storing the same hash twice is a no-op.
-    fn put_definition(&self, hash: &str, source: &Json) -> Result<(), StoreError>;
-    fn definition(&self, hash: &str) -> Result<Option<Json>, StoreError>;
+    /// Keeps a published definition under the hash it was published with, so that drafts and
+    /// submissions pinned to it can be evaluated after a restart, after a newer version was
+    /// published, and by a later release. Storing the same hash twice is a no-op.
+    fn put_definition(&self, hash: &str, record: &DefinitionRecord) -> Result<(), StoreError>;
+    fn definition(&self, hash: &str) -> Result<Option<DefinitionRecord>, StoreError>;
+
+    /// Keeps the source files of a published catalog under a key (`catalog:<hash of the
+    /// files>`), once for all its definitions. Storing the same key twice is a no-op.
+    fn put_catalog(&self, key: &str, sources: &CatalogSources) -> Result<(), StoreError>;
+    fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
+}
+
+/// A published definition: which municipality's service it is, and the catalog sources it was
+/// compiled from. It is found by the hash it was published with, which is a name: a later
+/// release compiles the sources again and never re-derives the hash to find it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DefinitionRecord {
+    /// The key of the catalog's sources, see [`Store::put_catalog`].
+    pub catalog: String,
+    pub tenant: String,
+    pub service: String,
+    /// The service's version; records written before 0.1.0's store fixture have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// The source files of a published catalog, as the clerks wrote them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogSources {
+    pub files: Vec<SourceText>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceText {
+    pub path: String,
+    pub text: String,
 }
 
 /// What the server knows when a citizen starts a service.

@@ -62,8 +62,8 @@ use serde_json::Value as Json;
 
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
-    Attachment, AuditEntry, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError,
-    Submission, Submitted,
+    Attachment, AuditEntry, CatalogSources, DefinitionRecord, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission,
+    StateChanged, Store, StoreError, Submission, Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -138,6 +138,22 @@ impl std::fmt::Debug for RedbStore {
 }
 
 impl RedbStore {
+    /// Writes a record of the `definitions` table unless its key is there already: a
+    /// published definition never changes.
+    fn put_once(&self, key: &str, record: &impl Serialize) -> Result<(), StoreError> {
+        let key = key.to_owned();
+        // Encoded here, on the caller's thread, to keep the writer's time short.
+        let encoded = encode(record)?;
+        self.write(move |t| {
+            if t.definitions.get(key.as_str()).map_err(storage)?.is_none() {
+                t.definitions
+                    .insert(key.as_str(), encoded.as_slice())
+                    .map_err(storage)?;
+            }
+            Ok(())
+        })
+    }
+
     /// Opens the store at `path`, creating the file (and its folder) if needed, and migrating
     /// an older format version in one transaction.
     ///
@@ -911,24 +927,24 @@ impl Store for RedbStore {
         Ok(Some((attachment, content.value().to_vec())))
     }
 
-    fn put_definition(&self, hash: &str, source: &Json) -> Result<(), StoreError> {
-        let hash = hash.to_owned();
-        // Encoded here, on the caller's thread, to keep the writer's time short.
-        let encoded = encode(source)?;
-        self.write(move |t| {
-            if t.definitions.get(hash.as_str()).map_err(storage)?.is_none() {
-                t.definitions
-                    .insert(hash.as_str(), encoded.as_slice())
-                    .map_err(storage)?;
-            }
-            Ok(())
-        })
+    fn put_definition(&self, hash: &str, record: &DefinitionRecord) -> Result<(), StoreError> {
+        self.put_once(hash, record)
     }
 
-    fn definition(&self, hash: &str) -> Result<Option<Json>, StoreError> {
+    fn definition(&self, hash: &str) -> Result<Option<DefinitionRecord>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(DEFINITIONS).map_err(storage)?;
         get_json(&table, "definitions", hash)
+    }
+
+    fn put_catalog(&self, key: &str, sources: &CatalogSources) -> Result<(), StoreError> {
+        self.put_once(key, sources)
+    }
+
+    fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(DEFINITIONS).map_err(storage)?;
+        get_json(&table, "definitions", key)
     }
 }
 

@@ -8,13 +8,13 @@ use serde_json::Value as Json;
 use crate::common::*;
 
 /// A browser without JavaScript: keeps the session cookie, sends forms.
-struct Browser<'a> {
+pub(crate) struct Browser<'a> {
     server: &'a TestServer,
     cookies: Vec<(String, String)>,
 }
 
 impl<'a> Browser<'a> {
-    fn new(server: &'a TestServer) -> Self {
+    pub(crate) fn new(server: &'a TestServer) -> Self {
         Browser {
             server,
             cookies: vec![],
@@ -49,7 +49,7 @@ impl<'a> Browser<'a> {
         }
     }
 
-    fn get(&mut self, path: &str) -> Reply {
+    pub(crate) fn get(&mut self, path: &str) -> Reply {
         let reply = reply(
             agent()
                 .get(self.url(path))
@@ -60,7 +60,7 @@ impl<'a> Browser<'a> {
         reply
     }
 
-    fn post_form(&mut self, path: &str, pairs: &[(String, String)]) -> Reply {
+    pub(crate) fn post_form(&mut self, path: &str, pairs: &[(String, String)]) -> Reply {
         let body = serde_urlencoded::to_string(pairs).expect("form");
         let reply = reply(
             agent()
@@ -73,7 +73,12 @@ impl<'a> Browser<'a> {
         reply
     }
 
-    fn post_multipart(&mut self, path: &str, pairs: &[(String, String)], files: &[(String, String)]) -> Reply {
+    pub(crate) fn post_multipart(
+        &mut self,
+        path: &str,
+        pairs: &[(String, String)],
+        files: &[(String, String)],
+    ) -> Reply {
         let boundary = "----baukastenTestBoundary";
         let mut body = Vec::new();
         for (name, value) in pairs {
@@ -105,7 +110,7 @@ impl<'a> Browser<'a> {
     }
 }
 
-fn csrf(html: &str) -> String {
+pub(crate) fn csrf(html: &str) -> String {
     let start = html
         .find("name=\"_csrf\" value=\"")
         .expect("the form carries a CSRF token")
@@ -113,7 +118,7 @@ fn csrf(html: &str) -> String {
     html[start..].split('"').next().unwrap().to_string()
 }
 
-fn location(reply: &Reply) -> String {
+pub(crate) fn location(reply: &Reply) -> String {
     assert_eq!(
         reply.status,
         303,

@@ -6,3 +6,4 @@ mod common;
 mod flow;
 mod layout;
 mod recorded;
+mod upgrade;

@@ -1,6 +1,9 @@
 //! Submissions, idempotency, states and the audit trail, attachments and definitions.
 
-use baukasten_store::{ALPHABET, ErrorKind, Idempotency, RedbStore, StateChanged, Store, Submitted};
+use baukasten_store::{
+    ALPHABET, CatalogSources, DefinitionRecord, ErrorKind, Idempotency, RedbStore, SourceText, StateChanged, Store,
+    Submitted,
+};
 use serde_json::json;
 
 use crate::{at, parking_permit, store_path, temp_store};
@@ -212,13 +215,33 @@ fn attachments_round_trip_with_their_bytes() {
 
 #[test]
 fn definitions_are_kept_once_per_hash() {
-    let (_dir, store) = temp_store();
-    let first = json!({ "service": "bewohnerparkausweis", "version": "1.0.0" });
+    let (dir, store) = temp_store();
+    let first = DefinitionRecord {
+        catalog: "catalog:1".into(),
+        tenant: "musterstadt".into(),
+        service: "bewohnerparkausweis".into(),
+        version: Some("1.0.0".into()),
+    };
     store.put_definition("sha256:abc", &first).unwrap();
     // Same hash, same definition by contract; the first one stays.
-    store.put_definition("sha256:abc", &json!({ "other": true })).unwrap();
+    let other = DefinitionRecord {
+        service: "other".into(),
+        ..first.clone()
+    };
+    store.put_definition("sha256:abc", &other).unwrap();
+    let sources = CatalogSources {
+        files: vec![SourceText {
+            path: "forms/a.yaml".into(),
+            text: "service: a".into(),
+        }],
+    };
+    store.put_catalog("catalog:1", &sources).unwrap();
+    drop(store);
+
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
     assert_eq!(store.definition("sha256:abc").unwrap(), Some(first));
     assert_eq!(store.definition("sha256:def").unwrap(), None);
+    assert_eq!(store.catalog("catalog:1").unwrap(), Some(sources));
 }
 
 #[test]
