@@ -4,7 +4,6 @@ use baukasten_store::{
     ALPHABET, CatalogSources, DefinitionRecord, ErrorKind, Idempotency, RedbStore, SourceText, StateChanged, Store,
     Submitted,
 };
-use serde_json::json;
 
 use crate::{at, parking_permit, store_path, temp_store};
 
