@@ -11,6 +11,15 @@ use serde_json::{Map, Value as Json};
 use crate::walk::{self, Visit};
 use crate::{CompiledService, Context, Evaluation, Limits};
 
+/// A repeat item the citizen removed with the post ("Entfernen"): the items after it moved up
+/// by one in the posted answers, and the files kept from the draft move with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemovedItem<'a> {
+    /// The repeat's path, e.g. `hunde`.
+    pub repeat: &'a str,
+    pub index: usize,
+}
+
 /// Where the citizen goes after "Weiter" on a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AfterContinue {
@@ -37,8 +46,16 @@ impl CompiledService {
     /// decoded them) replace the draft's, except that files uploaded on an earlier visit stay
     /// (a form re-sends every input but not the files), and each newly stored upload
     /// (`files`: form name and the answer naming the upload) is put at its place. Uploads at a
-    /// name that is not a file field of the service are left out.
-    pub fn merge_step(&self, step: &str, draft: &Json, posted: Json, files: Vec<(String, Json)>) -> Json {
+    /// name that is not a file field of the service are left out. With `removed`, the files of
+    /// the removed item are dropped and those of later items move up with their items.
+    pub fn merge_step(
+        &self,
+        step: &str,
+        draft: &Json,
+        posted: Json,
+        files: Vec<(String, Json)>,
+        removed: Option<RemovedItem<'_>>,
+    ) -> Json {
         let service = self.service();
         let limits = Limits::default();
         let mut answers = draft.clone();
@@ -47,7 +64,14 @@ impl CompiledService {
             let mut kept: Vec<(String, Json)> = Vec::new();
             walk::walk(&step.fields, draft, &limits, &mut |visit: Visit<'_, '_>, answer| {
                 if visit.field.kind.is_file() && !answer.is_null() {
-                    kept.push((visit.path.to_string(), answer.clone()));
+                    let path = match removed {
+                        Some(removed) => match shifted(visit.path, removed) {
+                            Some(path) => path,
+                            None => return,
+                        },
+                        None => visit.path.to_string(),
+                    };
+                    kept.push((path, answer.clone()));
                 }
             });
             let posted_keys: HashSet<String> = this_step.keys().cloned().collect();
@@ -80,18 +104,13 @@ impl CompiledService {
         if self.revealed_question(before, now, step, ctx).is_some() {
             return AfterContinue::AskRevealed;
         }
-        if now.errors.iter().any(|e| e.step == step) {
+        if !now.step_errors(step).is_empty() {
             return AfterContinue::ShowErrors;
         }
         match now.next_step(step) {
             Some(next) => AfterContinue::Step(next.to_string()),
             None => AfterContinue::Summary,
         }
-    }
-
-    /// The step before `step` on the citizen's path, or `None` for the start page.
-    pub fn after_back<'e>(&self, now: &'e Evaluation, step: &str) -> Option<&'e str> {
-        now.previous_step(step)
     }
 
     /// The first question of `step` that was hidden with the answers `before` and is shown now,
@@ -119,6 +138,23 @@ impl CompiledService {
             .filter(|f| &*f.step == step && f.visible)
             .find(|f| !shown_before.contains(&*f.path) && missing.contains(&*f.path))
             .map(|f| &*f.path)
+    }
+}
+
+/// Where an answer of the draft is after `removed`: the same path, one item up for a later
+/// item of that repeat, or `None` for an answer of the removed item itself.
+fn shifted(path: &str, removed: RemovedItem<'_>) -> Option<String> {
+    let Some(rest) = path.strip_prefix(removed.repeat).and_then(|r| r.strip_prefix('.')) else {
+        return Some(path.to_string());
+    };
+    let (index, member) = rest.split_once('.').unwrap_or((rest, ""));
+    let Ok(index) = index.parse::<usize>() else {
+        return Some(path.to_string());
+    };
+    match index.cmp(&removed.index) {
+        std::cmp::Ordering::Less => Some(path.to_string()),
+        std::cmp::Ordering::Equal => None,
+        std::cmp::Ordering::Greater => Some(format!("{}.{}.{member}", removed.repeat, index - 1)),
     }
 }
 

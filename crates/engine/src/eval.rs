@@ -56,9 +56,16 @@ impl Limits {
         max_repeat_items: 200,
     };
 
-    /// How many items of a repeat are looked at: its `max_items`, else `max_repeat_items`.
+    /// Most items of any repeat, whatever its `max_items` says: the answers of one request
+    /// never make the server build a longer list.
+    pub const REPEAT_CEILING: usize = 1_000;
+
+    /// How many items of a repeat are looked at: its `max_items`, else `max_repeat_items`, and
+    /// never more than [`Limits::REPEAT_CEILING`].
     pub fn repeat_items(&self, max_items: Option<u32>) -> usize {
-        max_items.map_or(self.max_repeat_items, |m| m as usize)
+        max_items
+            .map_or(self.max_repeat_items, |m| m as usize)
+            .min(Self::REPEAT_CEILING)
     }
 }
 
@@ -151,9 +158,11 @@ pub struct ExpressionProblem {
     pub expression: String,
     pub line: u32,
     pub message: String,
-    /// The expression read a field without a value (unanswered or hidden), so its failure is
-    /// expected (`none + 1`) and says nothing about the service. Any other failure usually
-    /// means a mistake in the service, and `baukasten test` shows it.
+    /// The expression failed on a missing value (`none + 1`) and read at least one field
+    /// without a value (unanswered or hidden): expected while a form is incomplete, so it says
+    /// nothing about the service. Any other failure, also one next to an unanswered field
+    /// (`(anzahl or 0) + name * name`), usually means a mistake in the service, and
+    /// `baukasten test` shows it.
     pub unanswered: bool,
 }
 
@@ -400,7 +409,7 @@ impl<'a> Run<'a> {
                         expression: compiled.source.clone(),
                         line: compiled.span.line,
                         message: e.to_string(),
-                        unanswered: compiled.reads_unanswered(ctx),
+                        unanswered: crate::expr::about_no_value(&e) && compiled.reads_unanswered(ctx),
                     });
                 }
                 None

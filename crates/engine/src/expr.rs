@@ -100,6 +100,15 @@ impl Compiled {
     }
 }
 
+/// Whether an evaluation error is about a missing value: an undefined name, or an operation
+/// on `none` (minijinja names the operand types in its message, e.g. "unsupported types none
+/// and number").
+pub(crate) fn about_no_value(e: &Error) -> bool {
+    e.kind() == ErrorKind::UndefinedError
+        || e.detail()
+            .is_some_and(|d| d.contains("none") || d.contains("undefined"))
+}
+
 fn date_of(value: &Value, what: &str) -> Result<NaiveDate, Error> {
     let text = value.as_str().ok_or_else(|| {
         Error::new(

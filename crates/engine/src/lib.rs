@@ -23,7 +23,7 @@ pub mod validators;
 pub mod walk;
 
 pub use compile::{CompileError, CompiledService};
-pub use draft::AfterContinue;
+pub use draft::{AfterContinue, RemovedItem};
 pub use eval::{
     Context, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, Limits, MAX_PASSES, StepState,
 };

@@ -173,8 +173,9 @@ pub fn field_at<'a>(service: &'a Service, path: &str, limits: &Limits) -> Option
 }
 
 /// Puts `value` at an answer path (`kinder.1.nachweis`), creating the group objects and repeat
-/// items on the way. A path that does not name a field of the service, or that does not fit the
-/// answers' shape, changes nothing; the return value says whether the value was put.
+/// items on the way. A path that does not name a field of the service, or that runs into an
+/// answer of another shape (a text or an object where a repeat's list belongs), changes
+/// nothing; the return value says whether the value was put.
 pub fn set_at(service: &Service, answers: &mut Json, path: &str, value: Json, limits: &Limits) -> bool {
     if field_at(service, path, limits).is_none() {
         return false;
@@ -190,7 +191,10 @@ pub fn set_at(service: &Service, answers: &mut Json, path: &str, value: Json, li
                 }
                 &mut items[index]
             }
-            (Json::Object(map), _) => {
+            // Field ids start with a letter: an index where an object is means the answers
+            // have another shape than the service.
+            (Json::Object(_), Ok(_)) => return false,
+            (Json::Object(map), Err(_)) => {
                 if last {
                     map.insert(part.to_string(), value);
                     return true;

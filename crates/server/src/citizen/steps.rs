@@ -4,7 +4,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use baukasten_engine::{AfterContinue, CompiledService};
+use baukasten_engine::{AfterContinue, CompiledService, RemovedItem};
 use baukasten_render::{Action, Links, ResumeState, SessionExpiry};
 use baukasten_store::{Draft, NewDraft};
 use serde_json::{Map, Value as Json};
@@ -113,7 +113,11 @@ pub(super) async fn step_post(
         };
         files.push((field, value));
     }
-    let answers = compiled.merge_step(&step, &before, decoded.answers, files);
+    let removed = match &decoded.action {
+        Action::Remove { repeat, index } => Some(RemovedItem { repeat, index: *index }),
+        _ => None,
+    };
+    let answers = compiled.merge_step(&step, &before, decoded.answers, files, removed);
 
     // Save the draft on every post, whatever the button.
     let saved = match save_draft(&ctx, draft, &compiled, &answers, &step).await {
@@ -125,7 +129,7 @@ pub(super) async fn step_post(
     match decoded.action {
         Action::Back => {
             let evaluation = compiled.evaluate(&answers, &state.context());
-            let to = match compiled.after_back(&evaluation, &step) {
+            let to = match evaluation.previous_step(&step) {
                 Some(prev) => links.step(model, prev),
                 None => links.start(model),
             };
