@@ -55,6 +55,55 @@ pub fn sanitize_file_name(name: &str) -> String {
     }
 }
 
+/// The file name with the extension of the type the content is: `x.html` holding a PDF is
+/// stored and served as `x.pdf`, so no program opens it as what its name pretends.
+pub fn name_for_type(name: &str, media_type: &str) -> String {
+    let extensions: &[&str] = match media_type {
+        "application/pdf" => &["pdf"],
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/png" => &["png"],
+        "image/tiff" => &["tif", "tiff"],
+        "image/heic" => &["heic"],
+        "image/webp" => &["webp"],
+        _ => return name.to_string(),
+    };
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension)) if !stem.is_empty() => (stem, Some(extension)),
+        _ => (name, None),
+    };
+    match extension {
+        Some(e) if extensions.iter().any(|known| e.eq_ignore_ascii_case(known)) => name.to_string(),
+        _ => format!("{stem}.{}", extensions[0]),
+    }
+}
+
+/// `Content-Disposition` for a download (RFC 6266): an ASCII `filename` for old clients and,
+/// where the name has other characters, the exact name as `filename*` in UTF-8 (RFC 8187).
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && c != '"' && c != '\\') || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if ascii == name {
+        return format!("attachment; filename=\"{ascii}\"");
+    }
+    let mut encoded = String::new();
+    for byte in name.bytes() {
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
 /// The media type of a file from its first bytes, if it is one we accept.
 pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
     let kind = infer::get(bytes)?;
@@ -151,7 +200,7 @@ pub async fn store_upload(state: &AppState, tenant: &str, file: Upload) -> Resul
             ));
         }
     }
-    let name = sanitize_file_name(&file.file_name);
+    let name = name_for_type(&sanitize_file_name(&file.file_name), media_type);
     let store = state.store.clone();
     let now = state.now();
     let tenant = tenant.to_string();
@@ -179,6 +228,28 @@ mod tests {
             "Bescheinigung_Müller.pdf"
         );
         assert_eq!(sanitize_file_name(&"x".repeat(300)).len(), 100);
+    }
+
+    #[test]
+    fn a_file_is_named_for_the_type_it_is() {
+        assert_eq!(name_for_type("x.html", "application/pdf"), "x.pdf");
+        assert_eq!(name_for_type("scan", "application/pdf"), "scan.pdf");
+        assert_eq!(name_for_type("Foto.JPEG", "image/jpeg"), "Foto.JPEG");
+        assert_eq!(name_for_type("foto.png", "image/jpeg"), "foto.jpg");
+        assert_eq!(name_for_type(".pdf", "application/pdf"), ".pdf.pdf");
+        assert_eq!(name_for_type("bild.tiff", "image/tiff"), "bild.tiff");
+    }
+
+    #[test]
+    fn download_names_outside_ascii_use_filename_star() {
+        assert_eq!(
+            content_disposition("Nachweis 2026.pdf"),
+            "attachment; filename=\"Nachweis 2026.pdf\""
+        );
+        assert_eq!(
+            content_disposition("Bescheinigung_Müller.pdf"),
+            "attachment; filename=\"Bescheinigung_M_ller.pdf\"; filename*=UTF-8''Bescheinigung_M%C3%BCller.pdf"
+        );
     }
 
     #[test]

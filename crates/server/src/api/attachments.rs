@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::auth::clerk_of;
 use crate::error::{ApiError, ErrorBody};
 use crate::state::AppState;
-use crate::uploads::{read_multipart, store_upload};
+use crate::uploads::{content_disposition, read_multipart, store_upload};
 
 /// An uploaded file, to be put into the answers as the value of a file field.
 #[derive(Serialize, ToSchema)]
@@ -92,9 +92,6 @@ pub(super) async fn download(
         .ok_or_else(|| ApiError::NotFound("no such attachment".into()))?;
     Ok(HttpResponse::Ok()
         .content_type(meta.media_type.as_str())
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", meta.file_name.replace('"', "_")),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(&meta.file_name)))
         .body(bytes))
 }

@@ -663,3 +663,34 @@ fn conflicting_state_changes_have_exactly_one_winner() {
         );
     }
 }
+
+/// A file is stored and served under the type its content is, and a name outside ASCII
+/// reaches the clerk's download intact (RFC 6266 `filename*`).
+#[test]
+fn a_file_is_stored_under_the_type_it_is_and_downloaded_with_its_name() {
+    let server = start();
+    let download = |id: &str| {
+        reply(
+            agent()
+                .get(format!("{}/api/v1/attachments/{id}", server.base))
+                .header("Authorization", format!("Bearer {TOKEN_MUSTERSTADT}"))
+                .call(),
+        )
+    };
+    let html = upload_for(&server, "musterstadt", "maengelmelder", "x.html", PDF).json()[0].clone();
+    assert_eq!(html["name"], "x.pdf", "a PDF named x.html is a PDF");
+    let got = download(html["id"].as_str().unwrap());
+    assert_eq!(got.header("Content-Type"), Some("application/pdf"));
+    assert_eq!(
+        got.header("Content-Disposition"),
+        Some("attachment; filename=\"x.pdf\"")
+    );
+
+    let umlaut = upload_for(&server, "musterstadt", "maengelmelder", "Bescheinigung_Müller.pdf", PDF).json()[0].clone();
+    assert_eq!(umlaut["name"], "Bescheinigung_Müller.pdf");
+    let got = download(umlaut["id"].as_str().unwrap());
+    assert_eq!(
+        got.header("Content-Disposition"),
+        Some("attachment; filename=\"Bescheinigung_M_ller.pdf\"; filename*=UTF-8''Bescheinigung_M%C3%BCller.pdf")
+    );
+}
