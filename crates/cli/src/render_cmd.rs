@@ -23,7 +23,7 @@ pub fn run(loaded: &Loaded, out: &Path, lang: Lang) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let today = chrono::Local::now().date_naive();
+    let today = baukasten_engine::Context::at(chrono::Utc::now(), baukasten_engine::DEFAULT_TIME_ZONE).today;
     let files = baukasten_render::static_site(&loaded.catalog, today);
     for (relative, bytes) in &files {
         let path = out.join(relative);

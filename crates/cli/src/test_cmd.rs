@@ -32,7 +32,7 @@ pub fn run(loaded: &Loaded, lang: Lang) -> ExitCode {
         );
         return ExitCode::from(1);
     }
-    let today = chrono::Local::now().date_naive();
+    let today = baukasten_engine::Context::at(chrono::Utc::now(), baukasten_engine::DEFAULT_TIME_ZONE).today;
     let (mut passed, mut failed) = (0usize, 0usize);
     for service in &loaded.catalog.services {
         let name = match &service.tenant {

@@ -39,6 +39,21 @@ pub struct Context {
     pub today: NaiveDate,
 }
 
+/// The time zone whose date `today` is, unless a municipality's server is told otherwise:
+/// German offices count days by German time, whatever zone the machine runs in.
+pub const DEFAULT_TIME_ZONE: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+
+impl Context {
+    /// The context at the instant `now`: today is the date in `zone` at that instant (at
+    /// 23:30 UTC on a summer evening it is already the next day in Berlin). The engine never
+    /// reads the clock; the caller passes `now`.
+    pub fn at(now: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> Context {
+        Context {
+            today: now.with_timezone(&zone).date_naive(),
+        }
+    }
+}
+
 /// Limits on answers beyond those the service declares, so a hostile request cannot make one
 /// evaluation expensive.
 #[derive(Debug, Clone, Copy)]

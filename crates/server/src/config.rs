@@ -36,8 +36,11 @@ pub struct Config {
     /// Number of HTTP worker threads; 0 means one per core.
     pub workers: usize,
     /// A fixed date for `today()`, for previews of date rules and for tests. Leave it unset in
-    /// production: the server's local date is used.
+    /// production: today's date in `time_zone` is used.
     pub today: Option<chrono::NaiveDate>,
+    /// The time zone whose date is `today` (an IANA name); `Europe/Berlin` by default, whatever
+    /// zone the machine runs in.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             tokens: Default::default(),
             workers: 0,
             today: None,
+            time_zone: baukasten_engine::DEFAULT_TIME_ZONE,
         }
     }
 }
@@ -81,5 +85,27 @@ impl Config {
             path: path.display().to_string(),
             detail: e.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(yaml: &str) -> Result<Config, String> {
+        serde_saphyr::from_str(yaml).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_time_zone_is_berlin_unless_another_real_zone_is_named() {
+        assert_eq!(Config::default().time_zone, chrono_tz::Europe::Berlin);
+        assert_eq!(
+            parse("time_zone: Europe/Vienna\n").unwrap().time_zone,
+            chrono_tz::Europe::Vienna
+        );
+        assert!(
+            parse("time_zone: Mars/Olympus_Mons\n").is_err(),
+            "an unknown zone is refused"
+        );
     }
 }

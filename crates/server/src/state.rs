@@ -28,11 +28,12 @@ impl AppState {
         chrono::Utc::now()
     }
 
-    /// The engine's context: today's date in Germany's time zone is close enough to the
-    /// server's local date; the server is expected to run on German time.
+    /// The engine's context: the configured fixed date, else today's date in the configured
+    /// time zone (`Europe/Berlin`), not in the machine's.
     pub fn context(&self) -> Context {
-        Context {
-            today: self.config.today.unwrap_or_else(|| chrono::Local::now().date_naive()),
+        match self.config.today {
+            Some(today) => Context { today },
+            None => Context::at(self.now(), self.config.time_zone),
         }
     }
 }

@@ -100,7 +100,7 @@ fn main() -> ExitCode {
         "laufzeit": "2",
         "email": "erika.mustermann@example.org"
     });
-    let today = chrono::Local::now().date_naive();
+    let today = baukasten_engine::Context::at(chrono::Utc::now(), baukasten_engine::DEFAULT_TIME_ZONE).today;
     let evaluation = compiled.evaluate(&answers, &Context { today });
 
     // 4. Use the result.

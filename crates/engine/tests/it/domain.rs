@@ -460,3 +460,20 @@ steps:
     ));
     assert_eq!(answers["kinder"].as_array().unwrap().len(), 2);
 }
+
+/// Today is the date in Germany, not on the machine's clock face: at 23:30 UTC on a summer
+/// evening (CEST, UTC+2) and on a winter evening (CET, UTC+1) it is already the next day.
+#[test]
+fn today_is_the_date_in_berlin() {
+    use baukasten_engine::{Context, DEFAULT_TIME_ZONE};
+    use chrono::{NaiveDate, TimeZone, Utc};
+    let at = |y, m, d, h, min| Context::at(Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap(), DEFAULT_TIME_ZONE).today;
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    assert_eq!(at(2026, 7, 15, 23, 30), day(2026, 7, 16));
+    assert_eq!(at(2026, 7, 15, 21, 59), day(2026, 7, 15));
+    assert_eq!(at(2026, 7, 15, 22, 0), day(2026, 7, 16));
+    assert_eq!(at(2026, 1, 15, 23, 30), day(2026, 1, 16));
+    assert_eq!(at(2026, 1, 15, 22, 30), day(2026, 1, 15));
+    // New Year's Eve: the new year starts at 23:00 UTC.
+    assert_eq!(at(2026, 12, 31, 23, 0), day(2027, 1, 1));
+}
