@@ -27,8 +27,12 @@ pub struct Config {
     pub session_timeout: u64,
     /// Drafts not touched for this many days are deleted (their resume codes stop working).
     pub draft_retention_days: u32,
-    /// Submissions and resume attempts per client address and minute.
+    /// Requests that write or compute (evaluation, submissions, uploads, step posts, resume
+    /// codes) per client address and minute.
     pub rate_limit_per_minute: u32,
+    /// Reverse proxies in front of the server, by address: only their `X-Forwarded-For`
+    /// names the client. Empty by default: the peer is the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
     /// `host:port` of a ClamAV daemon (clamd) that scans every upload; none by default.
     pub clamav: Option<String>,
     /// Bearer tokens of the back office, one per municipality: `{musterstadt: "…"}`.
@@ -56,6 +60,7 @@ impl Default for Config {
             session_timeout: 30 * 60,
             draft_retention_days: 30,
             rate_limit_per_minute: 600,
+            trusted_proxies: Vec::new(),
             clamav: None,
             tokens: Default::default(),
             workers: 0,

@@ -52,8 +52,9 @@ pub enum ApiError {
     Invalid(Vec<FieldProblem>),
     #[error("this Idempotency-Key was used before with a different request")]
     KeyReused,
-    #[error("too many requests; try again in a minute")]
-    RateLimited,
+    /// With the seconds until the client may try again (`Retry-After`).
+    #[error("too many requests; try again in {0} seconds")]
+    RateLimited(u64),
     #[error("a valid bearer token for this municipality is required")]
     Unauthorized,
     #[error("{0}")]
@@ -64,6 +65,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Seconds after which a refused request may be tried again, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            ApiError::RateLimited(seconds) => Some(*seconds),
+            _ => None,
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "not_found",
@@ -72,7 +81,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Invalid(_) => "invalid",
             ApiError::KeyReused => "idempotency_key_reused",
-            ApiError::RateLimited => "rate_limited",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal",
@@ -88,7 +97,7 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) | ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -97,6 +106,9 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
+        if let Some(seconds) = self.retry_after() {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
         match self {
             ApiError::Invalid(errors) => response.json(InvalidBody { errors: errors.clone() }),
             ApiError::Internal(detail) => {

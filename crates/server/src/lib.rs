@@ -73,7 +73,7 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let state = AppState {
-        limiter: RateLimiter::new(config.rate_limit_per_minute),
+        limiter: RateLimiter::new(config.rate_limit_per_minute, config.trusted_proxies.clone()),
         config,
         registry,
         store,

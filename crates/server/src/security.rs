@@ -83,29 +83,67 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// A token bucket per client address for the endpoints a bot would hammer: submissions and
-/// resume codes.
+/// A token bucket per client address for every endpoint that writes or computes: evaluation,
+/// submissions, uploads, step posts and resume codes.
 pub struct RateLimiter {
     per_minute: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; no other peer is believed.
+    trusted_proxies: Vec<IpAddr>,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
 }
 
 impl RateLimiter {
-    pub fn new(per_minute: u32) -> Self {
+    pub fn new(per_minute: u32, trusted_proxies: Vec<IpAddr>) -> Self {
         RateLimiter {
             per_minute,
+            trusted_proxies,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes one token for the request's client, or refuses with 429.
+    /// Takes one token for the request's client, or refuses with 429 and the seconds until
+    /// the next token.
     pub fn check(&self, req: &HttpRequest) -> Result<(), ApiError> {
-        let ip = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        if self.take(ip, Instant::now()) {
+        let ip = self.client(req);
+        let now = Instant::now();
+        if self.take(ip, now) {
             Ok(())
         } else {
-            Err(ApiError::RateLimited)
+            Err(ApiError::RateLimited(self.retry_after(ip, now)))
         }
+    }
+
+    /// The client's address: the peer's, unless the peer is a trusted proxy; then the last
+    /// address in `X-Forwarded-For` that is not a trusted proxy itself (the ones before it
+    /// were written by the client and prove nothing).
+    pub fn client(&self, req: &HttpRequest) -> IpAddr {
+        let peer = req.peer_addr().map(|a| a.ip()).unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        if !self.trusted_proxies.contains(&peer) {
+            return peer;
+        }
+        let forwarded = req
+            .headers()
+            .get_all("X-Forwarded-For")
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .collect::<Vec<_>>();
+        forwarded
+            .iter()
+            .rev()
+            .filter_map(|a| a.parse::<IpAddr>().ok())
+            .find(|a| !self.trusted_proxies.contains(a))
+            .unwrap_or(peer)
+    }
+
+    /// Whole seconds until `ip` has a token again (at least 1).
+    fn retry_after(&self, ip: IpAddr, now: Instant) -> u64 {
+        let capacity = f64::from(self.per_minute.max(1));
+        let buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        let tokens = buckets.get(&ip).map_or(0.0, |(tokens, at)| {
+            tokens + now.duration_since(*at).as_secs_f64() * capacity / 60.0
+        });
+        (((1.0 - tokens).max(0.0) * 60.0 / capacity).ceil() as u64).max(1)
     }
 
     pub fn take(&self, ip: IpAddr, now: Instant) -> bool {
@@ -154,7 +192,7 @@ mod tests {
 
     #[test]
     fn the_rate_limit_refills_over_a_minute() {
-        let limiter = RateLimiter::new(3);
+        let limiter = RateLimiter::new(3, vec![]);
         let ip = IpAddr::from([10, 0, 0, 1]);
         let t0 = Instant::now();
         assert!((0..3).all(|_| limiter.take(ip, t0)));
@@ -166,6 +204,7 @@ mod tests {
             limiter.take(IpAddr::from([10, 0, 0, 2]), t0),
             "another client is not affected"
         );
+        assert_eq!(limiter.retry_after(ip, t0), 20, "a token every 20 s");
         assert!(
             limiter.take(ip, t0 + Duration::from_secs(20)),
             "one token back after 20 s"

@@ -68,7 +68,8 @@ fn answers_object(body: &Json) -> Result<(), ApiError> {
     params(("tenant" = String, Path), ("service" = String, Path)),
     request_body(content = Object, description = "The answers, e.g. {\"vorname\": \"Erika\"}"),
     responses((status = 200, body = EvaluateResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 #[post("/api/v1/services/{tenant}/{service}/evaluate")]
 pub(super) async fn evaluate(
     state: web::Data<AppState>,
@@ -78,6 +79,7 @@ pub(super) async fn evaluate(
 ) -> Result<HttpResponse, ApiError> {
     let (tenant, service) = path.into_inner();
     let offer = offer(&state, &tenant, &service)?;
+    state.limiter.check(&req)?;
     answers_object(&body)?;
     let lang = Lang::of_request(&req);
     let evaluation = offer.compiled.evaluate(&body, &state.context());

@@ -28,7 +28,7 @@ pub(super) async fn resume_page(mut ctx: Ctx, query: web::Query<CodeQuery>) -> H
 }
 
 pub(super) async fn resume_post(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
-    let posted = match ctx.read_post(payload, true).await {
+    let posted = match ctx.read_post(payload).await {
         Ok(p) => p,
         Err(response) => return response,
     };

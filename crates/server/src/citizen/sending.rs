@@ -42,7 +42,7 @@ fn render_summary(
 
 pub(super) async fn send(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
     let state = ctx.state.clone();
-    let posted = match ctx.read_post(payload, true).await {
+    let posted = match ctx.read_post(payload).await {
         Ok(p) => p,
         Err(response) => return response,
     };

@@ -197,15 +197,10 @@ impl Ctx {
             .unwrap_or_else(|| self.offer.compiled.clone())
     }
 
-    /// Reads a form post; with `limited`, after taking a token of the client's rate limit (for
-    /// sending and resume codes, which a bot would hammer). A failure is the page to show.
-    pub(super) async fn read_post(&mut self, payload: web::Payload, limited: bool) -> Result<Posted, HttpResponse> {
-        let checked = if limited {
-            self.state.limiter.check(&self.req)
-        } else {
-            Ok(())
-        };
-        let posted = match checked {
+    /// Reads a form post after taking a token of the client's rate limit (every post writes a
+    /// draft, stores uploads or checks a code). A failure is the page to show.
+    pub(super) async fn read_post(&mut self, payload: web::Payload) -> Result<Posted, HttpResponse> {
+        let posted = match self.state.limiter.check(&self.req) {
             Ok(()) => read_post(&self.state, &self.req, payload).await,
             Err(e) => Err(e),
         };
@@ -243,7 +238,14 @@ impl ApiError {
         if status.is_server_error() {
             return ctx.error_page(self);
         }
-        ctx.respond(status, false, None, |r, page| r.error(page))
+        let retry_after = self.retry_after();
+        let mut response = ctx.respond(status, false, None, |r, page| r.error(page));
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -66,7 +66,7 @@ pub(super) async fn step_post(
 ) -> HttpResponse {
     let (_, _, step) = path.into_inner();
     let state = ctx.state.clone();
-    let posted = match ctx.read_post(payload, false).await {
+    let posted = match ctx.read_post(payload).await {
         Ok(p) => p,
         Err(response) => return response,
     };

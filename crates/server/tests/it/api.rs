@@ -694,3 +694,64 @@ fn a_file_is_stored_under_the_type_it_is_and_downloaded_with_its_name() {
         Some("attachment; filename=\"Bescheinigung_M_ller.pdf\"; filename*=UTF-8''Bescheinigung_M%C3%BCller.pdf")
     );
 }
+
+fn evaluate_from(server: &TestServer, forwarded_for: Option<&str>) -> Reply {
+    let mut request = agent()
+        .post(format!(
+            "{}/api/v1/services/musterstadt/maengelmelder/evaluate",
+            server.base
+        ))
+        .header("Content-Type", "application/json");
+    if let Some(chain) = forwarded_for {
+        request = request.header("X-Forwarded-For", chain);
+    }
+    reply(request.send("{}"))
+}
+
+/// Every endpoint that writes or computes takes from the client's rate limit, and a refusal
+/// says when to come back.
+#[test]
+fn the_rate_limit_covers_evaluation_and_step_posts_and_says_when_to_retry() {
+    let server = start_with(read_forms(&forms_dir()), |c| c.rate_limit_per_minute = 2);
+    assert_eq!(evaluate_from(&server, None).status, 200);
+    assert_eq!(evaluate_from(&server, None).status, 200);
+    let refused = evaluate_from(&server, None);
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.json()["error"]["code"], "rate_limited");
+    let seconds: u64 = refused.header("Retry-After").expect("Retry-After").parse().unwrap();
+    assert!((1..=30).contains(&seconds), "{seconds}");
+    // A made-up X-Forwarded-For from a client that is no trusted proxy changes nothing.
+    assert_eq!(evaluate_from(&server, Some("203.0.113.9")).status, 429);
+    // The citizen's pages: a step post is refused with a page, also with Retry-After.
+    let step = reply(
+        agent()
+            .post(format!("{}/musterstadt/maengelmelder/schritt/mangel", server.base))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send("kategorie=graffiti"),
+    );
+    assert_eq!(step.status, 429);
+    assert!(step.header("Content-Type").is_some_and(|t| t.starts_with("text/html")));
+    assert!(step.header("Retry-After").is_some());
+}
+
+/// Behind a trusted reverse proxy each citizen has a limit of their own, found from the last
+/// address the proxy added, not from what the client wrote before it.
+#[test]
+fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
+    let server = start_with(read_forms(&forms_dir()), |c| {
+        c.rate_limit_per_minute = 1;
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    assert_eq!(evaluate_from(&server, Some("203.0.113.5")).status, 200);
+    assert_eq!(evaluate_from(&server, Some("203.0.113.5")).status, 429);
+    assert_eq!(
+        evaluate_from(&server, Some("203.0.113.6")).status,
+        200,
+        "another citizen"
+    );
+    assert_eq!(
+        evaluate_from(&server, Some("198.51.100.7, 203.0.113.6")).status,
+        429,
+        "an address the client wrote in front does not make it someone else"
+    );
+}
