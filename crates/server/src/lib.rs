@@ -55,6 +55,8 @@ pub enum StartError {
     Read(io::Error),
     #[error("cannot open the store: {0}")]
     Store(#[from] baukasten_store::StoreError),
+    #[error("refusing to start: {0}")]
+    StoreLost(String),
     #[error("{0}")]
     Io(#[from] io::Error),
 }
@@ -68,8 +70,11 @@ pub struct Prepared {
 /// Opens the store in `config.data` and publishes the catalog the loader reads.
 pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     std::fs::create_dir_all(&config.data)?;
-    let secret = load_or_create_secret(&config.data.join("secret.key"))?;
-    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&config.data.join("baukasten.redb"))?);
+    let (store_path, secret_path) = (config.data.join("baukasten.redb"), config.data.join("secret.key"));
+    refuse_lost_store(&store_path, &secret_path)?;
+    // The store first: a secret without a store means the store was lost (see above).
+    let store: Arc<dyn Store> = Arc::new(RedbStore::open(&store_path)?);
+    let secret = load_or_create_secret(&secret_path)?;
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let state = AppState {
@@ -85,6 +90,27 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
         state: web::Data::new(state),
         loader,
     })
+}
+
+/// A data folder that was used before (it has the cookie secret) whose store file is missing or
+/// empty has lost its data: a restore went wrong, a disk was swapped, a file was truncated.
+/// Starting on a new, empty store would hide that, so the server refuses to start.
+fn refuse_lost_store(store: &Path, secret: &Path) -> Result<(), StartError> {
+    if !secret.exists() {
+        return Ok(());
+    }
+    let problem = match std::fs::metadata(store) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => "is missing",
+        Ok(meta) if meta.len() == 0 => "is empty (0 bytes)",
+        _ => return Ok(()),
+    };
+    Err(StartError::StoreLost(format!(
+        "{} {problem}, but this data folder was used before ({} exists). Restore the store from a \
+         backup; to start a new, empty store on purpose, remove {} as well.",
+        store.display(),
+        secret.display(),
+        secret.display()
+    )))
 }
 
 /// The cookie and CSRF secret lives in the data folder, so sessions survive a restart.

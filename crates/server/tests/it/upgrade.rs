@@ -288,3 +288,43 @@ fn write_fixture() {
     )
     .unwrap();
 }
+
+/// A data folder that was used before and whose store file is now empty or gone is refused,
+/// instead of quietly starting with no submissions at all.
+#[test]
+fn a_used_data_folder_with_an_empty_or_missing_store_is_refused() {
+    for empty in [true, false] {
+        let (data, _) = fixture_copy();
+        let store = data.path().join("baukasten.redb");
+        if empty {
+            std::fs::write(&store, b"").unwrap();
+        } else {
+            std::fs::remove_file(&store).unwrap();
+        }
+        let config = baukasten_server::Config {
+            data: data.path().to_path_buf(),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            ..Default::default()
+        };
+        let files = catalog_files(GOLDEN_V1);
+        let loader: baukasten_server::Loader = std::sync::Arc::new(move || Ok(files.clone()));
+        let Err(refused) = baukasten_server::prepare(config, loader) else {
+            panic!("a server started on a lost store (empty: {empty})")
+        };
+        let message = refused.to_string();
+        assert!(
+            message.contains("baukasten.redb") && message.contains("secret.key"),
+            "{message}"
+        );
+        assert!(message.contains("backup"), "{message}");
+        if empty {
+            assert_eq!(
+                std::fs::metadata(&store).unwrap().len(),
+                0,
+                "the empty file is left as it was"
+            );
+        } else {
+            assert!(!store.exists(), "no new store was made");
+        }
+    }
+}
