@@ -27,6 +27,8 @@ pub struct Config {
     pub session_timeout: u64,
     /// Drafts not touched for this many days are deleted (their resume codes stop working).
     pub draft_retention_days: u32,
+    /// An `Idempotency-Key` is remembered this many days; a retry after that is a new request.
+    pub idempotency_key_days: u32,
     /// Requests that write or compute (evaluation, submissions, uploads, step posts, resume
     /// codes) per client address and minute.
     pub rate_limit_per_minute: u32,
@@ -59,6 +61,7 @@ impl Default for Config {
             max_upload: 25 * 1024 * 1024,
             session_timeout: 30 * 60,
             draft_retention_days: 30,
+            idempotency_key_days: 7,
             rate_limit_per_minute: 600,
             trusted_proxies: Vec::new(),
             clamav: None,

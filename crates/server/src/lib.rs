@@ -256,16 +256,23 @@ fn watch(state: web::Data<AppState>, loader: Loader) {
     });
 }
 
-/// Deletes drafts nobody touched within the retention time, once at start and then hourly, so
-/// personal data of abandoned applications does not stay forever.
+/// Once at start and then hourly: deletes drafts nobody touched within the retention time, so
+/// personal data of abandoned applications does not stay forever, and forgets idempotency keys
+/// older than their lifetime, so the table does not grow without bound.
 fn expire_drafts(state: web::Data<AppState>) {
     let retention = chrono::Duration::days(i64::from(state.config.draft_retention_days));
+    let key_lifetime = chrono::Duration::days(i64::from(state.config.idempotency_key_days));
     std::thread::spawn(move || {
         loop {
             match state.store.expire_drafts(state.now() - retention) {
                 Ok(0) => {}
                 Ok(n) => log::info!("{n} abandoned draft(s) deleted"),
                 Err(e) => log::warn!("could not expire drafts: {e}"),
+            }
+            match state.store.expire_idempotency_keys(state.now() - key_lifetime) {
+                Ok(0) => {}
+                Ok(n) => log::info!("{n} idempotency key(s) forgotten"),
+                Err(e) => log::warn!("could not expire idempotency keys: {e}"),
             }
             std::thread::sleep(Duration::from_secs(3600));
         }

@@ -214,6 +214,9 @@ pub trait Store: Send + Sync {
     fn draft_by_code(&self, code: &str) -> Result<Option<Draft>, StoreError>;
     /// Deletes drafts not updated since `before`; returns how many.
     fn expire_drafts(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+    /// Forgets idempotency keys first used before `before`; returns how many. A retry with
+    /// such a key afterwards is a new request.
+    fn expire_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
 
     fn put_attachment(
         &self,

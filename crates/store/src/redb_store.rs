@@ -33,7 +33,7 @@
 //! | `submissions` | reference | [`Submission`] |
 //! | `submissions_by_tenant` (since version 2) | (tenant or none, created µs, reference) | `()` |
 //! | `audit` | (reference, sequence number) | [`AuditEntry`] |
-//! | `idempotency` | scoped key | `{"fingerprint", "reference"}` |
+//! | `idempotency` | scoped key | `{"fingerprint", "reference", "created_at"}` (forgotten after their lifetime) |
 //! | `drafts` | draft id | [`Draft`] |
 //! | `drafts_by_update` | (updated µs, draft id) | `()` |
 //! | `resume_codes` | code without dash, upper case | draft id |
@@ -97,6 +97,10 @@ const DEFINITIONS: TableDefinition<Str, Bytes> = TableDefinition::new("definitio
 struct IdempotencyRecord {
     fingerprint: String,
     reference: String,
+    /// When the key was first used. Records written before keys expired have none; their
+    /// submission's time stands in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    created_at: Option<DateTime<Utc>>,
 }
 
 /// The embedded store: one redb file, one writer thread with group commit.
@@ -582,6 +586,7 @@ fn submit_in(
             encode(&IdempotencyRecord {
                 fingerprint: i.fingerprint.clone(),
                 reference: submission.reference.clone(),
+                created_at: Some(now),
             })
         })
         .transpose()?;
@@ -746,6 +751,27 @@ fn expire_drafts_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize, 
     Ok(stale.iter().filter(|(_, _, d)| d.is_some()).count())
 }
 
+fn expire_idempotency_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut stale = Vec::new();
+    for entry in t.idempotency.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let key = key.value().to_owned();
+        let record: IdempotencyRecord = decode("idempotency", &key, value.value())?;
+        let created = match record.created_at {
+            Some(at) => Some(at),
+            None => get_json::<Submission>(&t.submissions, "submissions", &record.reference)?.map(|s| s.created_at),
+        };
+        // A key whose submission is gone protects nothing any more.
+        if created.is_none_or(|at| at < before) {
+            stale.push(key);
+        }
+    }
+    for key in &stale {
+        t.idempotency.remove(key.as_str()).map_err(storage)?;
+    }
+    Ok(stale.len())
+}
+
 fn delete_draft(t: &mut Tables<'_>, draft: &Draft) -> Result<(), StoreError> {
     let id = draft.id.as_str();
     t.drafts.remove(id).map_err(storage)?;
@@ -892,6 +918,10 @@ impl Store for RedbStore {
 
     fn expire_drafts(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
         self.write(move |t| expire_drafts_in(t, before))
+    }
+
+    fn expire_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.write(move |t| expire_idempotency_in(t, before))
     }
 
     fn put_attachment(

@@ -76,6 +76,42 @@ fn a_retry_with_the_same_key_returns_the_first_submission() {
 }
 
 #[test]
+fn idempotency_keys_are_forgotten_after_their_lifetime() {
+    let (dir, store) = temp_store();
+    let new = parking_permit(Some("musterstadt"), "Erika");
+    created(
+        store
+            .submit(new.clone(), key("old", "f1"), "eingegangen", at(2, 0))
+            .unwrap(),
+    );
+    created(
+        store
+            .submit(new.clone(), key("new", "f1"), "eingegangen", at(9, 0))
+            .unwrap(),
+    );
+    // Keys first used before day 5 are forgotten; the one of day 9 stays.
+    assert_eq!(store.expire_idempotency_keys(at(5, 0)).unwrap(), 1);
+    assert_eq!(
+        store.expire_idempotency_keys(at(5, 0)).unwrap(),
+        0,
+        "nothing left to forget"
+    );
+    drop(store);
+
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    // The old key is free again: another body makes a new submission, not `KeyReused`.
+    let again = store
+        .submit(new.clone(), key("old", "f2"), "eingegangen", at(10, 0))
+        .unwrap();
+    assert!(matches!(again, Submitted::Created(_)), "{again:?}");
+    assert_eq!(
+        store.submit(new, key("new", "f2"), "eingegangen", at(10, 0)).unwrap(),
+        Submitted::KeyReused,
+        "a key within its lifetime still protects"
+    );
+}
+
+#[test]
 fn concurrent_retries_with_one_key_store_one_submission() {
     // Sent at the same moment, these requests usually land in one batch of the group commit;
     // the second must still see the first one's key.
