@@ -32,6 +32,11 @@ pub struct Config {
     /// Requests that write or compute (evaluation, submissions, uploads, step posts, resume
     /// codes) per client address and minute.
     pub rate_limit_per_minute: u32,
+    /// A request, its body included, that takes longer than this is cut off with 408, so a
+    /// body that trickles in cannot hold a connection for ever.
+    pub request_timeout: u64,
+    /// Requests one client address may have in flight at once; more get 429.
+    pub max_requests_per_address: usize,
     /// Reverse proxies in front of the server, by address: only their `X-Forwarded-For`
     /// names the client. Empty by default: the peer is the client.
     pub trusted_proxies: Vec<std::net::IpAddr>,
@@ -64,6 +69,8 @@ impl Default for Config {
             idempotency_key_days: 7,
             rate_limit_per_minute: 600,
             trusted_proxies: Vec::new(),
+            request_timeout: 60,
+            max_requests_per_address: 128,
             clamav: None,
             tokens: Default::default(),
             workers: 0,

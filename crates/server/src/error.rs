@@ -55,6 +55,11 @@ pub enum ApiError {
     /// With the seconds until the client may try again (`Retry-After`).
     #[error("too many requests; try again in {0} seconds")]
     RateLimited(u64),
+    #[error("too many requests from this address at once; try again in a second")]
+    TooManyConnections,
+    /// The request, its body included, took longer than this many seconds.
+    #[error("the request took longer than {0} seconds")]
+    Timeout(u64),
     #[error("a valid bearer token for this municipality is required")]
     Unauthorized,
     #[error("{0}")]
@@ -69,6 +74,7 @@ impl ApiError {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             ApiError::RateLimited(seconds) => Some(*seconds),
+            ApiError::TooManyConnections => Some(1),
             _ => None,
         }
     }
@@ -82,6 +88,8 @@ impl ApiError {
             ApiError::Invalid(_) => "invalid",
             ApiError::KeyReused => "idempotency_key_reused",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::TooManyConnections => "too_many_connections",
+            ApiError::Timeout(_) => "request_timeout",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
             ApiError::Internal(_) => "internal",
@@ -97,7 +105,8 @@ impl ResponseError for ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) | ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited(_) | ApiError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod citizen;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod lang;
 pub mod metrics;
 pub mod security;
@@ -79,6 +80,7 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let state = AppState {
         limiter: RateLimiter::new(config.rate_limit_per_minute, config.trusted_proxies.clone()),
+        in_flight: Default::default(),
         config,
         registry,
         store,
@@ -180,6 +182,7 @@ impl Prepared {
                     web::QueryConfig::default()
                         .error_handler(|err, _| ApiError::Malformed(format!("bad query: {err}")).into()),
                 )
+                .wrap(from_fn(guard::guard))
                 .wrap(from_fn(observe))
                 .wrap(security::headers())
                 .wrap(Compress::default())

@@ -21,6 +21,7 @@ pub struct AppState {
     pub secret: Secret,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    pub in_flight: crate::guard::InFlight,
 }
 
 impl AppState {

@@ -755,3 +755,56 @@ fn behind_a_trusted_proxy_the_forwarded_client_is_limited() {
         "an address the client wrote in front does not make it someone else"
     );
 }
+
+/// A thousand connections whose bodies trickle in (here: never come) neither starve other
+/// clients nor stay open for ever: a normal request answers within a second, the slow ones are
+/// refused beyond the per-address cap (429) or cut off after the request timeout (408).
+#[test]
+fn slow_bodies_cannot_starve_the_server() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let server = start_with(read_forms(&forms_dir()), |c| {
+        c.request_timeout = 2;
+        c.max_requests_per_address = 20;
+        // The slow client comes through the (local) proxy as 203.0.113.66.
+        c.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    });
+    let addr = server.base.trim_start_matches("http://").to_string();
+    let head = "POST /api/v1/services/musterstadt/maengelmelder/submissions HTTP/1.1\r\nHost: x\r\n\
+                Content-Type: application/json\r\nX-Forwarded-For: 203.0.113.66\r\nContent-Length: 100\r\n\r\n{";
+    let mut slow: Vec<std::net::TcpStream> = (0..1000)
+        .map(|_| {
+            let mut stream = std::net::TcpStream::connect(&addr).expect("connect");
+            stream.write_all(head.as_bytes()).expect("send the head");
+            stream
+        })
+        .collect();
+
+    let started = Instant::now();
+    let normal = get(&server, "/healthz");
+    assert_eq!(normal.status, 200);
+    let evaluated = post_json(&server, "/api/v1/services/musterstadt/maengelmelder/evaluate", "{}");
+    assert_eq!(evaluated.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        started.elapsed()
+    );
+
+    let (mut refused, mut cut_off) = (0, 0);
+    for stream in &mut slow {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut answer = [0u8; 12];
+        stream
+            .read_exact(&mut answer)
+            .expect("every slow connection gets an answer");
+        match &answer[9..12] {
+            b"429" => refused += 1,
+            b"408" => cut_off += 1,
+            other => panic!("unexpected status {}", String::from_utf8_lossy(other)),
+        }
+    }
+    assert!(cut_off <= 20, "at most the cap was let in: {cut_off}");
+    assert_eq!(refused + cut_off, 1000);
+    assert!(refused >= 980, "{refused}");
+}

@@ -70,6 +70,7 @@ pub fn start_with(files: Vec<SourceFile>, adjust: impl FnOnce(&mut Config)) -> T
         addr: "127.0.0.1:0".parse().expect("addr"),
         today: Some(TODAY.parse().expect("date")),
         rate_limit_per_minute: 100_000,
+        max_requests_per_address: 10_000,
         workers: 2,
         ..Config::default()
     };
