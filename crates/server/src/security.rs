@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix_web::HttpRequest;
@@ -166,6 +166,52 @@ impl RateLimiter {
     }
 }
 
+/// The requests each client address has in flight.
+#[derive(Default)]
+pub struct InFlight {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+/// One request in flight; leaving it (on drop) frees its place.
+pub struct Slot {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    client: IpAddr,
+}
+
+impl InFlight {
+    /// A place for one more request of `client`, unless it has `max` in flight already.
+    pub fn enter(&self, client: IpAddr, max: usize) -> Option<Slot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(client).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            counts: self.counts.clone(),
+            client,
+        })
+    }
+
+    /// Requests in flight from `client` now.
+    pub fn of(&self, client: IpAddr) -> usize {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.get(&client).copied().unwrap_or(0)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.client) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,5 +255,19 @@ mod tests {
             limiter.take(ip, t0 + Duration::from_secs(20)),
             "one token back after 20 s"
         );
+    }
+
+    #[test]
+    fn a_client_gets_at_most_max_places_and_a_left_place_is_free_again() {
+        let in_flight = InFlight::default();
+        let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
+        let first = in_flight.enter(a, 2).expect("first");
+        let second = in_flight.enter(a, 2).expect("second");
+        assert!(in_flight.enter(a, 2).is_none(), "a third is refused");
+        assert!(in_flight.enter(b, 2).is_some(), "another client is not affected");
+        drop(first);
+        assert_eq!(in_flight.of(a), 1);
+        assert!(in_flight.enter(a, 2).is_some(), "a place left is free again");
+        drop(second);
     }
 }

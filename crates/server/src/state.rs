@@ -10,7 +10,7 @@ use baukasten_store::Store;
 use crate::catalog::Registry;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::security::{RateLimiter, Secret};
+use crate::security::{InFlight, RateLimiter, Secret};
 
 /// What every handler shares.
 pub struct AppState {
@@ -21,7 +21,7 @@ pub struct AppState {
     pub secret: Secret,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
-    pub in_flight: crate::guard::InFlight,
+    pub in_flight: InFlight,
 }
 
 impl AppState {
