@@ -64,6 +64,10 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Conflict(String),
+    /// The store cannot write just now (a full disk, say); it recovers by itself. The detail
+    /// goes to the log.
+    #[error("the service cannot store anything just now; please try again in a minute")]
+    Unavailable(String),
     /// A failure of the server itself. The detail goes to the log, never to the client.
     #[error("internal error")]
     Internal(String),
@@ -75,6 +79,7 @@ impl ApiError {
         match self {
             ApiError::RateLimited(seconds) => Some(*seconds),
             ApiError::TooManyConnections => Some(1),
+            ApiError::Unavailable(_) => Some(30),
             _ => None,
         }
     }
@@ -92,6 +97,7 @@ impl ApiError {
             ApiError::Timeout(_) => "request_timeout",
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -109,6 +115,7 @@ impl ResponseError for ApiError {
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +127,15 @@ impl ResponseError for ApiError {
         }
         match self {
             ApiError::Invalid(errors) => response.json(InvalidBody { errors: errors.clone() }),
+            ApiError::Unavailable(detail) => {
+                log::warn!("store unavailable: {detail}");
+                response.json(ErrorBody {
+                    error: ErrorDetail {
+                        code: self.code(),
+                        message: self.to_string(),
+                    },
+                })
+            }
             ApiError::Internal(detail) => {
                 log::error!("internal error: {detail}");
                 response.json(ErrorBody {
@@ -146,8 +162,13 @@ impl ResponseError for ApiError {
 }
 
 impl From<baukasten_store::StoreError> for ApiError {
+    /// A storage failure or a store shutting down is temporary (503, try again); anything else
+    /// (a damaged record, an incompatible file) is the server's fault (500).
     fn from(e: baukasten_store::StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e.kind {
+            baukasten_store::ErrorKind::Io | baukasten_store::ErrorKind::Closed => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
+        }
     }
 }
 

@@ -75,7 +75,14 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     refuse_lost_store(&store_path, &secret_path)?;
     // The store first: a secret without a store means the store was lost (see above).
     let store: Arc<dyn Store> = Arc::new(RedbStore::open(&store_path)?);
-    let secret = load_or_create_secret(&secret_path)?;
+    prepare_with_store(config, loader, store)
+}
+
+/// Like [`prepare`], on a store the caller opened (another backend, or one for fault tests);
+/// the cookie secret still lives in `config.data`.
+pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>) -> Result<Prepared, StartError> {
+    std::fs::create_dir_all(&config.data)?;
+    let secret = load_or_create_secret(&config.data.join("secret.key"))?;
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let state = AppState {
@@ -187,6 +194,7 @@ impl Prepared {
                 .wrap(security::headers())
                 .wrap(Compress::default())
                 .route("/healthz", web::get().to(healthz))
+                .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
                 .configure(api::routes)
                 .configure(citizen::routes)
@@ -312,6 +320,23 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         "services": published.offers.len(),
         "tenants": published.tenants.len(),
     }))
+}
+
+/// Readiness: 200 while the store can write, 503 (with `Retry-After`) while it cannot, for a
+/// load balancer to send citizens elsewhere. `/healthz` stays the liveness check: the process
+/// runs and will recover by itself.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let store = state.store.clone();
+    match web::block(move || store.ready()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(Err(e)) => {
+            log::warn!("not ready: {e}");
+            HttpResponse::ServiceUnavailable()
+                .insert_header((actix_web::http::header::RETRY_AFTER, "30"))
+                .json(serde_json::json!({ "status": "unavailable", "reason": "the store cannot write" }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" })),
+    }
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub mod faults;
 mod redb_store;
 mod reference;
 
@@ -214,6 +215,10 @@ pub trait Store: Send + Sync {
     fn draft_by_code(&self, code: &str) -> Result<Option<Draft>, StoreError>;
     /// Deletes drafts not updated since `before`; returns how many.
     fn expire_drafts(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+    /// Whether the store can write now (for a readiness check). After a storage failure it
+    /// tries again; `Err` says what still fails.
+    fn ready(&self) -> Result<(), StoreError>;
+
     /// Forgets idempotency keys first used before `before`; returns how many. A retry with
     /// such a key afterwards is a new request.
     fn expire_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;

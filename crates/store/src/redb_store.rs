@@ -109,8 +109,11 @@ struct IdempotencyRecord {
 /// releases the file; every call after that fails with [`ErrorKind::Closed`].
 pub struct RedbStore {
     path: PathBuf,
-    /// Taken out on close, so that the file is released once the last reader is done.
-    db: RwLock<Option<Arc<Database>>>,
+    /// Taken out on close, so that the file is released once the last reader is done; also
+    /// taken out by the writer while it reopens the file after a storage failure.
+    db: Arc<RwLock<Option<Arc<Database>>>>,
+    /// Why writes fail now, from the last failed commit until one succeeds again.
+    failing: Arc<Mutex<Option<StoreError>>>,
     /// The writer's queue; dropping the sender tells the writer to finish and stop.
     queue: RwLock<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
@@ -173,33 +176,73 @@ impl RedbStore {
                 )
             })?;
         }
-        // redb trusts a file it shut down cleanly and may panic on one damaged by something
-        // else; such a file must give an error, not take the server down.
-        let opened = std::panic::catch_unwind(|| {
-            let db = Database::create(path).map_err(|e| open_error(path, e))?;
-            prepare(&db, path)?;
-            Ok(db)
+        let owned = path.to_owned();
+        Self::open_with(
+            path,
+            Arc::new(move || Database::create(&owned).map_err(|e| open_error(&owned, e))),
+        )
+    }
+
+    /// Opens the store on a storage backend other than a plain file: `backend` is called for
+    /// the first open and again for every reopen after a storage failure. `path` names the
+    /// store in messages. Tests use it to inject faults (a disk that is full for a while).
+    pub fn open_with_backend<B, F>(path: &Path, backend: F) -> Result<RedbStore, StoreError>
+    where
+        B: redb::StorageBackend,
+        F: Fn() -> std::io::Result<B> + Send + Sync + 'static,
+    {
+        let owned = path.to_owned();
+        Self::open_with(
+            path,
+            Arc::new(move || {
+                let backend = backend().map_err(|e| error(ErrorKind::Io, format!("{}: {e}", owned.display())))?;
+                Database::builder()
+                    .create_with_backend(backend)
+                    .map_err(|e| open_error(&owned, e))
+            }),
+        )
+    }
+
+    fn open_with(
+        path: &Path,
+        create: Arc<dyn Fn() -> Result<Database, StoreError> + Send + Sync>,
+    ) -> Result<RedbStore, StoreError> {
+        let owned = path.to_owned();
+        let opener: Opener = Arc::new(move || {
+            // redb trusts a file it shut down cleanly and may panic on one damaged by something
+            // else; such a file must give an error, not take the server down.
+            let opened = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                let db = create()?;
+                prepare(&db, &owned)?;
+                Ok(db)
+            }));
+            opened.unwrap_or_else(|_| {
+                Err(error(
+                    ErrorKind::Corrupt,
+                    format!("{} is damaged: the database could not be read", owned.display()),
+                ))
+            })
         });
-        let db = opened.unwrap_or_else(|_| {
-            Err(error(
-                ErrorKind::Corrupt,
-                format!("{} is damaged: the database could not be read", path.display()),
-            ))
-        })?;
-        let db = Arc::new(db);
+        let db = Arc::new(RwLock::new(Some(Arc::new(opener()?))));
+        let failing = Arc::new(Mutex::new(None));
 
         let (sender, receiver) = mpsc::channel::<Job>();
-        let writer_db = Arc::clone(&db);
         let stats = Arc::new(Counters::default());
-        let writer_stats = Arc::clone(&stats);
+        let shared = WriterShared {
+            db: Arc::clone(&db),
+            opener,
+            failing: Arc::clone(&failing),
+            stats: Arc::clone(&stats),
+        };
         let writer = std::thread::Builder::new()
             .name("baukasten-store-writer".to_owned())
-            .spawn(move || run_writer(&writer_db, &receiver, &writer_stats))
+            .spawn(move || run_writer(&shared, &receiver))
             .map_err(|e| error(ErrorKind::Io, format!("cannot start the writer thread: {e}")))?;
 
         Ok(RedbStore {
             path: path.to_owned(),
-            db: RwLock::new(Some(db)),
+            db,
+            failing,
             queue: RwLock::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
             stats,
@@ -244,11 +287,14 @@ impl RedbStore {
     }
 
     fn db(&self) -> Result<Arc<Database>, StoreError> {
-        self.db
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-            .ok_or_else(closed)
+        let db = self.db.read().unwrap_or_else(PoisonError::into_inner).clone();
+        db.ok_or_else(|| {
+            if self.queue.read().unwrap_or_else(PoisonError::into_inner).is_some() {
+                error(ErrorKind::Io, "the store is being reopened after a storage failure")
+            } else {
+                closed()
+            }
+        })
     }
 
     fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
@@ -326,7 +372,51 @@ type Commit = Result<(), StoreError>;
 /// Answers one caller once the commit's outcome is known.
 type Reply = Box<dyn FnOnce(&Commit) + Send>;
 
-fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &Counters) {
+/// Opens (or reopens) the database, migrations included.
+type Opener = Arc<dyn Fn() -> Result<Database, StoreError> + Send + Sync>;
+
+/// What the writer thread shares with the store.
+struct WriterShared {
+    db: Arc<RwLock<Option<Arc<Database>>>>,
+    opener: Opener,
+    failing: Arc<Mutex<Option<StoreError>>>,
+    stats: Arc<Counters>,
+}
+
+impl WriterShared {
+    fn set_failing(&self, failure: Option<StoreError>) {
+        *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = failure;
+    }
+
+    /// After a storage failure redb refuses every later write (`PreviousIo`) until the
+    /// database is closed and opened again; opening again also recovers the file to its last
+    /// commit. Readers holding the old handle are given a moment to finish.
+    fn reopen(&self) -> Result<Arc<Database>, StoreError> {
+        let old = self.db.write().unwrap_or_else(PoisonError::into_inner).take();
+        if let Some(mut old) = old {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+            loop {
+                match Arc::try_unwrap(old) {
+                    Ok(db) => {
+                        // Closing may fail on the same fault; the reopen below decides.
+                        let _ = db.close();
+                        break;
+                    }
+                    Err(shared) if std::time::Instant::now() < deadline => {
+                        old = shared;
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        let db = Arc::new((self.opener)()?);
+        *self.db.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&db));
+        Ok(db)
+    }
+}
+
+fn run_writer(shared: &WriterShared, queue: &mpsc::Receiver<Job>) {
     // `recv` keeps returning queued jobs after the sender is dropped, so close() drains the
     // queue before the loop ends.
     while let Ok(first) = queue.recv() {
@@ -338,26 +428,59 @@ fn run_writer(db: &Database, queue: &mpsc::Receiver<Job>, stats: &Counters) {
                 Err(_) => break,
             }
         }
-        run_batch(db, batch, stats);
+        let current = shared.db.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let db = match current {
+            Some(db) => db,
+            // The last reopen failed: try again for this batch.
+            None => match shared.reopen() {
+                Ok(db) => db,
+                Err(e) => {
+                    shared.set_failing(Some(e.clone()));
+                    abandon_all(batch, &e);
+                    continue;
+                }
+            },
+        };
+        match run_batch(&db, batch, &shared.stats) {
+            Ok(()) => shared.set_failing(None),
+            Err(e) if e.kind == ErrorKind::Io => {
+                // Only this batch failed; the next one gets a freshly opened file.
+                log::error!("a write to the store failed, reopening it: {e}");
+                shared.set_failing(Some(e));
+                drop(db);
+                if let Err(e) = shared.reopen() {
+                    shared.set_failing(Some(e));
+                }
+            }
+            Err(_) => {}
+        }
     }
 }
 
-fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) {
+/// Runs one batch; `Err` says why its commit failed (every job was answered with it).
+fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), StoreError> {
     let mut txn = match db.begin_write().map_err(storage) {
         Ok(txn) => txn,
-        Err(e) => return abandon_all(batch, &e),
+        Err(e) => {
+            abandon_all(batch, &e);
+            return Err(e);
+        }
     };
     // Immediate is redb's default; it is set here so that nobody changes it by accident: the
     // store's promise "acknowledged means on disk" rests on it.
     if let Err(e) = txn.set_durability(Durability::Immediate).map_err(storage) {
-        return abandon_all(batch, &e);
+        abandon_all(batch, &e);
+        return Err(e);
     }
     let mut replies = Vec::with_capacity(batch.len());
     let mut fatal = false;
     {
         let mut tables = match Tables::open(&txn) {
             Ok(tables) => tables,
-            Err(e) => return abandon_all(batch, &e),
+            Err(e) => {
+                abandon_all(batch, &e);
+                return Err(e);
+            }
         };
         for Job { run, abandon } in batch {
             // A panicking job is a bug, but it must not take the writer (and with it every
@@ -391,6 +514,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) {
     for reply in replies {
         reply(&commit);
     }
+    commit
 }
 
 fn abandon_all(batch: Vec<Job>, e: &StoreError) {
@@ -922,6 +1046,17 @@ impl Store for RedbStore {
 
     fn expire_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
         self.write(move |t| expire_idempotency_in(t, before))
+    }
+
+    /// Whether the store can write now. After a storage failure (a full disk, say) it tries
+    /// once more, reopening the file first; `Err` names what still fails.
+    fn ready(&self) -> Result<(), StoreError> {
+        let failing = self.failing.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if failing.is_none() && self.db.read().unwrap_or_else(PoisonError::into_inner).is_some() {
+            return Ok(());
+        }
+        // An empty transaction, committed with fsync like every other, proves a write works.
+        self.write(|_| Ok(()))
     }
 
     fn put_attachment(

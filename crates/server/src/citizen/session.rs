@@ -214,9 +214,22 @@ impl Ctx {
         })
     }
 
+    /// The error page for a failure of the server: 503 with `Retry-After` while the store
+    /// cannot write (it recovers by itself), 500 otherwise.
     pub(super) fn error_page(&mut self, e: ApiError) -> HttpResponse {
-        log::error!("page failed: {e}");
-        self.respond(StatusCode::INTERNAL_SERVER_ERROR, false, None, |r, page| r.error(page))
+        log::error!("page failed: {e:?}");
+        let status = match actix_web::ResponseError::status_code(&e) {
+            status if status.is_server_error() => status,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let retry_after = e.retry_after();
+        let mut response = self.respond(status, false, None, |r, page| r.error(page));
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 

@@ -808,3 +808,49 @@ fn slow_bodies_cannot_starve_the_server() {
     assert_eq!(refused + cut_off, 1000);
     assert!(refused >= 980, "{refused}");
 }
+
+/// A full disk stops only the writes that hit it: submissions get 503 with `Retry-After`, the
+/// readiness check says so while liveness stays fine, and once there is space again the server
+/// takes submissions without a restart. Nothing acknowledged is lost.
+#[test]
+fn a_full_disk_makes_submissions_wait_not_fail_for_good() {
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.redb");
+    let (store, full) = baukasten_store::faults::store_on_full_disk(&path).unwrap();
+    let store: std::sync::Arc<dyn baukasten_store::Store> = std::sync::Arc::new(store);
+    let server = start_with_store(read_forms(&forms_dir()), store);
+    let url = "/api/v1/services/beispieldorf/maengelmelder/submissions";
+    let answers = maengelmelder_answers();
+    let mut acknowledged = Vec::new();
+    let first = post_json(&server, url, &answers);
+    assert_eq!(first.status, 201, "{}", first.body);
+    acknowledged.push(first.json()["reference"].as_str().unwrap().to_string());
+    assert_eq!(get(&server, "/readyz").status, 200);
+
+    full.store(true, Ordering::SeqCst);
+    let refused = post_json(&server, url, &answers);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.json()["error"]["code"], "unavailable");
+    assert!(refused.header("Retry-After").is_some());
+    let ready = get(&server, "/readyz");
+    assert_eq!(ready.status, 503);
+    assert!(ready.header("Retry-After").is_some());
+    assert_eq!(
+        get(&server, "/healthz").status,
+        200,
+        "the process is alive and will recover"
+    );
+
+    full.store(false, Ordering::SeqCst);
+    assert_eq!(get(&server, "/readyz").status, 200, "ready again without a restart");
+    for _ in 0..3 {
+        let again = post_json(&server, url, &answers);
+        assert_eq!(again.status, 201, "{}", again.body);
+        acknowledged.push(again.json()["reference"].as_str().unwrap().to_string());
+    }
+    for reference in &acknowledged {
+        let stored = get_with_token(&server, &format!("/api/v1/submissions/{reference}"), TOKEN_BEISPIELDORF);
+        assert_eq!(stored.status, 200, "{reference}");
+    }
+}

@@ -64,6 +64,19 @@ pub fn start() -> TestServer {
 }
 
 pub fn start_with(files: Vec<SourceFile>, adjust: impl FnOnce(&mut Config)) -> TestServer {
+    start_on(files, adjust, None)
+}
+
+/// A test server on a store the test opened (e.g. one whose disk can be made full).
+pub fn start_with_store(files: Vec<SourceFile>, store: Arc<dyn baukasten_store::Store>) -> TestServer {
+    start_on(files, |_| {}, Some(store))
+}
+
+fn start_on(
+    files: Vec<SourceFile>,
+    adjust: impl FnOnce(&mut Config),
+    store: Option<Arc<dyn baukasten_store::Store>>,
+) -> TestServer {
     let data = tempfile::tempdir().expect("temp dir");
     let mut config = Config {
         data: data.path().to_path_buf(),
@@ -80,7 +93,11 @@ pub fn start_with(files: Vec<SourceFile>, adjust: impl FnOnce(&mut Config)) -> T
     let files = Arc::new(Mutex::new(files));
     let shared = files.clone();
     let loader = Arc::new(move || Ok(shared.lock().expect("files").clone()));
-    let prepared = baukasten_server::prepare(config, loader).expect("server prepares");
+    let prepared = match store {
+        Some(store) => baukasten_server::prepare_with_store(config, loader, store),
+        None => baukasten_server::prepare(config, loader),
+    }
+    .expect("server prepares");
     let running = prepared.bind().expect("server binds");
     let state = running.state().clone();
     let (addr, handle, _thread) = running.spawn();

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod drafts;
+mod faults;
 mod format;
 mod submissions;
 
