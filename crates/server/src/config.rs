@@ -29,6 +29,12 @@ pub struct Config {
     pub draft_retention_days: u32,
     /// An `Idempotency-Key` is remembered this many days; a retry after that is a new request.
     pub idempotency_key_days: u32,
+    /// Uploads that no submission and no draft names are deleted after this many hours.
+    pub upload_retention_hours: u32,
+    /// The bytes of uploads each municipality may keep; more get 507.
+    pub upload_quota: u64,
+    /// Quotas of single municipalities, instead of `upload_quota`: `{musterstadt: 53687091200}`.
+    pub upload_quotas: std::collections::BTreeMap<String, u64>,
     /// Requests that write or compute (evaluation, submissions, uploads, step posts, resume
     /// codes) per client address and minute.
     pub rate_limit_per_minute: u32,
@@ -67,6 +73,9 @@ impl Default for Config {
             session_timeout: 30 * 60,
             draft_retention_days: 30,
             idempotency_key_days: 7,
+            upload_retention_hours: 24,
+            upload_quota: 10 * 1024 * 1024 * 1024,
+            upload_quotas: Default::default(),
             rate_limit_per_minute: 600,
             trusted_proxies: Vec::new(),
             request_timeout: 60,

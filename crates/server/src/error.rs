@@ -64,6 +64,11 @@ pub enum ApiError {
     Unauthorized,
     #[error("{0}")]
     Conflict(String),
+    /// The municipality's uploads have reached their quota (bytes).
+    #[error(
+        "this municipality's storage for uploads is full ({0} bytes); please send the form without the file or try again later"
+    )]
+    QuotaExceeded(u64),
     /// The store cannot write just now (a full disk, say); it recovers by itself. The detail
     /// goes to the log.
     #[error("the service cannot store anything just now; please try again in a minute")]
@@ -98,6 +103,7 @@ impl ApiError {
             ApiError::Unauthorized => "unauthorized",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::QuotaExceeded(_) => "quota_exceeded",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -116,6 +122,7 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

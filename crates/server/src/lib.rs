@@ -268,11 +268,13 @@ fn watch(state: web::Data<AppState>, loader: Loader) {
 }
 
 /// Once at start and then hourly: deletes drafts nobody touched within the retention time, so
-/// personal data of abandoned applications does not stay forever, and forgets idempotency keys
-/// older than their lifetime, so the table does not grow without bound.
+/// personal data of abandoned applications does not stay forever, then the uploads nothing
+/// names any more (theirs among them), and forgets idempotency keys older than their lifetime,
+/// so nothing grows without bound.
 fn expire_drafts(state: web::Data<AppState>) {
     let retention = chrono::Duration::days(i64::from(state.config.draft_retention_days));
     let key_lifetime = chrono::Duration::days(i64::from(state.config.idempotency_key_days));
+    let upload_retention = chrono::Duration::hours(i64::from(state.config.upload_retention_hours));
     std::thread::spawn(move || {
         loop {
             match state.store.expire_drafts(state.now() - retention) {
@@ -284,6 +286,11 @@ fn expire_drafts(state: web::Data<AppState>) {
                 Ok(0) => {}
                 Ok(n) => log::info!("{n} idempotency key(s) forgotten"),
                 Err(e) => log::warn!("could not expire idempotency keys: {e}"),
+            }
+            match state.store.expire_uploads(state.now() - upload_retention) {
+                Ok(0) => {}
+                Ok(n) => log::info!("{n} upload(s) that nothing names deleted"),
+                Err(e) => log::warn!("could not expire uploads: {e}"),
             }
             std::thread::sleep(Duration::from_secs(3600));
         }

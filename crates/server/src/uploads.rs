@@ -204,9 +204,25 @@ pub async fn store_upload(state: &AppState, tenant: &str, file: Upload) -> Resul
     let store = state.store.clone();
     let now = state.now();
     let tenant = tenant.to_string();
-    let stored = web::block(move || store.put_attachment(Some(&tenant), &name, media_type, &bytes, now))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let quota = state
+        .config
+        .upload_quotas
+        .get(&tenant)
+        .copied()
+        .unwrap_or(state.config.upload_quota);
+    // Checked before the write: uploads arriving at the same moment may pass the quota by
+    // their own size, no more.
+    let stored = web::block(move || {
+        let used = store.upload_bytes(&tenant)?;
+        if used.saturating_add(bytes.len() as u64) > quota {
+            return Ok(Err(ApiError::QuotaExceeded(quota)));
+        }
+        store
+            .put_attachment(Some(&tenant), &name, media_type, &bytes, now)
+            .map(Ok)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))???;
     Ok(stored)
 }
 

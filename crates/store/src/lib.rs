@@ -232,6 +232,11 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Attachment, StoreError>;
     fn attachment(&self, id: &str) -> Result<Option<(Attachment, Vec<u8>)>, StoreError>;
+    /// Deletes uploads made before `before` that no submission and no draft names; returns
+    /// how many. An upload for an abandoned draft goes once the draft has expired.
+    fn expire_uploads(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
+    /// The bytes of all uploads kept for a municipality, for its quota.
+    fn upload_bytes(&self, tenant: &str) -> Result<u64, StoreError>;
 
     /// Keeps a published definition under the hash it was published with, so that drafts and
     /// submissions pinned to it can be evaluated after a restart, after a newer version was

@@ -937,6 +937,54 @@ fn put_attachment_in(
     Ok(attachment)
 }
 
+fn expire_uploads_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize, StoreError> {
+    let mut old = Vec::new();
+    for entry in t.attachments.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let attachment: Attachment = decode("attachments", key.value(), value.value())?;
+        if attachment.created_at < before {
+            old.push(attachment.id);
+        }
+    }
+    if old.is_empty() {
+        return Ok(0);
+    }
+    // What is still named: every submission's attachments, and every file answer in a draft.
+    let mut named = std::collections::HashSet::new();
+    for entry in t.submissions.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let submission: Submission = decode("submissions", key.value(), value.value())?;
+        named.extend(submission.attachments);
+    }
+    for entry in t.drafts.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let draft: Draft = decode("drafts", key.value(), value.value())?;
+        collect_file_ids(&draft.answers, &mut named);
+    }
+    let mut deleted = 0;
+    for id in old.iter().filter(|id| !named.contains(*id)) {
+        t.attachments.remove(id.as_str()).map_err(storage)?;
+        t.attachment_bytes.remove(id.as_str()).map_err(storage)?;
+        deleted += 1;
+    }
+    Ok(deleted)
+}
+
+/// The upload ids a draft's answers name: file answers are objects with an `id` (the store
+/// knows nothing of services, so it looks at every object).
+fn collect_file_ids(value: &Json, out: &mut std::collections::HashSet<String>) {
+    match value {
+        Json::Object(map) => {
+            if let Some(Json::String(id)) = map.get("id") {
+                out.insert(id.clone());
+            }
+            map.values().for_each(|v| collect_file_ids(v, out));
+        }
+        Json::Array(items) => items.iter().for_each(|v| collect_file_ids(v, out)),
+        _ => {}
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The trait.
 
@@ -1046,6 +1094,24 @@ impl Store for RedbStore {
 
     fn expire_idempotency_keys(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
         self.write(move |t| expire_idempotency_in(t, before))
+    }
+
+    fn expire_uploads(&self, before: DateTime<Utc>) -> Result<usize, StoreError> {
+        self.write(move |t| expire_uploads_in(t, before))
+    }
+
+    fn upload_bytes(&self, tenant: &str) -> Result<u64, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(ATTACHMENTS).map_err(storage)?;
+        let mut total = 0u64;
+        for entry in table.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let attachment: Attachment = decode("attachments", key.value(), value.value())?;
+            if attachment.tenant.as_deref() == Some(tenant) {
+                total += attachment.size;
+            }
+        }
+        Ok(total)
     }
 
     /// Whether the store can write now. After a storage failure (a full disk, say) it tries

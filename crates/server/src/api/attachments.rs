@@ -44,7 +44,7 @@ impl From<Attachment> for AttachmentOut {
     request_body(content_type = "multipart/form-data", content = Object),
     responses((status = 201, body = [AttachmentOut]), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+        (status = 429, body = ErrorBody), (status = 507, body = ErrorBody)))]
 #[post("/api/v1/services/{tenant}/{service}/attachments")]
 pub(super) async fn upload(
     state: web::Data<AppState>,

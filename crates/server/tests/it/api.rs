@@ -854,3 +854,26 @@ fn a_full_disk_makes_submissions_wait_not_fail_for_good() {
         assert_eq!(stored.status, 200, "{reference}");
     }
 }
+
+/// Each municipality has a quota for its uploads; beyond it an upload is refused with 507 and
+/// a message that says so, and other municipalities are not affected.
+#[test]
+fn uploads_beyond_a_municipalitys_quota_are_refused_with_507() {
+    let quota = PDF.len() as u64 + 10;
+    let server = start_with(read_forms(&forms_dir()), |c| {
+        c.upload_quotas.insert("musterstadt".into(), quota);
+    });
+    assert_eq!(
+        upload_for(&server, "musterstadt", "maengelmelder", "a.pdf", PDF).status,
+        201
+    );
+    let refused = upload_for(&server, "musterstadt", "maengelmelder", "b.pdf", PDF);
+    assert_eq!(refused.status, 507, "{}", refused.body);
+    let error = refused.json();
+    assert_eq!(error["error"]["code"], "quota_exceeded");
+    assert!(error["error"]["message"].as_str().unwrap().contains("full"));
+    assert_eq!(
+        upload_for(&server, "beispieldorf", "maengelmelder", "c.pdf", PDF).status,
+        201
+    );
+}

@@ -5,7 +5,9 @@ use baukasten_store::{
     Submitted,
 };
 
-use crate::{at, parking_permit, store_path, temp_store};
+use serde_json::json;
+
+use crate::{at, new_draft, parking_permit, store_path, temp_store};
 
 fn created(s: Submitted) -> baukasten_store::Submission {
     match s {
@@ -300,4 +302,59 @@ fn a_second_open_of_the_same_file_is_refused_while_the_first_is_open() {
     let err = RedbStore::open(&store_path(&dir)).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Io);
     assert!(err.to_string().contains("already open"), "{err}");
+}
+
+#[test]
+fn uploads_nothing_names_are_deleted_after_their_time_and_counted_per_municipality() {
+    let (_dir, store) = temp_store();
+    let put = |name: &str, day: u32| {
+        store
+            .put_attachment(Some("musterstadt"), name, "application/pdf", b"%PDF-1.4 x", at(day, 0))
+            .unwrap()
+    };
+    let (loose, sent, drafted, fresh) = (
+        put("lose.pdf", 1),
+        put("gesendet.pdf", 1),
+        put("entwurf.pdf", 1),
+        put("neu.pdf", 9),
+    );
+    store
+        .put_attachment(
+            Some("beispieldorf"),
+            "anderswo.pdf",
+            "application/pdf",
+            b"%PDF-1.4 yy",
+            at(9, 0),
+        )
+        .unwrap();
+    assert_eq!(store.upload_bytes("musterstadt").unwrap(), 40);
+    assert_eq!(store.upload_bytes("beispieldorf").unwrap(), 11);
+
+    let mut new = parking_permit(Some("musterstadt"), "Erika");
+    new.attachments = vec![sent.id.clone()];
+    created(store.submit(new, None, "eingegangen", at(2, 0)).unwrap());
+    let mut draft = new_draft(Some("musterstadt"));
+    draft.answers = json!({ "kinder": [{ "nachweis": { "id": drafted.id, "name": "entwurf.pdf" } }] });
+    store.create_draft(draft, at(2, 0)).unwrap();
+
+    // Uploads before day 5 that nothing names: only the loose one.
+    assert_eq!(store.expire_uploads(at(5, 0)).unwrap(), 1);
+    assert_eq!(store.attachment(&loose.id).unwrap(), None);
+    for kept in [&sent, &drafted, &fresh] {
+        assert!(
+            store.attachment(&kept.id).unwrap().is_some(),
+            "{} is kept",
+            kept.file_name
+        );
+    }
+    assert_eq!(store.upload_bytes("musterstadt").unwrap(), 30);
+
+    // Once the draft has expired, its upload goes too.
+    assert_eq!(store.expire_drafts(at(20, 0)).unwrap(), 1);
+    assert_eq!(store.expire_uploads(at(5, 0)).unwrap(), 1);
+    assert_eq!(store.attachment(&drafted.id).unwrap(), None);
+    assert!(
+        store.attachment(&sent.id).unwrap().is_some(),
+        "a submission's file stays"
+    );
 }
