@@ -347,7 +347,11 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render())
+    let store = state.store.clone();
+    let counted = web::block(move || (store.stats(), store.upload_bytes())).await;
+    let mut body = state.metrics.render();
+    if let Ok((stats, uploads)) = counted {
+        body.push_str(&metrics::render_store(&stats, uploads.ok().as_ref()));
+    }
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

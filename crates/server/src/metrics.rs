@@ -111,6 +111,65 @@ impl Metrics {
     }
 }
 
+/// The store's part of `/metrics`: whether it can write, its commits, their latency and batch
+/// sizes, and the bytes of uploads each municipality keeps (when they could be counted).
+pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeMap<String, u64>>) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "# HELP baukasten_store_writable 1 while the store can write, 0 after a storage failure until it recovers.\n",
+    );
+    out.push_str("# TYPE baukasten_store_writable gauge\n");
+    let _ = writeln!(out, "baukasten_store_writable {}", u8::from(stats.writable));
+    out.push_str("# HELP baukasten_store_commits_total Write transactions committed (fsync'd).\n");
+    out.push_str("# TYPE baukasten_store_commits_total counter\n");
+    let _ = writeln!(out, "baukasten_store_commits_total {}", stats.commits);
+    out.push_str("# HELP baukasten_store_writes_total Writes carried by the commits (group commit).\n");
+    out.push_str("# TYPE baukasten_store_writes_total counter\n");
+    let _ = writeln!(out, "baukasten_store_writes_total {}", stats.writes);
+    out.push_str("# HELP baukasten_store_failed_commits_total Commits that failed (storage faults).\n");
+    out.push_str("# TYPE baukasten_store_failed_commits_total counter\n");
+    let _ = writeln!(out, "baukasten_store_failed_commits_total {}", stats.failed_commits);
+    out.push_str("# HELP baukasten_store_commit_duration_seconds Time of a commit, fsync included.\n");
+    out.push_str("# TYPE baukasten_store_commit_duration_seconds histogram\n");
+    for (bound, count) in baukasten_store::COMMIT_SECONDS.iter().zip(&stats.commit_seconds) {
+        let _ = writeln!(
+            out,
+            "baukasten_store_commit_duration_seconds_bucket{{le=\"{bound}\"}} {count}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "baukasten_store_commit_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+        stats.commits
+    );
+    let _ = writeln!(
+        out,
+        "baukasten_store_commit_duration_seconds_sum {}",
+        stats.commit_seconds_sum
+    );
+    let _ = writeln!(out, "baukasten_store_commit_duration_seconds_count {}", stats.commits);
+    out.push_str("# HELP baukasten_store_batch_size Writes per commit.\n");
+    out.push_str("# TYPE baukasten_store_batch_size histogram\n");
+    for (bound, count) in baukasten_store::BATCH_SIZES.iter().zip(&stats.batch_sizes) {
+        let _ = writeln!(out, "baukasten_store_batch_size_bucket{{le=\"{bound}\"}} {count}");
+    }
+    let _ = writeln!(
+        out,
+        "baukasten_store_batch_size_bucket{{le=\"+Inf\"}} {}",
+        stats.commits
+    );
+    let _ = writeln!(out, "baukasten_store_batch_size_sum {}", stats.writes);
+    let _ = writeln!(out, "baukasten_store_batch_size_count {}", stats.commits);
+    if let Some(uploads) = uploads {
+        out.push_str("# HELP baukasten_upload_bytes Bytes of the uploads a municipality keeps.\n");
+        out.push_str("# TYPE baukasten_upload_bytes gauge\n");
+        for (tenant, bytes) in uploads {
+            let _ = writeln!(out, "baukasten_upload_bytes{{tenant=\"{}\"}} {bytes}", escape(tenant));
+        }
+    }
+    out
+}
+
 fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }

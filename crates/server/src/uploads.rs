@@ -213,7 +213,7 @@ pub async fn store_upload(state: &AppState, tenant: &str, file: Upload) -> Resul
     // Checked before the write: uploads arriving at the same moment may pass the quota by
     // their own size, no more.
     let stored = web::block(move || {
-        let used = store.upload_bytes(&tenant)?;
+        let used = store.upload_bytes()?.get(&tenant).copied().unwrap_or(0);
         if used.saturating_add(bytes.len() as u64) > quota {
             return Ok(Err(ApiError::QuotaExceeded(quota)));
         }

@@ -10,6 +10,8 @@
 //! the metadata the server hands over. It is synchronous; callers on an async runtime run it
 //! on a blocking thread.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -18,7 +20,7 @@ pub mod faults;
 mod redb_store;
 mod reference;
 
-pub use redb_store::{FORMAT_VERSION, MAX_BATCH, RedbStore, WriterStats};
+pub use redb_store::{BATCH_SIZES, COMMIT_SECONDS, FORMAT_VERSION, MAX_BATCH, RedbStore, WriterStats};
 pub use reference::{ALPHABET, new_reference};
 
 /// The one error type of the crate.
@@ -235,8 +237,10 @@ pub trait Store: Send + Sync {
     /// Deletes uploads made before `before` that no submission and no draft names; returns
     /// how many. An upload for an abandoned draft goes once the draft has expired.
     fn expire_uploads(&self, before: DateTime<Utc>) -> Result<usize, StoreError>;
-    /// The bytes of all uploads kept for a municipality, for its quota.
-    fn upload_bytes(&self, tenant: &str) -> Result<u64, StoreError>;
+    /// The bytes of the uploads kept per municipality, for quotas and metrics.
+    fn upload_bytes(&self) -> Result<BTreeMap<String, u64>, StoreError>;
+    /// What the store has done since it was opened and whether it can write now, for metrics.
+    fn stats(&self) -> StoreStats;
 
     /// Keeps a published definition under the hash it was published with, so that drafts and
     /// submissions pinned to it can be evaluated after a restart, after a newer version was
@@ -248,6 +252,22 @@ pub trait Store: Send + Sync {
     /// files>`), once for all its definitions. Storing the same key twice is a no-op.
     fn put_catalog(&self, key: &str, sources: &CatalogSources) -> Result<(), StoreError>;
     fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
+}
+
+/// The store's counters for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StoreStats {
+    /// No storage failure since the last successful commit.
+    pub writable: bool,
+    pub commits: u64,
+    /// Writes carried by the commits (`writes / commits` is the average batch).
+    pub writes: u64,
+    pub failed_commits: u64,
+    /// Per bound of [`COMMIT_SECONDS`], the commits that took at most that long (cumulative).
+    pub commit_seconds: Vec<u64>,
+    pub commit_seconds_sum: f64,
+    /// Per bound of [`BATCH_SIZES`], the commits that carried at most that many writes.
+    pub batch_sizes: Vec<u64>,
 }
 
 /// A published definition: which municipality's service it is, and the catalog sources it was

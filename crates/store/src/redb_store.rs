@@ -45,6 +45,7 @@
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
 //! all steps in one transaction; a newer one is refused with [`ErrorKind::Incompatible`].
 
+use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,7 +64,7 @@ use serde_json::Value as Json;
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
     Attachment, AuditEntry, CatalogSources, DefinitionRecord, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission,
-    StateChanged, Store, StoreError, Submission, Submitted,
+    StateChanged, Store, StoreError, StoreStats, Submission, Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -134,7 +135,46 @@ pub struct WriterStats {
 struct Counters {
     commits: AtomicU64,
     writes: AtomicU64,
+    failed: AtomicU64,
+    /// Per bucket of [`COMMIT_SECONDS`], the commits that took at most that long; then the sum.
+    commit_seconds: Mutex<(Vec<u64>, f64)>,
+    /// Per bucket of [`BATCH_SIZES`], the commits that carried at most that many writes.
+    batch_sizes: Mutex<Vec<u64>>,
 }
+
+impl Counters {
+    fn committed(&self, writes: usize, took: std::time::Duration) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes as u64, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        {
+            let mut hist = self.commit_seconds.lock().unwrap_or_else(PoisonError::into_inner);
+            if hist.0.is_empty() {
+                hist.0 = vec![0; COMMIT_SECONDS.len()];
+            }
+            for (bound, count) in COMMIT_SECONDS.iter().zip(hist.0.iter_mut()) {
+                if secs <= *bound {
+                    *count += 1;
+                }
+            }
+            hist.1 += secs;
+        }
+        let mut sizes = self.batch_sizes.lock().unwrap_or_else(PoisonError::into_inner);
+        if sizes.is_empty() {
+            *sizes = vec![0; BATCH_SIZES.len()];
+        }
+        for (bound, count) in BATCH_SIZES.iter().zip(sizes.iter_mut()) {
+            if writes as u64 <= *bound {
+                *count += 1;
+            }
+        }
+    }
+}
+
+/// Upper bounds (seconds) of the commit-latency histogram of [`StoreStats`].
+pub const COMMIT_SECONDS: &[f64] = &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0];
+/// Upper bounds of the batch-size histogram of [`StoreStats`].
+pub const BATCH_SIZES: &[u64] = &[1, 2, 4, 8, 16, 32, 64, 128, 256];
 
 impl std::fmt::Debug for RedbStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -459,6 +499,7 @@ fn run_writer(shared: &WriterShared, queue: &mpsc::Receiver<Job>) {
 
 /// Runs one batch; `Err` says why its commit failed (every job was answered with it).
 fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), StoreError> {
+    let started = std::time::Instant::now();
     let mut txn = match db.begin_write().map_err(storage) {
         Ok(txn) => txn,
         Err(e) => {
@@ -508,8 +549,9 @@ fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), Sto
         txn.commit().map_err(storage)
     };
     if commit.is_ok() {
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.writes.fetch_add(replies.len() as u64, Ordering::Relaxed);
+        stats.committed(replies.len(), started.elapsed());
+    } else {
+        stats.failed.fetch_add(1, Ordering::Relaxed);
     }
     for reply in replies {
         reply(&commit);
@@ -1100,18 +1142,41 @@ impl Store for RedbStore {
         self.write(move |t| expire_uploads_in(t, before))
     }
 
-    fn upload_bytes(&self, tenant: &str) -> Result<u64, StoreError> {
+    fn upload_bytes(&self) -> Result<BTreeMap<String, u64>, StoreError> {
         let txn = self.read()?;
         let table = txn.open_table(ATTACHMENTS).map_err(storage)?;
-        let mut total = 0u64;
+        let mut totals = BTreeMap::new();
         for entry in table.iter().map_err(storage)? {
             let (key, value) = entry.map_err(storage)?;
             let attachment: Attachment = decode("attachments", key.value(), value.value())?;
-            if attachment.tenant.as_deref() == Some(tenant) {
-                total += attachment.size;
+            if let Some(tenant) = attachment.tenant {
+                *totals.entry(tenant).or_default() += attachment.size;
             }
         }
-        Ok(total)
+        Ok(totals)
+    }
+
+    fn stats(&self) -> StoreStats {
+        let (commit_seconds, commit_seconds_sum) = self
+            .stats
+            .commit_seconds
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        StoreStats {
+            writable: self.failing.lock().unwrap_or_else(PoisonError::into_inner).is_none(),
+            commits: self.stats.commits.load(Ordering::Relaxed),
+            writes: self.stats.writes.load(Ordering::Relaxed),
+            failed_commits: self.stats.failed.load(Ordering::Relaxed),
+            commit_seconds,
+            commit_seconds_sum,
+            batch_sizes: self
+                .stats
+                .batch_sizes
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        }
     }
 
     /// Whether the store can write now. After a storage failure (a full disk, say) it tries

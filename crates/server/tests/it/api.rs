@@ -841,9 +841,13 @@ fn a_full_disk_makes_submissions_wait_not_fail_for_good() {
         200,
         "the process is alive and will recover"
     );
+    let metrics = get(&server, "/metrics").body;
+    assert!(metrics.contains("baukasten_store_writable 0"), "{metrics}");
+    assert!(!metrics.contains("baukasten_store_failed_commits_total 0\n"));
 
     full.store(false, Ordering::SeqCst);
     assert_eq!(get(&server, "/readyz").status, 200, "ready again without a restart");
+    assert!(get(&server, "/metrics").body.contains("baukasten_store_writable 1"));
     for _ in 0..3 {
         let again = post_json(&server, url, &answers);
         assert_eq!(again.status, 201, "{}", again.body);
@@ -875,5 +879,50 @@ fn uploads_beyond_a_municipalitys_quota_are_refused_with_507() {
     assert_eq!(
         upload_for(&server, "beispieldorf", "maengelmelder", "c.pdf", PDF).status,
         201
+    );
+}
+
+/// An operator sees the store's health in `/metrics`: whether it can write, commits with their
+/// latency and batch sizes, failed commits, and upload bytes per municipality.
+#[test]
+fn the_store_is_visible_in_the_metrics() {
+    let server = start();
+    let submitted = post_json(
+        &server,
+        "/api/v1/services/musterstadt/maengelmelder/submissions",
+        &maengelmelder_answers(),
+    );
+    assert_eq!(submitted.status, 201);
+    assert_eq!(
+        upload_for(&server, "beispieldorf", "maengelmelder", "a.pdf", PDF).status,
+        201
+    );
+    let metrics = get(&server, "/metrics").body;
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("{name} in /metrics:\n{metrics}"))
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("baukasten_store_writable"), 1.0);
+    assert!(
+        value("baukasten_store_commits_total") >= 2.0,
+        "the submission and the upload"
+    );
+    assert!(value("baukasten_store_writes_total") >= value("baukasten_store_commits_total"));
+    assert_eq!(value("baukasten_store_failed_commits_total"), 0.0);
+    assert_eq!(
+        value("baukasten_store_commit_duration_seconds_count"),
+        value("baukasten_store_commits_total")
+    );
+    assert_eq!(
+        value("baukasten_store_batch_size_bucket{le=\"+Inf\"}"),
+        value("baukasten_store_commits_total")
+    );
+    assert_eq!(
+        value("baukasten_upload_bytes{tenant=\"beispieldorf\"}"),
+        PDF.len() as f64
     );
 }

@@ -327,8 +327,8 @@ fn uploads_nothing_names_are_deleted_after_their_time_and_counted_per_municipali
             at(9, 0),
         )
         .unwrap();
-    assert_eq!(store.upload_bytes("musterstadt").unwrap(), 40);
-    assert_eq!(store.upload_bytes("beispieldorf").unwrap(), 11);
+    assert_eq!(store.upload_bytes().unwrap()["musterstadt"], 40);
+    assert_eq!(store.upload_bytes().unwrap()["beispieldorf"], 11);
 
     let mut new = parking_permit(Some("musterstadt"), "Erika");
     new.attachments = vec![sent.id.clone()];
@@ -347,7 +347,7 @@ fn uploads_nothing_names_are_deleted_after_their_time_and_counted_per_municipali
             kept.file_name
         );
     }
-    assert_eq!(store.upload_bytes("musterstadt").unwrap(), 30);
+    assert_eq!(store.upload_bytes().unwrap()["musterstadt"], 30);
 
     // Once the draft has expired, its upload goes too.
     assert_eq!(store.expire_drafts(at(20, 0)).unwrap(), 1);
