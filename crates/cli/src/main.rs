@@ -51,6 +51,21 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
+    /// Work on a data folder's store (with the server stopped).
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCommand {
+    /// Read every record and check its checksum; each damaged one is printed, exit 1 if any.
+    Verify {
+        /// The data folder. Default: ./data
+        #[arg(long, env = "BAUKASTEN_DATA")]
+        data: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -73,6 +88,7 @@ enum SchemaKind {
 
 mod render_cmd;
 mod serve_cmd;
+mod store_cmd;
 mod test_cmd;
 
 fn main() -> ExitCode {
@@ -93,6 +109,9 @@ fn main() -> ExitCode {
             Ok(loaded) => render_cmd::run(&loaded, &out, lang),
             Err(code) => code,
         },
+        Command::Store {
+            command: StoreCommand::Verify { data },
+        } => store_cmd::verify(&data.unwrap_or_else(|| PathBuf::from("data")), lang),
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
             print_or_fail(&format!(

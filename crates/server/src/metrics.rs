@@ -129,6 +129,9 @@ pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeM
     out.push_str("# HELP baukasten_store_failed_commits_total Commits that failed (storage faults).\n");
     out.push_str("# TYPE baukasten_store_failed_commits_total counter\n");
     let _ = writeln!(out, "baukasten_store_failed_commits_total {}", stats.failed_commits);
+    out.push_str("# HELP baukasten_store_damaged_records_total Damaged records left out of lists (see `baukasten store verify`).\n");
+    out.push_str("# TYPE baukasten_store_damaged_records_total counter\n");
+    let _ = writeln!(out, "baukasten_store_damaged_records_total {}", stats.damaged_records);
     out.push_str("# HELP baukasten_store_commit_duration_seconds Time of a commit, fsync included.\n");
     out.push_str("# TYPE baukasten_store_commit_duration_seconds histogram\n");
     for (bound, count) in baukasten_store::COMMIT_SECONDS.iter().zip(&stats.commit_seconds) {

@@ -20,7 +20,7 @@ pub mod faults;
 mod redb_store;
 mod reference;
 
-pub use redb_store::{BATCH_SIZES, COMMIT_SECONDS, FORMAT_VERSION, MAX_BATCH, RedbStore, WriterStats};
+pub use redb_store::{BATCH_SIZES, COMMIT_SECONDS, FORMAT_VERSION, MAX_BATCH, RedbStore, Verified, WriterStats};
 pub use reference::{ALPHABET, new_reference};
 
 /// The one error type of the crate.
@@ -263,6 +263,8 @@ pub struct StoreStats {
     /// Writes carried by the commits (`writes / commits` is the average batch).
     pub writes: u64,
     pub failed_commits: u64,
+    /// Damaged records left out of lists since the store was opened.
+    pub damaged_records: u64,
     /// Per bound of [`COMMIT_SECONDS`], the commits that took at most that long (cumulative).
     pub commit_seconds: Vec<u64>,
     pub commit_seconds_sum: f64,

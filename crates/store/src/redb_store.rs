@@ -69,7 +69,7 @@ use crate::{
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
 /// version 2 added it (migration [`migrate_1_to_2`]).
-pub const FORMAT_VERSION: u64 = 2;
+pub const FORMAT_VERSION: u64 = 3;
 
 /// The most jobs one write transaction takes. Large enough that a burst of concurrent
 /// submissions shares a commit, small enough that one transaction stays short and a caller at
@@ -136,6 +136,8 @@ struct Counters {
     commits: AtomicU64,
     writes: AtomicU64,
     failed: AtomicU64,
+    /// Damaged records met while reading lists.
+    damaged: AtomicU64,
     /// Per bucket of [`COMMIT_SECONDS`], the commits that took at most that long; then the sum.
     commit_seconds: Mutex<(Vec<u64>, f64)>,
     /// Per bucket of [`BATCH_SIZES`], the commits that carried at most that many writes.
@@ -169,6 +171,15 @@ impl Counters {
             }
         }
     }
+}
+
+/// What [`RedbStore::verify`] found.
+#[derive(Debug, Default)]
+pub struct Verified {
+    /// Records read.
+    pub checked: usize,
+    /// One error per damaged record, naming its table and key.
+    pub damaged: Vec<StoreError>,
 }
 
 /// Upper bounds (seconds) of the commit-latency histogram of [`StoreStats`].
@@ -287,6 +298,53 @@ impl RedbStore {
             writer: Mutex::new(Some(writer)),
             stats,
         })
+    }
+
+    /// Reads every record of every table and checks it: its checksum, that it decodes, and
+    /// that a file's bytes are there for its metadata. For `baukasten store verify`; the
+    /// server must not have the file open.
+    pub fn verify(&self) -> Result<Verified, StoreError> {
+        let txn = self.read()?;
+        let mut verified = Verified::default();
+        let mut check = |result: Result<(), StoreError>| {
+            verified.checked += 1;
+            if let Err(e) = result {
+                verified.damaged.push(e);
+            }
+        };
+        for (name, table) in [
+            ("submissions", SUBMISSIONS),
+            ("idempotency", IDEMPOTENCY),
+            ("drafts", DRAFTS),
+            ("definitions", DEFINITIONS),
+        ] {
+            let table = txn.open_table(table).map_err(storage)?;
+            for entry in table.iter().map_err(storage)? {
+                let (key, value) = entry.map_err(storage)?;
+                check(decode::<Json>(name, key.value(), value.value()).map(drop));
+            }
+        }
+        let audit = txn.open_table(AUDIT).map_err(storage)?;
+        for entry in audit.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (reference, seq) = key.value();
+            check(decode::<AuditEntry>("audit", &format!("{reference}#{seq}"), value.value()).map(drop));
+        }
+        let attachments = txn.open_table(ATTACHMENTS).map_err(storage)?;
+        let bytes = txn.open_table(ATTACHMENT_BYTES).map_err(storage)?;
+        for entry in attachments.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let id = key.value();
+            check(
+                decode::<Attachment>("attachments", id, value.value()).and_then(|attachment| {
+                    let content = bytes.get(id).map_err(storage)?.ok_or_else(|| {
+                        error(ErrorKind::Corrupt, format!("table attachment_bytes, key {id}: missing"))
+                    })?;
+                    unseal_file(id, content.value(), attachment.size).map(drop)
+                }),
+            );
+        }
+        Ok(verified)
     }
 
     /// How many commits the writer made and how many writes they carried, for metrics and to
@@ -428,6 +486,16 @@ impl WriterShared {
         *self.failing.lock().unwrap_or_else(PoisonError::into_inner) = failure;
     }
 
+    /// Records what a commit says about the storage: a storage failure until the next
+    /// successful commit.
+    fn note(&self, commit: &Result<(), StoreError>) {
+        match commit {
+            Ok(()) => self.set_failing(None),
+            Err(e) if e.kind == ErrorKind::Io => self.set_failing(Some(e.clone())),
+            Err(_) => {}
+        }
+    }
+
     /// After a storage failure redb refuses every later write (`PreviousIo`) until the
     /// database is closed and opened again; opening again also recovers the file to its last
     /// commit. Readers holding the old handle are given a moment to finish.
@@ -481,12 +549,11 @@ fn run_writer(shared: &WriterShared, queue: &mpsc::Receiver<Job>) {
                 }
             },
         };
-        match run_batch(&db, batch, &shared.stats) {
-            Ok(()) => shared.set_failing(None),
+        match run_batch(&db, batch, shared) {
+            Ok(()) => {}
             Err(e) if e.kind == ErrorKind::Io => {
                 // Only this batch failed; the next one gets a freshly opened file.
                 log::error!("a write to the store failed, reopening it: {e}");
-                shared.set_failing(Some(e));
                 drop(db);
                 if let Err(e) = shared.reopen() {
                     shared.set_failing(Some(e));
@@ -498,11 +565,13 @@ fn run_writer(shared: &WriterShared, queue: &mpsc::Receiver<Job>) {
 }
 
 /// Runs one batch; `Err` says why its commit failed (every job was answered with it).
-fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), StoreError> {
+fn run_batch(db: &Database, batch: Vec<Job>, shared: &WriterShared) -> Result<(), StoreError> {
+    let stats = &*shared.stats;
     let started = std::time::Instant::now();
     let mut txn = match db.begin_write().map_err(storage) {
         Ok(txn) => txn,
         Err(e) => {
+            shared.note(&Err(e.clone()));
             abandon_all(batch, &e);
             return Err(e);
         }
@@ -510,6 +579,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), Sto
     // Immediate is redb's default; it is set here so that nobody changes it by accident: the
     // store's promise "acknowledged means on disk" rests on it.
     if let Err(e) = txn.set_durability(Durability::Immediate).map_err(storage) {
+        shared.note(&Err(e.clone()));
         abandon_all(batch, &e);
         return Err(e);
     }
@@ -519,6 +589,7 @@ fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), Sto
         let mut tables = match Tables::open(&txn) {
             Ok(tables) => tables,
             Err(e) => {
+                shared.note(&Err(e.clone()));
                 abandon_all(batch, &e);
                 return Err(e);
             }
@@ -553,6 +624,9 @@ fn run_batch(db: &Database, batch: Vec<Job>, stats: &Counters) -> Result<(), Sto
     } else {
         stats.failed.fetch_add(1, Ordering::Relaxed);
     }
+    // Whether writes work is known before any caller hears of this commit, so a caller who
+    // asks `ready()` right after an error gets the truth.
+    shared.note(&commit);
     for reply in replies {
         reply(&commit);
     }
@@ -605,10 +679,17 @@ type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[i]` migrates from version `i + 1` to `i + 2`. A new format version adds its
 /// step here and raises [`FORMAT_VERSION`]; old steps are never changed, because files of
 /// every older version may still be out there.
-const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2];
+const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2, migrate_2_to_3];
 
 /// Version 2 added `submissions_by_tenant`, so that a municipality's newest submissions are a
 /// range read instead of a scan over everybody's. Builds it from the submissions.
+/// Version 3 seals every record written from now on with a checksum (see [`seal`]). Records
+/// of older versions stay as they are and are read without one; an older Baukasten refuses a
+/// version 3 file instead of misreading a sealed record.
+fn migrate_2_to_3(_: &WriteTransaction) -> Result<(), StoreError> {
+    Ok(())
+}
+
 fn migrate_1_to_2(txn: &WriteTransaction) -> Result<(), StoreError> {
     let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
     let mut by_tenant = txn.open_table(BY_TENANT).map_err(storage)?;
@@ -663,7 +744,7 @@ fn prepare(db: &Database, path: &Path) -> Result<(), StoreError> {
     }
     {
         let mut meta = txn.open_table(META).map_err(storage)?;
-        meta.insert(FORMAT_VERSION_KEY, encode(&FORMAT_VERSION)?.as_slice())
+        meta.insert(FORMAT_VERSION_KEY, FORMAT_VERSION.to_string().as_bytes())
             .map_err(storage)?;
     }
     // Creating every table now means readers never meet a missing table.
@@ -975,7 +1056,7 @@ fn put_attachment_in(
     let encoded = encode(&attachment)?;
     let id = attachment.id.as_str();
     t.attachments.insert(id, encoded.as_slice()).map_err(storage)?;
-    t.attachment_bytes.insert(id, bytes.as_slice()).map_err(storage)?;
+    t.attachment_bytes.insert(id, seal(bytes).as_slice()).map_err(storage)?;
     Ok(attachment)
 }
 
@@ -1061,7 +1142,17 @@ impl Store for RedbStore {
         for entry in range.rev().take(limit) {
             let (key, _) = entry.map_err(storage)?;
             let reference = key.value().2;
-            let submission = get_json(&submissions, "submissions", reference)?.ok_or_else(|| {
+            let submission = match get_json(&submissions, "submissions", reference) {
+                // A damaged record never fails the whole list: it is left out, logged and
+                // counted (`StoreStats::damaged_records`), and `verify` finds it.
+                Err(e) if e.kind == ErrorKind::Corrupt => {
+                    log::error!("a damaged submission was left out of a list: {e}");
+                    self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
+                found => found?,
+            };
+            let submission = submission.ok_or_else(|| {
                 error(
                     ErrorKind::Corrupt,
                     format!("table submissions_by_tenant: names {reference}, which does not exist"),
@@ -1168,6 +1259,7 @@ impl Store for RedbStore {
             commits: self.stats.commits.load(Ordering::Relaxed),
             writes: self.stats.writes.load(Ordering::Relaxed),
             failed_commits: self.stats.failed.load(Ordering::Relaxed),
+            damaged_records: self.stats.damaged.load(Ordering::Relaxed),
             commit_seconds,
             commit_seconds_sum,
             batch_sizes: self
@@ -1220,7 +1312,8 @@ impl Store for RedbStore {
                 format!("table attachment_bytes, key {id}: missing, though its metadata exists"),
             )
         })?;
-        Ok(Some((attachment, content.value().to_vec())))
+        let content = unseal_file(id, content.value(), attachment.size)?.to_vec();
+        Ok(Some((attachment, content)))
     }
 
     fn put_definition(&self, hash: &str, record: &DefinitionRecord) -> Result<(), StoreError> {
@@ -1266,8 +1359,60 @@ fn get_json<T: DeserializeOwned>(
     }
 }
 
+/// The end of every record written since format version 3: `\0crc` and the CRC-32 of the
+/// record's bytes (little endian). JSON never holds a NUL byte, so a record without it
+/// (written before version 3) is told apart and read as it is.
+const CHECKSUM_TAG: &[u8; 4] = b"\0crc";
+
+/// A record's bytes with their checksum appended.
+fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
+    let sum = crc32fast::hash(&bytes);
+    bytes.extend_from_slice(CHECKSUM_TAG);
+    bytes.extend_from_slice(&sum.to_le_bytes());
+    bytes
+}
+
+/// A JSON record's bytes without their checksum, once it is checked.
+fn unseal<'b>(table: &str, key: &str, bytes: &'b [u8]) -> Result<&'b [u8], StoreError> {
+    match split_seal(bytes) {
+        Some((payload, sum)) if crc32fast::hash(payload) == sum => Ok(payload),
+        Some(_) => Err(damaged(table, key)),
+        None => Ok(bytes),
+    }
+}
+
+/// A file's bytes without their checksum: sealed ones are `size + 8` long, those written
+/// before version 3 exactly `size` (a file's own bytes may hold anything, so the stored
+/// length tells them apart, not the tag).
+fn unseal_file<'b>(key: &str, bytes: &'b [u8], size: u64) -> Result<&'b [u8], StoreError> {
+    let len = bytes.len() as u64;
+    if len == size {
+        return Ok(bytes);
+    }
+    match split_seal(bytes) {
+        Some((payload, sum)) if len == size + 8 && crc32fast::hash(payload) == sum => Ok(payload),
+        _ => Err(damaged("attachment_bytes", key)),
+    }
+}
+
+fn split_seal(bytes: &[u8]) -> Option<(&[u8], u32)> {
+    let n = bytes.len();
+    if n < 8 || &bytes[n - 8..n - 4] != CHECKSUM_TAG {
+        return None;
+    }
+    let sum = u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]);
+    Some((&bytes[..n - 8], sum))
+}
+
+fn damaged(table: &str, key: &str) -> StoreError {
+    error(
+        ErrorKind::Corrupt,
+        format!("table {table}, key {key}: the checksum does not match, the record is damaged"),
+    )
+}
+
 fn decode<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| {
+    serde_json::from_slice(unseal(table, key, bytes)?).map_err(|e| {
         error(
             ErrorKind::Corrupt,
             format!("table {table}, key {key}: cannot decode the record: {e}"),
@@ -1278,7 +1423,9 @@ fn decode<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> Result<T
 fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
     // Serialising our own types and serde_json values cannot fail in practice; the error is
     // still reported rather than unwrapped.
-    serde_json::to_vec(value).map_err(|e| error(ErrorKind::Io, format!("cannot encode a record: {e}")))
+    serde_json::to_vec(value)
+        .map(seal)
+        .map_err(|e| error(ErrorKind::Io, format!("cannot encode a record: {e}")))
 }
 
 /// Whether a job's error may have struck between its writes. Jobs read and check before they

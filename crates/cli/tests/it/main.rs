@@ -4,6 +4,7 @@
 mod authoring;
 mod render;
 mod serve;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -913,6 +913,7 @@ fn the_store_is_visible_in_the_metrics() {
     );
     assert!(value("baukasten_store_writes_total") >= value("baukasten_store_commits_total"));
     assert_eq!(value("baukasten_store_failed_commits_total"), 0.0);
+    assert_eq!(value("baukasten_store_damaged_records_total"), 0.0);
     assert_eq!(
         value("baukasten_store_commit_duration_seconds_count"),
         value("baukasten_store_commits_total")

@@ -2,8 +2,8 @@
 //! should be. These tests write files with redb directly, as an older or newer Baukasten (or
 //! another program) would have left them.
 
-use baukasten_store::{ErrorKind, RedbStore, Store, Submission};
-use redb::{Database, ReadableDatabase, TableDefinition};
+use baukasten_store::{ErrorKind, RedbStore, Store, Submission, Submitted};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::json;
 
 use crate::{at, store_path};
@@ -54,8 +54,8 @@ fn a_new_file_gets_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
     drop(RedbStore::open(&path).unwrap());
-    assert_eq!(stored_version(&path), b"2");
-    assert_eq!(baukasten_store::FORMAT_VERSION, 2);
+    assert_eq!(stored_version(&path), b"3");
+    assert_eq!(baukasten_store::FORMAT_VERSION, 3);
 }
 
 #[test]
@@ -84,7 +84,7 @@ fn a_version_1_file_is_migrated_and_lists_by_tenant() {
     );
     assert_eq!(store.submission("BPA-2026-AAAAA").unwrap(), Some(rows[0].clone()));
     drop(store);
-    assert_eq!(stored_version(&path), b"2");
+    assert_eq!(stored_version(&path), b"3");
 }
 
 #[test]
@@ -105,12 +105,12 @@ fn a_failed_migration_leaves_the_file_as_it_was() {
 fn a_file_from_a_newer_baukasten_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
-    write_file(&path, b"3", &[]);
+    write_file(&path, b"4", &[]);
     let err = RedbStore::open(&path).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Incompatible);
     assert!(err.detail.contains("newer Baukasten"), "{err}");
-    assert!(err.detail.contains("format version 3"), "{err}");
-    assert_eq!(stored_version(&path), b"3");
+    assert!(err.detail.contains("format version 4"), "{err}");
+    assert_eq!(stored_version(&path), b"4");
 }
 
 #[test]
@@ -174,4 +174,68 @@ fn a_record_that_does_not_decode_is_reported_as_corrupt() {
     // The bad record does not take the store down: other writes go on.
     let new = crate::parking_permit(Some("musterstadt"), &good.reference);
     store.submit(new, None, "eingegangen", at(2, 1)).unwrap();
+}
+
+/// Flips one byte inside a stored value, as a failing disk would.
+fn damage(path: &std::path::Path, table: TableDefinition<&str, &[u8]>, key: &str) {
+    let db = Database::create(path).unwrap();
+    let txn = db.begin_write().unwrap();
+    {
+        let mut table = txn.open_table(table).unwrap();
+        let mut value = table.get(key).unwrap().expect("the record").value().to_vec();
+        value[5] ^= 0x20;
+        table.insert(key, value.as_slice()).unwrap();
+    }
+    txn.commit().unwrap();
+}
+
+#[test]
+fn a_damaged_record_is_found_by_its_checksum_and_left_out_of_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    let store = RedbStore::open(&path).unwrap();
+    let mut references = Vec::new();
+    for name in ["Erika", "Max", "Lena"] {
+        let Submitted::Created(s) = store
+            .submit(
+                crate::parking_permit(Some("musterstadt"), name),
+                None,
+                "eingegangen",
+                at(2, 0),
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        references.push(s.reference);
+    }
+    let file = store
+        .put_attachment(
+            Some("musterstadt"),
+            "n.pdf",
+            "application/pdf",
+            b"%PDF-1.4 abcdef",
+            at(2, 0),
+        )
+        .unwrap();
+    assert_eq!(store.verify().unwrap().damaged.len(), 0);
+    drop(store);
+    // A bit flips in a submission (in "Max", still valid JSON) and in a file's bytes.
+    damage(&path, SUBMISSIONS, &references[1]);
+    damage(&path, TableDefinition::new("attachment_bytes"), &file.id);
+
+    let store = RedbStore::open(&path).unwrap();
+    let err = store.submission(&references[1]).unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Corrupt);
+    assert!(
+        err.detail.contains("checksum") && err.detail.contains(&references[1]),
+        "{err}"
+    );
+    let listed = store.submissions(Some("musterstadt"), 10).unwrap();
+    assert_eq!(listed.len(), 2, "the damaged one is left out, the list still works");
+    assert_eq!(store.stats().damaged_records, 1);
+    assert_eq!(store.attachment(&file.id).unwrap_err().kind, ErrorKind::Corrupt);
+    let verified = store.verify().unwrap();
+    assert_eq!(verified.damaged.len(), 2, "{:?}", verified.damaged);
+    assert_eq!(verified.checked, 7, "3 submissions, their 3 audit entries, 1 file");
 }
