@@ -328,3 +328,58 @@ fn a_used_data_folder_with_an_empty_or_missing_store_is_refused() {
         }
     }
 }
+
+/// "Today" is the date in the configured zone, not on the machine's clock: two servers whose
+/// zones are 26 hours apart (UTC+14 and UTC-12) never share a date, so an answer of the eastern
+/// server's today is "in the future" for the western one, whatever the time of the run.
+#[test]
+fn today_is_the_date_in_the_configured_time_zone() {
+    use chrono_tz::Etc::{GMTMinus14, GMTPlus12};
+    let service = r#"
+service: termin
+version: 1.0.0
+title: Termin
+steps:
+  - id: tag
+    title: Tag
+    fields:
+      - { id: datum, type: date, required: true, label: Datum, max: today }
+"#;
+    let east_today = || chrono::Utc::now().with_timezone(&GMTMinus14).date_naive();
+    let before = east_today();
+    let east = start_with(
+        vec![
+            SourceFile::new("forms/musterstadt/tenant.yaml", TENANT),
+            SourceFile::new("forms/termin.yaml", service),
+        ],
+        |c| {
+            c.today = None;
+            c.time_zone = GMTMinus14;
+        },
+    );
+    let west = start_with(
+        vec![
+            SourceFile::new("forms/musterstadt/tenant.yaml", TENANT),
+            SourceFile::new("forms/termin.yaml", service),
+        ],
+        |c| {
+            c.today = None;
+            c.time_zone = GMTPlus12;
+        },
+    );
+    let answers = json!({ "datum": before.format("%Y-%m-%d").to_string() }).to_string();
+    let path = "/api/v1/services/musterstadt/termin/evaluate";
+    let (in_east, in_west) = (
+        post_json(&east, path, &answers).json(),
+        post_json(&west, path, &answers).json(),
+    );
+    if east_today() != before {
+        return; // the eastern midnight passed during the run; nothing can be concluded
+    }
+    assert_eq!(
+        in_east["valid"], true,
+        "today in UTC+14 is not in the future there: {in_east}"
+    );
+    assert_eq!(in_west["valid"], false, "but it is in UTC-12: {in_west}");
+    assert_eq!(in_west["errors"][0]["field"], "datum");
+}
