@@ -32,5 +32,5 @@ pub use expr::FUEL;
 pub use messages::Message;
 pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused};
 pub use schema::json_schema;
-pub use submission::{StoredFile, SubmissionRecord, resolve_files};
+pub use submission::{StoredFile, SubmissionRecord, resolve_files, unknown_fields};
 pub use summary::{SummaryRow, SummaryStep, display};

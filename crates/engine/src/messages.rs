@@ -243,6 +243,14 @@ pub fn file_too_large(max: u64) -> Message {
     )
 }
 
+/// An answer under a key that is no field of the service (a misspelt name, say).
+pub fn unknown_field() -> Message {
+    Message::new(
+        "Dieses Feld gibt es in diesem Dienst nicht; prüfen Sie den Namen.",
+        "This service has no such field; check the name.",
+    )
+}
+
 /// A file answer that names no upload the server knows (of this municipality).
 pub fn file_not_uploaded() -> Message {
     Message::new(

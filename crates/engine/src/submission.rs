@@ -150,6 +150,44 @@ pub fn resolve_files<E>(
     }
 }
 
+/// An `unknown_field` error for every answer whose key is no field of the service: at the top,
+/// in a group's object and in a repeat's items (within their limit). An integrator's misspelt
+/// key (`telefn`) is refused instead of silently dropped. Answers to fields that exist but are
+/// hidden are not affected; the evaluation clears them.
+pub fn unknown_fields(service: &baukasten_dsl::model::Service, answers: &Json, limits: &Limits) -> Vec<FieldError> {
+    use baukasten_dsl::model::{Field, FieldKind};
+    fn extra(fields: &[Field], value: &Json, prefix: &str, step: &str, out: &mut Vec<FieldError>) {
+        let Json::Object(map) = value else { return };
+        for key in map.keys() {
+            if !fields.iter().any(|f| &f.id == key) {
+                out.push(FieldError {
+                    field: format!("{prefix}{key}"),
+                    step: step.to_string(),
+                    code: "unknown_field".into(),
+                    message: messages::unknown_field(),
+                });
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let top: Vec<Field> = service.steps.iter().flat_map(|s| s.fields.iter().cloned()).collect();
+    extra(&top, answers, "", "", &mut out);
+    walk::walk_service(service, answers, limits, &mut |visit: Visit<'_, '_>, answer| {
+        let step = step_of(service, visit.path);
+        match &visit.field.kind {
+            FieldKind::Group { fields } => extra(fields, answer, &format!("{}.", visit.path), &step, &mut out),
+            FieldKind::Repeat { fields, max_items, .. } => {
+                let cap = limits.repeat_items(*max_items);
+                for (n, item) in answer.as_array().into_iter().flatten().take(cap).enumerate() {
+                    extra(fields, item, &format!("{}.{n}.", visit.path), &step, &mut out);
+                }
+            }
+            _ => {}
+        }
+    });
+    out
+}
+
 fn step_of(service: &baukasten_dsl::model::Service, path: &str) -> String {
     let top = path.split('.').next().unwrap_or("");
     service

@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, post, web};
-use baukasten_engine::Limits;
+use baukasten_engine::{FieldError, Limits};
 use baukasten_store::{Idempotency, Submitted};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 
 use super::backoffice::SubmissionOut;
 use super::{offer, problems};
-use crate::catalog::hex;
+use crate::catalog::{Offer, hex};
 use crate::error::{ApiError, ErrorBody, FieldProblem, InvalidBody};
 use crate::lang::Lang;
 use crate::state::AppState;
@@ -62,8 +62,47 @@ fn answers_object(body: &Json) -> Result<(), ApiError> {
     }
 }
 
+/// What `/evaluate` and `/submissions` both do with a body before the engine evaluates it, so
+/// the two never disagree: a key that is no field of the service is an `unknown_field` error,
+/// and every file answer is replaced by what the store knows of the upload it names (an
+/// upload of another municipality, or none, is `file_not_uploaded`).
+async fn checked_answers(
+    state: &AppState,
+    offer: &Offer,
+    tenant: &str,
+    mut answers: Json,
+) -> Result<(Json, Vec<FieldError>), ApiError> {
+    let store = state.store.clone();
+    let compiled = offer.compiled.clone();
+    let owner = tenant.to_string();
+    web::block(move || {
+        let limits = Limits::default();
+        let mut errors = baukasten_engine::unknown_fields(compiled.service(), &answers, &limits);
+        // An upload belongs to one municipality; another's is not this submission's file.
+        let lookup = |id: &str| {
+            let found = store.attachment(id)?;
+            Ok::<_, baukasten_store::StoreError>(
+                found
+                    .filter(|(meta, _)| meta.tenant.as_deref() == Some(owner.as_str()))
+                    .map(|(meta, _)| crate::uploads::stored_file(meta)),
+            )
+        };
+        errors.extend(baukasten_engine::resolve_files(
+            compiled.service(),
+            &mut answers,
+            &limits,
+            lookup,
+        )?);
+        Ok::<_, baukasten_store::StoreError>((answers, errors))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(ApiError::from)
+}
+
 /// Evaluates answers without storing anything: what is shown and required, computed values,
-/// fees and errors. The optional script of the citizen's pages uses this to reveal fields live.
+/// fees and errors, exactly as `/submissions` would judge them. The optional script of the
+/// citizen's pages uses this to reveal fields live.
 #[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/evaluate",
     params(("tenant" = String, Path), ("service" = String, Path)),
     request_body(content = Object, description = "The answers, e.g. {\"vorname\": \"Erika\"}"),
@@ -82,9 +121,11 @@ pub(super) async fn evaluate(
     state.limiter.check(&req)?;
     answers_object(&body)?;
     let lang = Lang::of_request(&req);
-    let evaluation = offer.compiled.evaluate(&body, &state.context());
+    let (answers, checked) = checked_answers(&state, &offer, &tenant, body.into_inner()).await?;
+    let evaluation = offer.compiled.evaluate(&answers, &state.context());
+    let errors = evaluation.errors_with(checked);
     let response = EvaluateResponse {
-        valid: evaluation.is_valid(),
+        valid: errors.is_empty(),
         steps: evaluation
             .steps
             .iter()
@@ -113,7 +154,7 @@ pub(super) async fn evaluate(
             })
             .collect(),
         fee_total: evaluation.fee_total.to_string(),
-        errors: problems(&evaluation.errors, lang),
+        errors: problems(&errors, lang),
     };
     Ok(HttpResponse::Ok().json(response))
 }
@@ -139,7 +180,7 @@ pub(super) async fn submit(
     let offer = offer(&state, &tenant, &service)?;
     state.limiter.check(&req)?;
     let body = crate::body::read_body(payload, state.config.max_body).await?;
-    let mut answers = crate::body::parse_json_body(&req, &body, state.config.max_body)?;
+    let answers = crate::body::parse_json_body(&req, &body, state.config.max_body)?;
     answers_object(&answers)?;
     let lang = Lang::of_request(&req);
     let idempotency = match req.headers().get("Idempotency-Key") {
@@ -156,27 +197,10 @@ pub(super) async fn submit(
             })
         }
     };
-    let store = state.store.clone();
-    let compiled = offer.compiled.clone();
-    let owner = tenant.clone();
-    let (answers, file_errors) = web::block(move || {
-        // An upload belongs to one municipality; another's is not this submission's file.
-        let lookup = |id: &str| {
-            let found = store.attachment(id)?;
-            Ok::<_, baukasten_store::StoreError>(
-                found
-                    .filter(|(meta, _)| meta.tenant.as_deref() == Some(owner.as_str()))
-                    .map(|(meta, _)| crate::uploads::stored_file(meta)),
-            )
-        };
-        let errors = baukasten_engine::resolve_files(compiled.service(), &mut answers, &Limits::default(), lookup)?;
-        Ok::<_, baukasten_store::StoreError>((answers, errors))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let (answers, checked) = checked_answers(&state, &offer, &tenant, answers).await?;
     let evaluation = offer.compiled.evaluate(&answers, &state.context());
-    if !evaluation.is_valid() || !file_errors.is_empty() {
-        return Err(ApiError::Invalid(problems(&evaluation.errors_with(file_errors), lang)));
+    if !evaluation.is_valid() || !checked.is_empty() {
+        return Err(ApiError::Invalid(problems(&evaluation.errors_with(checked), lang)));
     }
     let (new, initial) = crate::submissions::new_submission(&tenant, offer.compiled.submission(&evaluation), None);
     let store = state.store.clone();

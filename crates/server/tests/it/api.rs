@@ -927,3 +927,107 @@ fn the_store_is_visible_in_the_metrics() {
         PDF.len() as f64
     );
 }
+
+/// A misspelt key is refused at its path, at the top, in a group and in a repeat item, on
+/// both endpoints; an answer to a field that exists but is hidden is still accepted (and
+/// cleared).
+#[test]
+fn unknown_answer_keys_are_refused_not_dropped() {
+    let server = start();
+    let mut answers: Json = serde_json::from_str(&maengelmelder_answers()).unwrap();
+    answers["telefn"] = json!("0170 1234567");
+    let base = "/api/v1/services/musterstadt/maengelmelder";
+    let refused = post_json(&server, &format!("{base}/submissions"), &answers.to_string());
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let errors = refused.json()["errors"].clone();
+    assert_eq!(errors[0]["field"], "telefn");
+    assert_eq!(errors[0]["code"], "unknown_field");
+    let evaluated = post_json(&server, &format!("{base}/evaluate"), &answers.to_string()).json();
+    assert_eq!(evaluated["valid"], false);
+    assert_eq!(evaluated["errors"], errors, "both endpoints say the same");
+
+    // Inside groups and repeat items: Hundesteuer has a repeat of dogs.
+    let catalog = catalog();
+    let dogs = catalog.service(Some("musterstadt"), "hundesteuer").unwrap();
+    let mut answers = with_uploads(
+        &server,
+        "musterstadt",
+        dogs,
+        &valid_answers(&catalog, "musterstadt", "hundesteuer"),
+    );
+    let (repeat, _) = dogs
+        .fields()
+        .into_iter()
+        .find(|(_, f)| matches!(f.kind, baukasten_dsl::model::FieldKind::Repeat { .. }))
+        .expect("a repeat");
+    answers[&repeat][0]["rasse_typo"] = json!("Dackel");
+    let refused = post_json(
+        &server,
+        "/api/v1/services/musterstadt/hundesteuer/submissions",
+        &answers.to_string(),
+    );
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    let fields: Vec<String> = refused.json()["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["code"] == "unknown_field")
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, [format!("{repeat}.0.rasse_typo")]);
+
+    // A hidden field's answer is not unknown: Mängelmelder's `strasse` is hidden for a
+    // description of the place, and stays accepted.
+    let mut answers: Json = serde_json::from_str(&maengelmelder_answers()).unwrap();
+    if answers.get("ortsangabe").is_some() {
+        answers["ortsangabe"] = json!("beschreibung");
+        answers["ortsbeschreibung"] = json!("Am Spielplatz hinter der Grundschule");
+    }
+    let accepted = post_json(&server, &format!("{base}/submissions"), &answers.to_string());
+    assert_eq!(accepted.status, 201, "{}", accepted.body);
+    assert!(
+        accepted.json()["data"]["answers"].get("strasse").is_none(),
+        "hidden, so cleared"
+    );
+}
+
+/// `/evaluate` and `/submissions` judge the same body the same way, for every test case of
+/// the catalog, with real uploads and with the tests' stand-in file answers.
+#[test]
+fn evaluate_and_submissions_agree_on_every_catalog_test() {
+    let server = start();
+    let catalog = catalog();
+    let mut compared = 0;
+    for service in catalog.services.iter().filter(|s| s.tenant.is_none()) {
+        for tenant in ["musterstadt", "beispieldorf"] {
+            let offered = catalog.service(Some(tenant), &service.id).unwrap();
+            let base = format!("/api/v1/services/{tenant}/{}", service.id);
+            for test in &offered.tests {
+                let raw = test.answers.to_json();
+                for body in [with_uploads(&server, tenant, offered, &raw), raw.clone()] {
+                    let evaluated = post_json(&server, &format!("{base}/evaluate"), &body.to_string()).json();
+                    let submitted = post_json(&server, &format!("{base}/submissions"), &body.to_string());
+                    match submitted.status {
+                        201 => {
+                            assert_eq!(evaluated["valid"], true, "{tenant}/{} › {}", service.id, test.name);
+                            assert_eq!(evaluated["errors"], json!([]));
+                        }
+                        422 => {
+                            assert_eq!(evaluated["valid"], false, "{tenant}/{} › {}", service.id, test.name);
+                            assert_eq!(
+                                evaluated["errors"],
+                                submitted.json()["errors"],
+                                "{tenant}/{} › {}",
+                                service.id,
+                                test.name
+                            );
+                        }
+                        other => panic!("{tenant}/{} › {}: {other} {}", service.id, test.name, submitted.body),
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared >= 200, "every test, twice, for both municipalities: {compared}");
+}
