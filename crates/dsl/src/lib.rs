@@ -22,6 +22,7 @@ pub mod diag;
 pub mod model;
 mod overlay;
 mod read;
+pub mod search;
 pub mod source;
 pub mod spec;
 pub mod yaml;

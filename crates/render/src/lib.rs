@@ -21,16 +21,15 @@ mod form;
 mod i18n;
 mod links;
 mod pages;
-mod search;
 mod site;
 mod theme;
 mod view;
 
 pub use assets::{Asset, assets};
+pub use baukasten_dsl::search::search;
 pub use form::{Action, Decoded, decode_form};
 pub use i18n::{UI_STRINGS, ui_string};
 pub use links::Links;
 pub use pages::{FALLBACK_PAGE, Page, Renderer, ResumeState, SessionExpiry};
-pub use search::search;
 pub use site::static_site;
 pub use theme::theme_css;

@@ -17,8 +17,8 @@ use serde_json::Value as Json;
 use crate::fields::{Strings, write_fields};
 use crate::i18n;
 use crate::links::Links;
-use crate::search::search;
 use crate::view::{field_anchor, labelled, step_view};
+use baukasten_dsl::search::search;
 
 /// What every page needs besides its own content. The caller fills one per request.
 pub struct Page<'a> {

@@ -7,7 +7,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::definition::Definition;
 use super::offer;
-use crate::catalog::Offer;
 use crate::error::{ApiError, ErrorBody};
 use crate::lang::Lang;
 use crate::state::AppState;
@@ -35,23 +34,6 @@ pub struct Search {
     pub tenant: Option<String>,
 }
 
-/// Whether a service matches a catalog search: every word of the query in its title,
-/// keywords or LeiKa key, ignoring case.
-pub fn matches(offer: &Offer, query: &str, lang: Lang) -> bool {
-    let service = offer.service();
-    let haystack = format!(
-        "{} {} {} {}",
-        service.title.get(lang.code()),
-        service.title.get("de"),
-        service.keywords.join(" "),
-        service.leika.as_deref().unwrap_or("")
-    )
-    .to_lowercase();
-    query
-        .split_whitespace()
-        .all(|word| haystack.contains(&word.to_lowercase()))
-}
-
 /// The services of the catalog, per municipality.
 #[utoipa::path(get, path = "/api/v1/services", params(Search),
     responses((status = 200, body = [ServiceSummary])))]
@@ -63,7 +45,12 @@ pub(super) async fn services(state: web::Data<AppState>, query: web::Query<Searc
         .offers
         .iter()
         .filter(|o| query.tenant.as_deref().is_none_or(|t| o.tenant.id == t))
-        .filter(|o| query.q.as_deref().is_none_or(|q| matches(o, q, lang)))
+        .filter(|o| {
+            query
+                .q
+                .as_deref()
+                .is_none_or(|q| baukasten_dsl::search::matches(o.service(), q))
+        })
         .map(|o| {
             let s = o.service();
             ServiceSummary {

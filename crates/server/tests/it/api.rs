@@ -32,6 +32,15 @@ fn the_catalog_lists_every_service_of_every_municipality_and_searches() {
         .map(|s| s["service"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["hundesteuer"]);
+
+    // The API and the catalog page search alike: by id too, in any of the title's languages.
+    let by_id = get(&server, "/api/v1/services?q=maengelmelder&tenant=musterstadt").json();
+    assert_eq!(by_id.as_array().unwrap().len(), 1, "{by_id}");
+    let page = get(&server, "/musterstadt/?q=maengelmelder");
+    assert!(
+        page.body.contains("/musterstadt/maengelmelder/"),
+        "the page finds it too"
+    );
 }
 
 #[test]
@@ -1029,5 +1038,8 @@ fn evaluate_and_submissions_agree_on_every_catalog_test() {
             }
         }
     }
-    assert!(compared >= 200, "every test, twice, for both municipalities: {compared}");
+    assert!(
+        compared >= 200,
+        "every test, twice, for both municipalities: {compared}"
+    );
 }
