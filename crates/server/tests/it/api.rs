@@ -1043,3 +1043,22 @@ fn evaluate_and_submissions_agree_on_every_catalog_test() {
         "every test, twice, for both municipalities: {compared}"
     );
 }
+
+/// The back-office configuration documented in docs/api.md is a configuration the server
+/// reads, and its token works as documented.
+#[test]
+fn the_documented_token_configuration_works() {
+    let doc =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/api.md")).unwrap();
+    let start = doc.find("# baukasten.yaml\n").expect("the example in docs/api.md");
+    let yaml = &doc[start..start + doc[start..].find("```").unwrap()];
+    let config: baukasten_server::Config =
+        serde_saphyr::from_str(yaml).expect("the documented YAML is a configuration");
+    let token = config.tokens["musterstadt"].clone();
+    let server = start_with(read_forms(&forms_dir()), |c| c.tokens = config.tokens.clone());
+    assert_eq!(
+        get_with_token(&server, "/api/v1/submissions?limit=50", &token).status,
+        200
+    );
+    assert_eq!(get_with_token(&server, "/api/v1/submissions", "wrong").status, 401);
+}
