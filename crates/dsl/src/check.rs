@@ -96,6 +96,7 @@ pub(crate) fn check_service(service: &Service, env: &Environment<'static>, sourc
     checker.expressions();
     checker.rules();
     checker.cycles();
+    checker.visibility_cycles();
     checker.duplicate_named(
         service
             .rules
@@ -491,6 +492,87 @@ impl<'s> Checker<'s, '_, '_> {
         }
     }
 
+    /// Fields whose visibility depends on each other in a circle (`a` shown if not `b`, `b`
+    /// shown if not `a`): a hidden field reads as `none`, so such a pair has no stable answer
+    /// and the result would depend on how often the engine looks. A field's visibility depends
+    /// on the names its own `visible_if` and its step's `visible_if` read, through computed
+    /// values to the fields those read.
+    fn visibility_cycles(&mut self) {
+        let service = self.service;
+        let names = |source: &str| -> Vec<String> {
+            expression_names(self.env, source)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|n| n.split('.').next().unwrap_or_default().to_string())
+                .collect()
+        };
+        let computed: HashMap<&str, Vec<String>> = service
+            .computed
+            .iter()
+            .map(|c| (c.id.as_str(), names(&c.value.source)))
+            .collect();
+        // The fields a set of names stands for, computed values followed to what they read.
+        let fields_of = |start: Vec<String>| -> Vec<String> {
+            let (mut out, mut todo, mut seen) = (Vec::new(), start, HashSet::new());
+            while let Some(name) = todo.pop() {
+                if !seen.insert(name.clone()) {
+                    continue;
+                }
+                match computed.get(name.as_str()) {
+                    Some(reads) => todo.extend(reads.iter().cloned()),
+                    None => out.push(name),
+                }
+            }
+            out.sort();
+            out
+        };
+        let mut deps: HashMap<String, Vec<String>> = HashMap::new();
+        let mut spans: HashMap<String, Span> = HashMap::new();
+        for step in &service.steps {
+            let step_reads = step.visible_if.as_ref().map(|e| names(&e.source)).unwrap_or_default();
+            for field in &step.fields {
+                let mut reads = step_reads.clone();
+                if let Some(e) = &field.visible_if {
+                    reads.extend(names(&e.source));
+                    spans.insert(field.id.clone(), e.span);
+                } else if let Some(e) = &step.visible_if {
+                    spans.insert(field.id.clone(), e.span);
+                }
+                if !reads.is_empty() {
+                    deps.insert(field.id.clone(), fields_of(reads));
+                }
+            }
+        }
+        let mut order: Vec<&String> = deps.keys().collect();
+        order.sort();
+        let mut reported: HashSet<Vec<String>> = HashSet::new();
+        let mut done: HashSet<String> = HashSet::new();
+        for start in order {
+            let mut stack: Vec<String> = Vec::new();
+            for cycle in find_cycles(start, &deps, &mut stack, &mut done) {
+                let mut key = cycle.clone();
+                key.sort();
+                if !reported.insert(key) {
+                    continue;
+                }
+                let chain = cycle.join(" → ");
+                let span = spans.get(&cycle[0]).copied().unwrap_or(service.span);
+                self.diags.error_help(
+                    Code::VisibilityCycle,
+                    span,
+                    Msg::new(
+                        format!("Ob diese Felder gezeigt werden, hängt im Kreis voneinander ab: {chain}."),
+                        format!("whether these fields are shown depends on each other in a circle: {chain}"),
+                    ),
+                    Msg::new(
+                        "Ein verborgenes Feld hat keinen Wert; so gibt es keine feste Antwort. Machen Sie eines der Felder von anderen Feldern abhängig.",
+                        "a hidden field has no value, so there is no stable answer; make one of the fields depend on other fields",
+                    ),
+                );
+            }
+        }
+    }
+
     fn visit<'a>(
         &mut self,
         id: &'a str,
@@ -672,4 +754,32 @@ impl<'s> Checker<'s, '_, '_> {
             }
         }
     }
+}
+
+/// The circles through `node` in a dependency graph, each as the chain of names from its first
+/// name back to it (`a → b → a`). Depth first; a name met again while on the stack closes one.
+fn find_cycles(
+    node: &str,
+    deps: &HashMap<String, Vec<String>>,
+    stack: &mut Vec<String>,
+    done: &mut HashSet<String>,
+) -> Vec<Vec<String>> {
+    if done.contains(node) {
+        return Vec::new();
+    }
+    if let Some(pos) = stack.iter().position(|s| s == node) {
+        let mut cycle = stack[pos..].to_vec();
+        cycle.push(node.to_string());
+        return vec![cycle];
+    }
+    let mut found = Vec::new();
+    stack.push(node.to_string());
+    for next in deps.get(node).into_iter().flatten() {
+        if deps.contains_key(next) {
+            found.extend(find_cycles(next, deps, stack, done));
+        }
+    }
+    stack.pop();
+    done.insert(node.to_string());
+    found
 }
