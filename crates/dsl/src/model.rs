@@ -175,6 +175,9 @@ pub enum Bound {
     Date(String),
     /// A number of days from today: `today` is 0, `-14d` is -14.
     DaysFromToday(i64),
+    /// A number of calendar months from today: `-3m` is -3, `+1y` is 12. A day that the
+    /// target month lacks becomes its last day (31 March − 1 month is 28 or 29 February).
+    MonthsFromToday(i64),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

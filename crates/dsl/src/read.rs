@@ -1159,6 +1159,16 @@ impl<'d> Reader<'d> {
             {
                 return Some(Bound::DaysFromToday(n));
             }
+            // Months and years count calendar months: `-3m`, `+1y`, `-18y`.
+            for (unit, months) in [('m', 1), ('y', 12)] {
+                if let Some(count) = text.strip_suffix(unit)
+                    && (count.starts_with('+') || count.starts_with('-'))
+                    && let Ok(n) = count.parse::<i64>()
+                    && n.abs() * months <= 12 * 200
+                {
+                    return Some(Bound::MonthsFromToday(n * months));
+                }
+            }
             if is_iso_date(&text) {
                 return Some(Bound::Date(text));
             }
@@ -1170,8 +1180,8 @@ impl<'d> Reader<'d> {
                     format!("`{text}` is not a date bound"),
                 ),
                 Msg::new(
-                    "Schreiben Sie ein Datum wie 2026-01-31 oder relativ zu heute: `today`, `-14d`, `+7d`.",
-                    "write a date like 2026-01-31, or relative to today: `today`, `-14d`, `+7d`",
+                    "Schreiben Sie ein Datum wie 2026-01-31 oder relativ zu heute: `today`, `-14d`, `+7d`, `-3m`, `-18y`.",
+                    "write a date like 2026-01-31, or relative to today: `today`, `-14d`, `+7d`, `-3m`, `-18y`",
                 ),
             );
             return None;
@@ -1625,6 +1635,7 @@ fn bound_greater(min: &Bound, max: &Bound) -> bool {
         },
         (Bound::Date(a), Bound::Date(b)) => a > b,
         (Bound::DaysFromToday(a), Bound::DaysFromToday(b)) => a > b,
+        (Bound::MonthsFromToday(a), Bound::MonthsFromToday(b)) => a > b,
         _ => false,
     }
 }

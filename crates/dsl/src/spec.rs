@@ -19,7 +19,8 @@ pub enum Ty {
     Int,
     /// A number, or a string holding a decimal number (`"30.70"`).
     Number,
-    /// A number, an ISO date (`2026-01-31`), or a date relative to today (`today`, `-14d`, `+7d`).
+    /// A number, an ISO date (`2026-01-31`), or a date relative to today (`today`, `-14d`, `+7d`,
+    /// `-3m`, `-18y`).
     Bound,
     /// An ISO date, `YYYY-MM-DD`.
     Date,
@@ -256,8 +257,8 @@ pub static FIELD: Obj = Obj {
         key(
             "min",
             Ty::Bound,
-            "Kleinster Wert: eine Zahl, ein Datum (2026-01-31) oder ein Datum relativ zu heute (`today`, `-14d`, `+7d`).",
-            "Smallest value: a number, a date (2026-01-31), or a date relative to today (`today`, `-14d`, `+7d`).",
+            "Kleinster Wert: eine Zahl, ein Datum (2026-01-31) oder ein Datum relativ zu heute (`today`, `-14d`, `+7d`, `-3m`, `-18y`).",
+            "Smallest value: a number, a date (2026-01-31), or a date relative to today (`today`, `-14d`, `+7d`, `-3m`, `-18y`).",
         ),
         key(
             "max",
@@ -1190,7 +1191,7 @@ fn ty_schema(ty: &Ty) -> Value {
         Ty::Number => json!({"anyOf": [{"type": "number"}, {"type": "string", "pattern": "^-?[0-9]+([.,][0-9]+)?$"}]}),
         Ty::Bound => json!({"anyOf": [
             {"type": "number"},
-            {"type": "string", "pattern": "^(today|[-+][0-9]+d|[0-9]{4}-[0-9]{2}-[0-9]{2}|-?[0-9]+([.,][0-9]+)?)$"}
+            {"type": "string", "pattern": "^(today|[-+][0-9]+[dmy]|[0-9]{4}-[0-9]{2}-[0-9]{2}|-?[0-9]+([.,][0-9]+)?)$"}
         ]}),
         Ty::Date => json!({"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
         Ty::Expr => json!({"type": ["string", "boolean", "number"]}),

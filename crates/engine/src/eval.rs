@@ -1500,6 +1500,16 @@ fn date_bound(bound: &Bound, ctx: &Context) -> Option<NaiveDate> {
     match bound {
         Bound::Date(d) => iso_date(d),
         Bound::DaysFromToday(n) => ctx.today.checked_add_signed(chrono::Duration::days(*n)),
+        // Calendar months: chrono keeps the day, or takes the month's last day where it has
+        // fewer (31 March − 1 month = 28/29 February).
+        Bound::MonthsFromToday(n) => {
+            let months = chrono::Months::new(u32::try_from(n.unsigned_abs()).ok()?);
+            if *n >= 0 {
+                ctx.today.checked_add_months(months)
+            } else {
+                ctx.today.checked_sub_months(months)
+            }
+        }
         Bound::Number(_) => None,
     }
 }

@@ -477,3 +477,54 @@ fn today_is_the_date_in_berlin() {
     // New Year's Eve: the new year starts at 23:00 UTC.
     assert_eq!(at(2026, 12, 31, 23, 0), day(2027, 1, 1));
 }
+
+/// Date bounds in months and years count calendar months; a day the target month lacks is
+/// its last day.
+#[test]
+fn date_bounds_in_months_and_years_follow_the_calendar() {
+    use baukasten_engine::Context;
+    use chrono::NaiveDate;
+    let s = compile(
+        r#"
+service: ausweis
+version: 1.0.0
+title: Ausweis
+steps:
+  - id: a
+    title: A
+    fields:
+      - { id: geburt, type: date, label: Geburtsdatum, max: -18y }
+      - { id: letzte, type: date, label: Letzte Zahlung, min: -1m, max: +3m }
+"#,
+    );
+    let on = |today: (i32, u32, u32), answers: serde_json::Value| {
+        let today = NaiveDate::from_ymd_opt(today.0, today.1, today.2).unwrap();
+        let e = s.evaluate(&answers, &Context { today });
+        e.errors
+            .iter()
+            .map(|x| format!("{}: {}", x.field, x.code))
+            .collect::<Vec<_>>()
+    };
+    // 18 years before 23 November 2026 is 23 November 2008: that day is old enough.
+    assert!(on((2026, 11, 23), json!({"geburt": "2008-11-23"})).is_empty());
+    assert_eq!(
+        on((2026, 11, 23), json!({"geburt": "2008-11-24"})),
+        ["geburt: date_too_late"]
+    );
+    // One month before 31 March is the last day of February.
+    assert!(on((2026, 3, 31), json!({"letzte": "2026-02-28"})).is_empty());
+    assert_eq!(
+        on((2026, 3, 31), json!({"letzte": "2026-02-27"})),
+        ["letzte: date_too_early"]
+    );
+    assert!(
+        on((2028, 3, 31), json!({"letzte": "2028-02-29"})).is_empty(),
+        "a leap year"
+    );
+    // Three months after 30 November is 28 February.
+    assert_eq!(
+        on((2026, 11, 30), json!({"letzte": "2027-03-01"})),
+        ["letzte: date_too_late"]
+    );
+    assert!(on((2026, 11, 30), json!({"letzte": "2027-02-28"})).is_empty());
+}

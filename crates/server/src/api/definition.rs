@@ -131,6 +131,8 @@ pub enum Bound {
     Number(String),
     Date(String),
     DaysFromToday(i64),
+    /// Calendar months from today (`-18y` is -216).
+    MonthsFromToday(i64),
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -355,6 +357,7 @@ impl From<&model::Bound> for Bound {
             model::Bound::Number(n) => Bound::Number(n.clone()),
             model::Bound::Date(d) => Bound::Date(d.clone()),
             model::Bound::DaysFromToday(d) => Bound::DaysFromToday(*d),
+            model::Bound::MonthsFromToday(m) => Bound::MonthsFromToday(*m),
         }
     }
 }
