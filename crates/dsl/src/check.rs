@@ -627,7 +627,13 @@ impl<'s> Checker<'s, '_, '_> {
         let service = self.service;
         let top_fields: Vec<&Field> = service.steps.iter().flat_map(|s| &s.fields).collect();
         self.answers(&test.answers, &top_fields, "");
-        for named in test.expect.visible.iter().chain(&test.expect.hidden) {
+        for named in test
+            .expect
+            .visible
+            .iter()
+            .chain(&test.expect.hidden)
+            .chain(&test.expect.no_errors)
+        {
             self.test_path(named);
         }
         let rule_codes: Vec<&str> = service.rules.iter().map(|r| r.code()).collect();

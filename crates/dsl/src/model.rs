@@ -389,11 +389,14 @@ pub struct Expect {
     pub hidden: Vec<Named>,
     /// Field path → error code, in the order written.
     pub errors: Option<Vec<(Named, Named)>>,
+    /// Fields that must have no error.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub no_errors: Vec<Named>,
     pub valid: Option<bool>,
     /// Computed value id → expected value.
     pub computed: Vec<(Named, serde_json::Value)>,
-    /// The expected total, as a decimal string.
-    pub fee_total: Option<String>,
+    /// The expected total, as a decimal string, with its place.
+    pub fee_total: Option<Named>,
     pub path: Option<Vec<Named>>,
 }
 

@@ -1409,6 +1409,27 @@ impl<'d> Reader<'d> {
             }
             None => Node::new(NodeKind::Map(Vec::new()), node.span),
         };
+        if let Some(n) = e.get("expect")
+            && match &n.kind {
+                NodeKind::Map(entries) => entries.is_empty(),
+                NodeKind::Null => true,
+                _ => false,
+            }
+        {
+            let diag = crate::diag::Diagnostic::warning(
+                Code::TestExpectsNothing,
+                n.span,
+                Msg::new(
+                    "Dieser Test erwartet nichts und kann nicht fehlschlagen.",
+                    "this test expects nothing and cannot fail",
+                ),
+            )
+            .with_help(Msg::new(
+                "Schreiben Sie unter `expect:`, was herauskommen muss, z. B. `valid: true` oder `errors: { feld: required }`.",
+                "say under `expect:` what must come out, e.g. `valid: true` or `errors: { field: required }`",
+            ));
+            self.diags.push(diag);
+        }
         let expect = match e.get("expect").and_then(|n| self.entries(n, &spec::EXPECT, false)) {
             Some(x) => Expect {
                 visible: x.get("visible").map(|n| self.names(n)).unwrap_or_default(),
@@ -1427,6 +1448,7 @@ impl<'d> Reader<'d> {
                         })
                         .collect()
                 }),
+                no_errors: x.get("no_errors").map(|n| self.names(n)).unwrap_or_default(),
                 valid: x.get("valid").and_then(|n| self.bool(n)),
                 computed: x
                     .get("computed")
@@ -1440,7 +1462,10 @@ impl<'d> Reader<'d> {
                 fee_total: x.get("fee_total").and_then(|n| {
                     let text = n.scalar_text().unwrap_or_default().replace(',', ".");
                     if is_decimal(&text) {
-                        Some(text)
+                        Some(Named {
+                            name: text,
+                            span: n.span,
+                        })
                     } else {
                         self.wrong_type(n, "ein Betrag wie 30.70", "an amount like 30.70");
                         None

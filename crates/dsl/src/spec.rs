@@ -654,6 +654,12 @@ pub static EXPECT: Obj = Obj {
             "Expected errors: field → error code (e.g. `required`). Each one listed must occur; other errors are allowed (see `valid`).",
         ),
         key(
+            "no_errors",
+            Ty::List(&Ty::Str),
+            "Felder, an denen kein Fehler sein darf (andere Felder dürfen Fehler haben).",
+            "Fields that must have no error (other fields may have errors).",
+        ),
+        key(
             "valid",
             Ty::Bool,
             "`true`: die Antworten sind ohne jeden Fehler.",

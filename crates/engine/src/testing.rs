@@ -96,6 +96,22 @@ pub fn run_test(service: &CompiledService, test: &TestCase, today: NaiveDate) ->
             failures.push(fail(format!("errors.{}", field.name), &code.name, actual, field));
         }
     }
+    for named in &expect.no_errors {
+        let at_field: Vec<&str> = evaluation
+            .errors
+            .iter()
+            .filter(|e| e.field == named.name)
+            .map(|e| e.code.as_str())
+            .collect();
+        if !at_field.is_empty() {
+            failures.push(fail(
+                format!("no_errors.{}", named.name),
+                "no error",
+                at_field.join(", "),
+                named,
+            ));
+        }
+    }
     if let Some(valid) = expect.valid {
         if valid && !evaluation.errors.is_empty() {
             let actual = evaluation
@@ -131,14 +147,18 @@ pub fn run_test(service: &CompiledService, test: &TestCase, today: NaiveDate) ->
         }
     }
     if let Some(expected) = &expect.fee_total {
-        let same = expected.parse::<Decimal>().is_ok_and(|e| e == evaluation.fee_total);
+        let same = expected
+            .name
+            .parse::<Decimal>()
+            .is_ok_and(|e| e == evaluation.fee_total);
         if !same {
             failures.push(Failure {
                 what: "fee_total".into(),
                 // As the clerk wrote it, so a total with too many places is not hidden.
-                expected: expected.clone(),
+                expected: expected.name.clone(),
                 actual: crate::money::format(evaluation.fee_total),
-                span: test.span,
+                // Its own line, not the test's name.
+                span: expected.span,
             });
         }
     }

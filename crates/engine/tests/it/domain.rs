@@ -528,3 +528,51 @@ steps:
     );
     assert!(on((2026, 11, 30), json!({"letzte": "2027-02-28"})).is_empty());
 }
+
+/// A test can say that a field has no error (while others may), and a failing `fee_total`
+/// points at its own line.
+#[test]
+fn tests_can_expect_no_error_at_a_field_and_fee_failures_point_at_their_line() {
+    let s = compile(
+        r#"
+service: gebuehr
+version: 1.0.0
+title: Gebühr
+steps:
+  - id: a
+    title: A
+    fields:
+      - { id: name, type: text, label: Name, required: true, max_length: 3 }
+      - { id: ort, type: text, label: Ort, required: true }
+fees:
+  - { label: Gebühr, amount: "10" }
+tests:
+  - name: nur der Name zählt
+    answers: { name: Max }
+    expect:
+      no_errors: [name]
+      errors: { ort: required }
+  - name: zu langer Name
+    answers: { name: Erika }
+    expect:
+      no_errors: [name]
+  - name: falsche Gebühr
+    answers: {}
+    expect:
+      fee_total: "12.50"
+"#,
+    );
+    let outcomes = baukasten_engine::testing::run_tests(&s, today().today);
+    assert!(outcomes[0].passed(), "{:?}", outcomes[0].failures);
+    let failed = &outcomes[1].failures;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].what, "no_errors.name");
+    assert_eq!(failed[0].actual, "too_long");
+    let fee = &outcomes[2].failures[0];
+    assert_eq!(fee.what, "fee_total");
+    assert_eq!((fee.expected.as_str(), fee.actual.as_str()), ("12.50", "10.00"));
+    assert_eq!(
+        fee.span.line, 26,
+        "the line of `fee_total:` (the test is named on line 23)"
+    );
+}
