@@ -110,6 +110,9 @@ struct Builder<'a> {
     states: HashMap<&'a str, &'a FieldState>,
     errors: HashMap<&'a str, &'a str>,
     summary: Vec<ErrorLink>,
+    /// The heading of the repeat item whose fields are being built ("Gesellschafter:in 2"),
+    /// so the error summary can say which entry an error is in.
+    item: Option<String>,
     has_files: bool,
     has_repeats: bool,
 }
@@ -144,6 +147,7 @@ pub(crate) fn step_view<'a>(
         states,
         errors,
         summary: Vec::new(),
+        item: None,
         has_files: false,
         has_repeats: false,
     };
@@ -386,6 +390,9 @@ impl<'a> Builder<'a> {
                 view.children = (0..count)
                     .map(|n| {
                         let entry = raw.and_then(|r| r.get(n));
+                        let number = (n + 1).to_string();
+                        let heading = self.ui("item_heading").replace("{item}", &item).replace("{n}", &number);
+                        let outer = self.item.replace(heading);
                         let children = fields
                             .iter()
                             .map(|f| {
@@ -393,7 +400,7 @@ impl<'a> Builder<'a> {
                                 self.field(f, child, entry.and_then(|e| e.get(&f.id)), visible)
                             })
                             .collect();
-                        let number = (n + 1).to_string();
+                        self.item = outer;
                         let item_path = format!("{path}.{n}");
                         FieldView {
                             kind: "item",
@@ -423,9 +430,14 @@ impl<'a> Builder<'a> {
                 "date" => format!("{}-day", view.id),
                 _ => view.id.clone(),
             };
+            // Inside a repeat the summary names the entry: "Gesellschafter:in 2: Geburtsdatum: …".
+            let label = match &self.item {
+                Some(item) => format!("{item}: {}", view.label.trim()),
+                None => view.label.to_string(),
+            };
             self.summary.push(ErrorLink {
                 anchor,
-                message: labelled(&view.label, message),
+                message: labelled(&label, message),
             });
         }
         view.fieldset = matches!(view.kind, "group" | "repeat" | "date" | "radios" | "checkboxes");

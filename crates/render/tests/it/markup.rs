@@ -257,3 +257,16 @@ fn repeats_show_items_with_remove_and_add_and_enter_still_means_continue() {
     let full = render_step(&fixture(), "kinder", &json!({"kinder": [{}, {}, {}]}), false, "de");
     assert!(!full.contains("add:kinder"));
 }
+
+#[test]
+fn the_error_summary_says_which_repeat_item_an_error_is_in() {
+    let answers = json!({"kinder": [{"vorname": "Ada"}, {"vorname": ""}]});
+    let html = render_step(&fixture(), "kinder", &answers, true, "de");
+    assert!(
+        html.contains("<a href=\"#f-kinder-1-vorname\">Kind 2: Vorname: Bitte füllen Sie dieses Feld aus.</a>"),
+        "{html}"
+    );
+    let en = render_step(&fixture(), "kinder", &answers, true, "en");
+    assert!(en.contains("#f-kinder-1-vorname\">"), "{en}");
+    assert!(en.contains(" 2: "), "the English summary names the item too: {en}");
+}
