@@ -209,6 +209,9 @@ fn a_municipality_s_pages_carry_its_theme_name_and_footer_links() {
     // The shared look has no theme stylesheet.
     let shared = Renderer::new().catalog(&page("de", None), &services, &[], "");
     assert!(!shared.contains("theme-"));
+    // Titles that say each thing once.
+    assert_eq!(title(&html), "Online-Dienste – Stadt Musterstadt");
+    assert_eq!(title(&shared), "Online-Dienste");
 }
 
 #[test]
