@@ -115,54 +115,62 @@ impl Metrics {
 /// sizes, and the bytes of uploads each municipality keeps (when they could be counted).
 pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeMap<String, u64>>) -> String {
     let mut out = String::new();
-    out.push_str(
-        "# HELP baukasten_store_writable 1 while the store can write, 0 after a storage failure until it recovers.\n",
+    let single = |out: &mut String, name: &str, kind: &str, help: &str, value: String| {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+    };
+    single(
+        &mut out,
+        "baukasten_store_writable",
+        "gauge",
+        "1 while the store can write, 0 after a storage failure until it recovers.",
+        u8::from(stats.writable).to_string(),
     );
-    out.push_str("# TYPE baukasten_store_writable gauge\n");
-    let _ = writeln!(out, "baukasten_store_writable {}", u8::from(stats.writable));
-    out.push_str("# HELP baukasten_store_commits_total Write transactions committed (fsync'd).\n");
-    out.push_str("# TYPE baukasten_store_commits_total counter\n");
-    let _ = writeln!(out, "baukasten_store_commits_total {}", stats.commits);
-    out.push_str("# HELP baukasten_store_writes_total Writes carried by the commits (group commit).\n");
-    out.push_str("# TYPE baukasten_store_writes_total counter\n");
-    let _ = writeln!(out, "baukasten_store_writes_total {}", stats.writes);
-    out.push_str("# HELP baukasten_store_failed_commits_total Commits that failed (storage faults).\n");
-    out.push_str("# TYPE baukasten_store_failed_commits_total counter\n");
-    let _ = writeln!(out, "baukasten_store_failed_commits_total {}", stats.failed_commits);
-    out.push_str("# HELP baukasten_store_damaged_records_total Damaged records left out of lists (see `baukasten store verify`).\n");
-    out.push_str("# TYPE baukasten_store_damaged_records_total counter\n");
-    let _ = writeln!(out, "baukasten_store_damaged_records_total {}", stats.damaged_records);
-    out.push_str("# HELP baukasten_store_commit_duration_seconds Time of a commit, fsync included.\n");
-    out.push_str("# TYPE baukasten_store_commit_duration_seconds histogram\n");
-    for (bound, count) in baukasten_store::COMMIT_SECONDS.iter().zip(&stats.commit_seconds) {
-        let _ = writeln!(
-            out,
-            "baukasten_store_commit_duration_seconds_bucket{{le=\"{bound}\"}} {count}"
-        );
+    for (name, help, value) in [
+        (
+            "baukasten_store_commits_total",
+            "Write transactions committed (fsync'd).",
+            stats.commits,
+        ),
+        (
+            "baukasten_store_writes_total",
+            "Writes carried by the commits (group commit).",
+            stats.writes,
+        ),
+        (
+            "baukasten_store_failed_commits_total",
+            "Commits that failed (storage faults).",
+            stats.failed_commits,
+        ),
+        (
+            "baukasten_store_damaged_records_total",
+            "Damaged records left out of lists (see `baukasten store verify`).",
+            stats.damaged_records,
+        ),
+    ] {
+        single(&mut out, name, "counter", help, value.to_string());
     }
-    let _ = writeln!(
-        out,
-        "baukasten_store_commit_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-        stats.commits
+    histogram(
+        &mut out,
+        "baukasten_store_commit_duration_seconds",
+        "Time of a commit, fsync included.",
+        baukasten_store::COMMIT_SECONDS
+            .iter()
+            .map(f64::to_string)
+            .zip(&stats.commit_seconds),
+        stats.commit_seconds_sum.to_string(),
+        stats.commits,
     );
-    let _ = writeln!(
-        out,
-        "baukasten_store_commit_duration_seconds_sum {}",
-        stats.commit_seconds_sum
+    histogram(
+        &mut out,
+        "baukasten_store_batch_size",
+        "Writes per commit.",
+        baukasten_store::BATCH_SIZES
+            .iter()
+            .map(u64::to_string)
+            .zip(&stats.batch_sizes),
+        stats.writes.to_string(),
+        stats.commits,
     );
-    let _ = writeln!(out, "baukasten_store_commit_duration_seconds_count {}", stats.commits);
-    out.push_str("# HELP baukasten_store_batch_size Writes per commit.\n");
-    out.push_str("# TYPE baukasten_store_batch_size histogram\n");
-    for (bound, count) in baukasten_store::BATCH_SIZES.iter().zip(&stats.batch_sizes) {
-        let _ = writeln!(out, "baukasten_store_batch_size_bucket{{le=\"{bound}\"}} {count}");
-    }
-    let _ = writeln!(
-        out,
-        "baukasten_store_batch_size_bucket{{le=\"+Inf\"}} {}",
-        stats.commits
-    );
-    let _ = writeln!(out, "baukasten_store_batch_size_sum {}", stats.writes);
-    let _ = writeln!(out, "baukasten_store_batch_size_count {}", stats.commits);
     if let Some(uploads) = uploads {
         out.push_str("# HELP baukasten_upload_bytes Bytes of the uploads a municipality keeps.\n");
         out.push_str("# TYPE baukasten_upload_bytes gauge\n");
@@ -171,6 +179,25 @@ pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeM
         }
     }
     out
+}
+
+/// A histogram without labels: its cumulative buckets, `+Inf`, sum and count.
+fn histogram<'a>(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    buckets: impl Iterator<Item = (String, &'a u64)>,
+    sum: String,
+    count: u64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+    for (bound, n) in buckets {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {n}");
+    }
+    let _ = writeln!(
+        out,
+        "{name}_bucket{{le=\"+Inf\"}} {count}\n{name}_sum {sum}\n{name}_count {count}"
+    );
 }
 
 fn escape(label: &str) -> String {

@@ -619,15 +619,7 @@ fn conflicting_state_changes_have_exactly_one_winner() {
     let server = start();
     let catalog = catalog();
     let service = catalog.service(Some("musterstadt"), "bewohnerparkausweis").unwrap();
-    let move_to = |reference: &str, to: &str| {
-        reply(
-            agent()
-                .post(format!("{}/api/v1/submissions/{reference}/state", server.base))
-                .header("Content-Type", "application/json")
-                .header("Authorization", format!("Bearer {TOKEN_MUSTERSTADT}"))
-                .send(json!({ "state": to }).to_string()),
-        )
-    };
+    let move_to = |reference: &str, to: &str| move_submission(&server, reference, to, TOKEN_MUSTERSTADT);
     for round in 0..20 {
         let answers = with_uploads(
             &server,

@@ -194,6 +194,23 @@ pub fn valid_answers(catalog: &Catalog, tenant: &str, service: &str) -> Json {
     case.answers.to_json()
 }
 
+/// `POST /api/v1/submissions/{reference}/state` as the back office whose token is `token`.
+pub fn move_submission(server: &TestServer, reference: &str, to: &str, token: &str) -> Reply {
+    reply(
+        agent()
+            .post(format!("{}/api/v1/submissions/{reference}/state", server.base))
+            .header("Content-Type", "application/json")
+            .header("Authorization", format!("Bearer {token}"))
+            .send(serde_json::json!({ "state": to }).to_string()),
+    )
+}
+
+/// The reference number a page (the confirmation) shows.
+pub fn reference_in(html: &str) -> Option<&str> {
+    html.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| is_reference(w))
+}
+
 /// Whether `text` looks like a reference number: `BPA-2026-7K3Q9`.
 pub fn is_reference(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();

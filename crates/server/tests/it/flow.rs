@@ -263,10 +263,7 @@ fn complete(server: &TestServer, tenant: &str, service: &Service, answers: &Json
     assert_eq!(to, format!("{base}bestaetigung"));
     let confirmation = browser.get(&to);
     assert_eq!(confirmation.status, 200);
-    confirmation
-        .body
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .find(|w| is_reference(w))
+    reference_in(&confirmation.body)
         .unwrap_or_else(|| panic!("the confirmation shows a reference: {}", confirmation.body))
         .to_string()
 }
@@ -467,12 +464,7 @@ fn a_draft_finishes_on_the_version_it_was_started_on() {
     ];
     let done = location(&browser.post_form(&format!("{base}senden"), &pairs));
     let confirmation = browser.get(&done);
-    let reference = confirmation
-        .body
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .find(|w| is_reference(w))
-        .expect("a reference")
-        .to_string();
+    let reference = reference_in(&confirmation.body).expect("a reference").to_string();
     let stored = get_with_token(&server, &format!("/api/v1/submissions/{reference}"), TOKEN_MUSTERSTADT).json();
     assert_eq!(stored["version"], "1.0.0");
 

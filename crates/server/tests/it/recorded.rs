@@ -80,16 +80,6 @@ fn post_json_en(server: &TestServer, path: &str, body: &str) -> Reply {
     )
 }
 
-fn post_json_with_token(server: &TestServer, path: &str, body: &str, token: &str) -> Reply {
-    reply(
-        agent()
-            .post(format!("{}{path}", server.base))
-            .header("Content-Type", "application/json")
-            .header("Authorization", format!("Bearer {token}"))
-            .send(body),
-    )
-}
-
 #[test]
 fn api_responses_are_the_recorded_ones() {
     let server = start();
@@ -139,12 +129,7 @@ fn api_responses_are_the_recorded_ones() {
                 let moves: Vec<Json> = states
                     .iter()
                     .map(|to| {
-                        let moved = post_json_with_token(
-                            &server,
-                            &format!("/api/v1/submissions/{reference}/state"),
-                            &json!({ "state": to }).to_string(),
-                            token,
-                        );
+                        let moved = move_submission(&server, &reference, to, token);
                         json!({ "to": to, "reply": recorded(&moved, &mut placeholders) })
                     })
                     .collect();

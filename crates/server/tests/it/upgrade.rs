@@ -83,13 +83,7 @@ fn fixture_copy() -> (tempfile::TempDir, Json) {
 }
 
 fn move_to(server: &TestServer, reference: &str, to: &str) -> Reply {
-    reply(
-        agent()
-            .post(format!("{}/api/v1/submissions/{reference}/state", server.base))
-            .header("Content-Type", "application/json")
-            .header("Authorization", format!("Bearer {TOKEN_MUSTERSTADT}"))
-            .send(json!({ "state": to }).to_string()),
-    )
+    move_submission(server, reference, to, TOKEN_MUSTERSTADT)
 }
 
 /// Resumes a draft by its code and sends it through the pages; the new submission's reference.
@@ -115,12 +109,7 @@ fn finish_draft(server: &TestServer, code: &str, anliegen: &str) -> (String, Str
     let pairs = vec![("_csrf".to_string(), csrf(&summary.body))];
     let done = location(&browser.post_form(&format!("{base}senden"), &pairs));
     let confirmation = browser.get(&done);
-    let reference = confirmation
-        .body
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-        .find(|w| is_reference(w))
-        .expect("a reference")
-        .to_string();
+    let reference = reference_in(&confirmation.body).expect("a reference").to_string();
     (reference, page.body)
 }
 
