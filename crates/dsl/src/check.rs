@@ -80,9 +80,18 @@ pub fn expression_names(env: &Environment<'_>, source: &str) -> Result<Vec<Strin
     Ok(names)
 }
 
-pub(crate) fn check_service(service: &Service, env: &Environment<'static>, sources: &Sources, diags: &mut Diagnostics) {
+/// Checks a service read from its file. `unreadable` are the ids of fields the file has but
+/// the reader could not read; names of them are not reported again.
+pub(crate) fn check_service(
+    service: &Service,
+    unreadable: &HashSet<String>,
+    env: &Environment<'static>,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) {
     let mut checker = Checker {
         service,
+        unreadable,
         env,
         sources,
         diags,
@@ -128,6 +137,7 @@ enum Top<'s> {
 
 struct Checker<'s, 'd, 'e> {
     service: &'s Service,
+    unreadable: &'e HashSet<String>,
     env: &'e Environment<'static>,
     sources: &'e Sources,
     diags: &'d mut Diagnostics,
@@ -245,6 +255,9 @@ impl<'s> Checker<'s, '_, '_> {
         }
         for rule in &service.rules {
             self.expression(&rule.check, &[]);
+            for value in &rule.values {
+                self.expression(value, &[]);
+            }
         }
         for fee in &service.fees {
             self.expression(&fee.amount, &[]);
@@ -320,6 +333,7 @@ impl<'s> Checker<'s, '_, '_> {
                 }
                 Some(first.to_string())
             }
+            None if self.unreadable.contains(first) => None,
             None => {
                 let mut candidates: Vec<&str> = self.top.keys().copied().collect();
                 candidates.extend(items.iter().flat_map(|l| l.iter().map(|f| f.id.as_str())));
@@ -413,6 +427,9 @@ impl<'s> Checker<'s, '_, '_> {
     }
 
     fn no_part(&mut self, whole: &str, part: &str, span: Span, children: &[&str]) {
+        if self.unreadable.contains(part) {
+            return;
+        }
         let help = match suggest(part, children.iter().copied()) {
             Some(s) => did_you_mean(&format!("{whole}.{s}")),
             None if children.is_empty() => Msg::new(
@@ -447,6 +464,9 @@ impl<'s> Checker<'s, '_, '_> {
     }
 
     fn unknown_field(&mut self, span: Span, path: &str, code: Code) {
+        if path.split('.').any(|part| self.unreadable.contains(part)) {
+            return;
+        }
         let paths: Vec<String> = self.service.fields().into_iter().map(|(p, _)| p).collect();
         let help = match suggest(path, paths.iter().map(String::as_str)) {
             Some(s) => did_you_mean(s),

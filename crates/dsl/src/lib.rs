@@ -27,7 +27,7 @@ pub mod source;
 pub mod spec;
 pub mod yaml;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 
 pub use check::{FUNCTIONS, expression_env, expression_names};
@@ -76,16 +76,29 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
     let env = expression_env();
 
     let mut documents: Vec<(FileId, Document)> = Vec::new();
+    // Shared services whose file has errors that keep it from being read: overlays of them
+    // say so instead of "there is no such service". Known by the file's name and, where it
+    // can be seen, by its `service:` line.
+    let mut unreadable_bases: HashSet<String> = HashSet::new();
     for file in files {
         let is_tenant = Path::new(file.path.as_ref())
             .file_name()
             .is_some_and(|n| n == "tenant.yaml");
         let text = file.text.clone();
+        let path = file.path.to_string();
         let id = sources.add(file);
         let node = match yaml::parse(&text, id) {
             Ok(node) => node,
             Err(diag) => {
                 diags.push(diag);
+                if !is_tenant {
+                    unreadable_bases.extend(Path::new(&path).file_stem().map(|s| s.to_string_lossy().into_owned()));
+                    unreadable_bases.extend(
+                        text.lines()
+                            .find_map(|l| l.strip_prefix("service:"))
+                            .map(|n| n.trim().trim_matches(['"', '\'']).to_string()),
+                    );
+                }
                 continue;
             }
         };
@@ -148,10 +161,13 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
     let mut bases: BTreeMap<String, &Node> = BTreeMap::new();
     for (_, doc) in &documents {
         let Document::Service(node) = doc else { continue };
-        let Some(service) = Reader::new(&mut diags).service(node, None) else {
+        let mut reader = Reader::new(&mut diags);
+        let Some(service) = reader.service(node, None) else {
+            unreadable_bases.extend(node.get("service").and_then(Node::scalar_text));
             continue;
         };
-        check::check_service(&service, &env, &sources, &mut diags);
+        let unreadable = std::mem::take(&mut reader.unreadable);
+        check::check_service(&service, &unreadable, &env, &sources, &mut diags);
         if bases.contains_key(&service.id) {
             diags.error_help(
                 Code::DuplicateId,
@@ -194,6 +210,21 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             Reader::new(&mut diags).entries(node, &spec::OVERLAY, false);
             continue;
         };
+        if !bases.contains_key(&base_name) && unreadable_bases.contains(&base_name) {
+            diags.error_help(
+                Code::OverlayBaseErrors,
+                extends.map_or(node.span, |n| n.span),
+                Msg::new(
+                    format!("Der gemeinsame Dienst `{base_name}` hat Fehler, die ihn unlesbar machen; dieses Overlay kann erst danach geprüft werden."),
+                    format!("the shared service `{base_name}` has errors that keep it from being read; this overlay can be checked only after they are fixed"),
+                ),
+                Msg::new(
+                    format!("Beheben Sie zuerst die Fehler in der Datei des Dienstes `{base_name}` (oben gemeldet)."),
+                    format!("fix the errors in the file of the service `{base_name}` first (reported above)"),
+                ),
+            );
+            continue;
+        }
         let Some(base) = bases.get(&base_name) else {
             let names: Vec<&str> = bases.keys().map(String::as_str).collect();
             let help = suggest_or_list(
@@ -220,7 +251,8 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
         let Some(service) = reader.service(&merged, Some(tenant.clone())) else {
             continue;
         };
-        check::check_service(&service, &env, &sources, &mut diags);
+        let unreadable = std::mem::take(&mut reader.unreadable);
+        check::check_service(&service, &unreadable, &env, &sources, &mut diags);
         if catalog
             .services
             .iter()

@@ -62,6 +62,10 @@ pub struct Service {
     pub requirements: Vec<Text>,
     pub privacy: Option<Text>,
     pub declaration: Option<Text>,
+    /// What happens after sending, shown on the confirmation page. Left out of the serialised
+    /// form when absent, so definitions written before it keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_steps: Option<Text>,
     pub reference_prefix: Option<String>,
     pub lists: BTreeMap<String, Vec<ChoiceOption>>,
     pub steps: Vec<Step>,
@@ -317,6 +321,11 @@ pub struct Rule {
     /// The dotted path of the field the message belongs to.
     pub field: String,
     pub message: Text,
+    /// The expressions written as `{{ … }}` in the message, in every language, each once.
+    /// The message shows their values when the rule fails. Read from `message`, so not
+    /// serialised (the definition's hash stays that of its texts).
+    #[serde(skip)]
+    pub values: Vec<Expr>,
     #[serde(skip)]
     pub span: Span,
 }

@@ -24,6 +24,7 @@ const REPLACED: &[&str] = &[
     "requirements",
     "privacy",
     "declaration",
+    "next_steps",
     "reference_prefix",
     "process",
 ];

@@ -27,6 +27,9 @@ pub(crate) struct Reader<'d> {
     pub diags: &'d mut Diagnostics,
     /// Languages the service declares besides German; a text lacking one is a warning.
     languages: Vec<String>,
+    /// Ids of fields written in the file that could not be read (a bad `type`, say). Their own
+    /// error says what is wrong; the checker does not add "no such field" errors for them.
+    pub unreadable: HashSet<String>,
 }
 
 /// The entries of a map node whose keys have been checked against an [`Obj`].
@@ -70,6 +73,7 @@ impl<'d> Reader<'d> {
         Self {
             diags,
             languages: Vec::new(),
+            unreadable: HashSet::new(),
         }
     }
 
@@ -485,6 +489,7 @@ impl<'d> Reader<'d> {
                 .unwrap_or_default(),
             privacy: e.get("privacy").and_then(|n| self.text(n)),
             declaration: e.get("declaration").and_then(|n| self.text(n)),
+            next_steps: e.get("next_steps").and_then(|n| self.text(n)),
             reference_prefix,
             lists,
             steps,
@@ -726,7 +731,12 @@ impl<'d> Reader<'d> {
             Some(t) => self.field_kind(t, &e, lists, groups),
             None => None,
         };
-        let kind = kind?;
+        let Some(kind) = kind else {
+            if let Some(id) = id {
+                self.unreadable.insert(id);
+            }
+            return None;
+        };
         let label = match label {
             Some(l) => l,
             None => {
@@ -1257,13 +1267,71 @@ impl<'d> Reader<'d> {
     fn rule(&mut self, node: &Node) -> Option<Rule> {
         let e = self.entries(node, &spec::RULE, false)?;
         let field_node = e.get("field");
+        let message = e.get("message");
         Some(Rule {
             id: e.get("id").and_then(|n| self.id(n)),
             check: e.get("check").and_then(|n| self.expr(n))?,
             field: field_node.and_then(|n| self.string(n))?,
-            message: e.get("message").and_then(|n| self.text(n)).unwrap_or_default(),
+            message: message.and_then(|n| self.text(n)).unwrap_or_default(),
+            values: message.map(|n| self.message_values(n)).unwrap_or_default(),
             span: field_node.map_or(node.span, |n| n.span),
         })
+    }
+
+    /// The `{{ expression }}` parts of a rule's message, each with the place it is written at
+    /// (exact for one-line texts; the text's own place for block texts).
+    fn message_values(&mut self, node: &Node) -> Vec<Expr> {
+        let texts: Vec<&Node> = match &node.kind {
+            NodeKind::Map(entries) => entries.iter().map(|(_, v)| v).collect(),
+            _ => vec![node],
+        };
+        let mut values: Vec<Expr> = Vec::new();
+        for text in texts {
+            let NodeKind::Str(s) = &text.kind else { continue };
+            let chars = s.chars().count() as u32;
+            let offset = match text.span.len {
+                len if len == chars => Some(0),
+                len if len == chars + 2 => Some(1),
+                _ => None,
+            };
+            let at = |byte: usize, len: usize| match offset {
+                Some(quote) => Span {
+                    col: text.span.col + quote + s[..byte].chars().count() as u32,
+                    len: len as u32,
+                    ..text.span
+                },
+                None => text.span,
+            };
+            let mut rest = 0;
+            while let Some(open) = s[rest..].find("{{").map(|i| rest + i) {
+                let Some(close) = s[open + 2..].find("}}").map(|i| open + 2 + i) else {
+                    self.diags.error_help(
+                        Code::ExpressionSyntax,
+                        at(open, 2),
+                        Msg::new(
+                            "Hier beginnt ein Wert `{{`, der nicht mit `}}` endet.",
+                            "a value starts here with `{{` but does not end with `}}`",
+                        ),
+                        Msg::new(
+                            "Schreiben Sie den Wert als `{{ name }}`, z. B. „Sie haben {{ tage }} Tage gewählt.“",
+                            "write the value as `{{ name }}`, e.g. \"You chose {{ tage }} days.\"",
+                        ),
+                    );
+                    break;
+                };
+                let inner = &s[open + 2..close];
+                let source = inner.trim();
+                let start = open + 2 + (inner.len() - inner.trim_start().len());
+                if !values.iter().any(|v| v.source == source) {
+                    values.push(Expr {
+                        source: source.to_string(),
+                        span: at(start, source.chars().count()),
+                    });
+                }
+                rest = close + 2;
+            }
+        }
+        values
     }
 
     fn fee(&mut self, node: &Node) -> Option<Fee> {

@@ -772,6 +772,12 @@ macro_rules! metadata_keys {
                 "Declaration confirmed before sending.",
             ),
             key(
+                "next_steps",
+                Ty::Text,
+                "Was nach dem Absenden geschieht, in den Worten des Dienstes (Bestätigungsseite).",
+                "What happens after sending, in the service's own words (confirmation page).",
+            ),
+            key(
                 "reference_prefix",
                 Ty::Str,
                 "Kürzel am Anfang der Vorgangsnummer, 2–5 Großbuchstaben, z. B. `BPA`.",
@@ -787,7 +793,7 @@ macro_rules! metadata_keys {
     };
 }
 
-const METADATA: [Key; 10] = metadata_keys!();
+const METADATA: [Key; 11] = metadata_keys!();
 
 pub static SERVICE: Obj = Obj {
     name: "service",
@@ -825,6 +831,7 @@ pub static SERVICE: Obj = Obj {
             m[7],
             m[8],
             m[9],
+            m[10],
             key(
                 "lists",
                 Ty::MapOf(&Ty::List(&Ty::Obj(&OPTION))),
@@ -978,6 +985,7 @@ pub static OVERLAY: Obj = Obj {
             m[7],
             m[8],
             m[9],
+            m[10],
             key(
                 "override",
                 Ty::Obj(&OVERRIDE),

@@ -184,19 +184,95 @@ pub fn parse(text: &str, file: FileId) -> Result<Node, Diagnostic> {
     })
 }
 
+/// A YAML syntax error in the clerk's words: what is wrong and how to fix it, with the
+/// parser's own text kept at the end of the help as a detail for those who know YAML.
 fn syntax_error(span: Span, detail: &str) -> Diagnostic {
-    Diagnostic::error(
-        Code::YamlSyntax,
-        span,
-        Msg::new(
-            format!("Die Datei ist kein gültiges YAML: {detail}"),
-            format!("invalid YAML: {detail}"),
-        ),
-    )
-    .with_help(Msg::new(
-        "Prüfen Sie Einrückung, Doppelpunkte und Anführungszeichen in dieser Zeile und der davor.",
-        "check indentation, colons and quotes on this line and the one before",
+    let (message, help) = explain_syntax(detail);
+    Diagnostic::error(Code::YamlSyntax, span, message).with_help(Msg::new(
+        format!("{} (Meldung des YAML-Lesers: {detail})", help.de),
+        format!("{} (the YAML reader says: {detail})", help.en),
     ))
+}
+
+/// The common YAML mistakes of people who do not write YAML every day, matched by the
+/// parser's text.
+fn explain_syntax(detail: &str) -> (Msg, Msg) {
+    let has = |part: &str| detail.contains(part);
+    if has("tab") {
+        (
+            Msg::new(
+                "Die Zeile ist mit einem Tabulator eingerückt.",
+                "the line is indented with a tab",
+            ),
+            Msg::new(
+                "YAML rückt nur mit Leerzeichen ein: ersetzen Sie den Tabulator durch Leerzeichen.",
+                "YAML indents with spaces only: replace the tab with spaces",
+            ),
+        )
+    } else if has("unclosed quote") || has("quoted scalar") {
+        (
+            Msg::new(
+                "Ein Text in Anführungszeichen wird hier geöffnet, aber nicht geschlossen.",
+                "a quoted text opens here but is not closed",
+            ),
+            Msg::new(
+                "Schließen Sie den Text mit demselben Zeichen (\" oder '), mit dem er beginnt; ein \" im Text selbst schreiben Sie als \\\".",
+                "close the text with the same character (\" or ') it starts with; write a \" inside the text as \\\"",
+            ),
+        )
+    } else if has("mapping values are not allowed") {
+        (
+            Msg::new(
+                "Hier steht ein Doppelpunkt, der einen Text unterbricht oder an der falschen Stelle steht.",
+                "a colon here breaks a text or stands in the wrong place",
+            ),
+            Msg::new(
+                "Ein Text mit „: “ gehört in Anführungszeichen, z. B. label: \"Hinweis: bitte …\"; sonst fehlt vielleicht ein Zeilenumbruch oder ein Leerzeichen nach dem Doppelpunkt davor.",
+                "put a text containing \": \" in quotes, e.g. label: \"Note: please …\"; otherwise a line break or a space after the colon before may be missing",
+            ),
+        )
+    } else if has("unclosed bracket") || has("flow sequence") || has("flow mapping") || has("flow construct") {
+        (
+            Msg::new(
+                "Eine Liste in [ ] oder eine Angabe in { } ist nicht richtig geschlossen.",
+                "a list in [ ] or an entry in { } is not closed properly",
+            ),
+            Msg::new(
+                "Trennen Sie die Einträge mit Kommas und schließen Sie jede Klammer in derselben Zeile; ein Text mit Komma oder Klammer gehört in Anführungszeichen.",
+                "separate the entries with commas and close each bracket on the same line; a text with a comma or bracket belongs in quotes",
+            ),
+        )
+    } else if has("indentation") || has("block collection") || has("block mapping") || has("node content") {
+        (
+            Msg::new(
+                "Die Einrückung dieser Zeile passt nicht zu den Zeilen davor.",
+                "the indentation of this line does not fit the lines before it",
+            ),
+            Msg::new(
+                "Angaben auf derselben Ebene beginnen genau in derselben Spalte, Einträge einer Liste mit „- “; rücken Sie mit Leerzeichen ein, meist um zwei.",
+                "keys on the same level start in exactly the same column, list entries with \"- \"; indent with spaces, usually by two",
+            ),
+        )
+    } else if has("cannot start any token") || has("anchor or alias") || has("tag") {
+        (
+            Msg::new(
+                "Ein Text beginnt mit einem Zeichen, das in YAML eine eigene Bedeutung hat (etwa @, `, %, & oder !).",
+                "a text starts with a character that has a meaning of its own in YAML (such as @, `, %, & or !)",
+            ),
+            Msg::new("Setzen Sie den Text in Anführungszeichen.", "put the text in quotes"),
+        )
+    } else {
+        (
+            Msg::new(
+                "Die Datei ist an dieser Stelle kein gültiges YAML.",
+                "the file is not valid YAML here",
+            ),
+            Msg::new(
+                "Prüfen Sie Einrückung, Doppelpunkte und Anführungszeichen in dieser Zeile und der davor.",
+                "check indentation, colons and quotes on this line and the one before",
+            ),
+        )
+    }
 }
 
 fn limit_error(span: Span, de: &str, en: &str) -> Diagnostic {

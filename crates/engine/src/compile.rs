@@ -80,6 +80,8 @@ pub(crate) struct Inner {
     pub computed_order: Vec<usize>,
     pub computed_exprs: Vec<usize>,
     pub rules: Vec<usize>,
+    /// Per rule, the expressions its message shows (`{{ … }}`), by their source.
+    pub rule_values: Vec<Vec<(String, usize)>>,
     pub fees: Vec<(usize, Option<usize>)>,
     /// All conditions outside repeats, compiled into one list expression: a visibility round
     /// evaluates them with one call instead of one call each. `batch_slots[expr]` is the
@@ -210,6 +212,14 @@ impl CompiledService {
             .iter()
             .map(|r| compile(&r.check))
             .collect::<Result<_, _>>()?;
+        let mut rule_values = Vec::new();
+        for rule in &service.rules {
+            let mut values = Vec::new();
+            for value in &rule.values {
+                values.push((value.source.clone(), compile(value)?));
+            }
+            rule_values.push(values);
+        }
         let mut fees = Vec::new();
         for fee in &service.fees {
             let amount = compile(&fee.amount)?;
@@ -261,6 +271,7 @@ impl CompiledService {
                 computed_order,
                 computed_exprs,
                 rules,
+                rule_values,
                 fees,
                 batch,
                 batch_slots,

@@ -151,6 +151,9 @@ pub struct FieldState {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FeeItem {
+    /// The fee's place in the service's `fees:`.
+    #[serde(skip)]
+    pub index: usize,
     pub id: Option<String>,
     pub label: baukasten_dsl::model::Text,
     #[serde(with = "rust_decimal::serde::str")]
@@ -358,7 +361,54 @@ impl Object for ItemScope {
     }
 }
 
+/// The fees a citizen can be told before answering anything: see [`CompiledService::fixed_fees`].
+#[derive(Debug, Clone, Serialize)]
+pub struct FixedFees {
+    /// The fees that depend on no answer and apply, with their amounts.
+    pub items: Vec<FeeItem>,
+    /// Whether other fees depend on the answers (their amount or whether they apply).
+    pub more_depend_on_answers: bool,
+}
+
 impl CompiledService {
+    /// The fees that depend on no answer: their amount and their `if:` read no field, not even
+    /// through computed values, and not today's date. A start page can name them before the
+    /// citizen begins.
+    pub fn fixed_fees(&self) -> FixedFees {
+        let inner = &*self.inner;
+        let reads_date = |e: usize| {
+            let source = &inner.exprs[e].source;
+            source.contains("today") || source.contains("age(")
+        };
+        let mut constant: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for &c in &inner.computed_order {
+            let e = inner.computed_exprs[c];
+            if !reads_date(e) && inner.exprs[e].names.iter().all(|n| constant.contains(n.as_str())) {
+                constant.insert(inner.service.computed[c].id.as_str());
+            }
+        }
+        let fixed = |e: usize| !reads_date(e) && inner.exprs[e].names.iter().all(|n| constant.contains(n.as_str()));
+        let is_fixed: Vec<bool> = inner
+            .fees
+            .iter()
+            .map(|&(amount, condition)| fixed(amount) && condition.is_none_or(fixed))
+            .collect();
+        // Any date does: nothing evaluated here reads it.
+        let ctx = Context {
+            today: NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default(),
+        };
+        let evaluation = self.evaluate(&Json::Object(Default::default()), &ctx);
+        let items = evaluation
+            .fees
+            .into_iter()
+            .filter(|item| is_fixed[item.index])
+            .collect();
+        FixedFees {
+            items,
+            more_depend_on_answers: is_fixed.iter().any(|f| !f),
+        }
+    }
+
     /// Evaluates `answers` (a JSON object: field id → answer, as HTML forms or the JSON API
     /// send them) with the default [`Limits`].
     pub fn evaluate(&self, answers: &Json, ctx: &Context) -> Evaluation {
@@ -828,10 +878,30 @@ impl<'a> Run<'a> {
                     field: rule.field.clone(),
                     step,
                     code: rule.code().to_string(),
-                    message: Message::new(rule.message.get("de"), rule.message.get("en")),
+                    message: self.rule_message(r, &ctx),
                 });
             }
         }
+    }
+
+    /// A failed rule's message with the values it shows (`{{ summe }}`) filled in, written as
+    /// each language writes numbers and dates.
+    fn rule_message(&self, r: usize, ctx: &Value) -> Message {
+        let inner = self.inner;
+        let rule = &inner.service.rules[r];
+        let values: Vec<(&str, Value)> = inner.rule_values[r]
+            .iter()
+            .map(|(source, expr)| {
+                let value = inner.exprs[*expr].eval(ctx).unwrap_or(Value::from(()));
+                (source.as_str(), value)
+            })
+            .collect();
+        // A text without its English version is shown in German, numbers included.
+        let fill = |lang: &str| {
+            let written_in = if rule.message.has(lang) { lang } else { "de" };
+            messages::fill_values(rule.message.get(lang), written_in, &values)
+        };
+        Message::new(fill("de"), fill("en"))
     }
 
     /// The step and visibility of a field path outside repeats.
@@ -868,6 +938,7 @@ impl<'a> Run<'a> {
             amount.rescale(2);
             total += amount;
             items.push(FeeItem {
+                index: i,
                 id: fee.id.clone(),
                 label: fee.label.clone(),
                 amount,

@@ -25,8 +25,8 @@ pub mod walk;
 pub use compile::{CompileError, CompiledService};
 pub use draft::{AfterContinue, RemovedItem};
 pub use eval::{
-    Context, DEFAULT_TIME_ZONE, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, Limits, MAX_PASSES,
-    StepState,
+    Context, DEFAULT_TIME_ZONE, Evaluation, ExpressionProblem, FeeItem, FieldError, FieldState, FixedFees, Limits,
+    MAX_PASSES, StepState,
 };
 pub use expr::FUEL;
 pub use messages::Message;

@@ -155,6 +155,70 @@ pub fn too_large(kind: &FieldKind, max: Decimal) -> Message {
     }
 }
 
+/// A rule's message with each `{{ expression }}` replaced by its value, written the way
+/// `lang` writes it: `1.234,5` and `3. März 2026` in German, `1234.5` and `3 March 2026` in
+/// English, yes/no as words, lists joined by commas, no value as nothing.
+pub fn fill_values(text: &str, lang: &str, values: &[(&str, minijinja::Value)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        let Some(close) = rest[open + 2..].find("}}").map(|i| open + 2 + i) else {
+            break;
+        };
+        let source = rest[open + 2..close].trim();
+        out.push_str(&rest[..open]);
+        match values.iter().find(|(s, _)| *s == source) {
+            Some((_, value)) => out.push_str(&show_value(value, lang)),
+            None => out.push_str(&rest[open..close + 2]),
+        }
+        rest = &rest[close + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn show_value(value: &minijinja::Value, lang: &str) -> String {
+    use minijinja::value::ValueKind;
+    let de = lang != "en";
+    match value.kind() {
+        ValueKind::None | ValueKind::Undefined => String::new(),
+        ValueKind::Bool => match (value.is_true(), de) {
+            (true, true) => "ja".into(),
+            (false, true) => "nein".into(),
+            (true, false) => "yes".into(),
+            (false, false) => "no".into(),
+        },
+        ValueKind::Number => {
+            let number = match value.as_i64() {
+                Some(i) if !value.to_string().contains('.') => Decimal::from(i),
+                _ => f64::try_from(value.clone())
+                    .ok()
+                    .and_then(Decimal::from_f64_retain)
+                    .map(|d| d.round_dp(2))
+                    .unwrap_or_default(),
+            };
+            if de {
+                german_number(number)
+            } else {
+                number.normalize().to_string()
+            }
+        }
+        ValueKind::String => {
+            let text = value.as_str().unwrap_or_default();
+            match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+                Ok(d) if de => german_date(d),
+                Ok(d) => english_date(d),
+                Err(_) => text.to_string(),
+            }
+        }
+        ValueKind::Seq => value
+            .try_iter()
+            .map(|items| items.map(|v| show_value(&v, lang)).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default(),
+        _ => value.to_string(),
+    }
+}
+
 pub fn german_date(d: NaiveDate) -> String {
     use chrono::Datelike;
     format!("{}. {} {}", d.day(), month_name_de(d.month()), d.year())

@@ -81,6 +81,11 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
         "Die Gebühr hängt von Ihren Angaben ab. Sie sehen sie, bevor Sie den Antrag absenden.",
         "The fee depends on your answers. You will see it before you send the application.",
     ),
+    (
+        "fee_more_depend",
+        "Weitere Gebühren hängen von Ihren Angaben ab. Sie sehen sie, bevor Sie den Antrag absenden.",
+        "Further fees depend on your answers. You will see them before you send the application.",
+    ),
     ("privacy_heading", "Datenschutz", "Privacy"),
     ("privacy_link", "Datenschutzerklärung lesen", "Read the privacy policy"),
     (

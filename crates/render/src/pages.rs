@@ -294,19 +294,18 @@ impl Renderer {
 
     /// A service's start page: what it is for, what you need, how long it takes, the fee and
     /// the privacy note, and the button to the first step.
-    pub fn start(&self, page: &Page, service: &Service) -> String {
+    pub fn start(&self, page: &Page, compiled: &CompiledService) -> String {
+        let service = compiled.service();
         let lang = lang_of(page.lang);
-        // A fee is shown as an amount only when it is a fixed number; any other depends on
-        // answers, and a guess from empty answers could be wrong.
-        let fixed: Option<Vec<FeeView>> = service
-            .fees
+        // Fees that depend on no answer are named with their amount; the others only as
+        // depending on the answers, since a guess from empty answers could be wrong.
+        let fixed = compiled.fixed_fees();
+        let fees: Vec<FeeView> = fixed
+            .items
             .iter()
-            .map(|f| {
-                let amount = f.amount.source.trim().parse::<Decimal>().ok();
-                amount.filter(|_| f.condition.is_none()).map(|a| FeeView {
-                    label: f.label.get(lang).to_string(),
-                    amount: money(a, lang),
-                })
+            .map(|f| FeeView {
+                label: f.label.get(lang).to_string(),
+                amount: money(f.amount, lang),
             })
             .collect();
         let first = service.steps.first().map(|s| page.links.step(service, &s.id));
@@ -316,7 +315,8 @@ impl Renderer {
             requirements => ser(service.requirements.iter().map(|r| r.get(lang)).collect::<Vec<_>>()),
             duration => text(&service.duration, lang),
             has_fees => !service.fees.is_empty(),
-            fees => ser(fixed),
+            fees => ser(fees),
+            fees_depend => fixed.more_depend_on_answers,
             privacy => text(&service.privacy, lang),
             privacy_url => page.tenant.map(|t| t.links.datenschutz.clone()).filter(|u| !u.is_empty()),
             start_url => first.unwrap_or_else(|| page.links.summary(service)),
@@ -492,6 +492,7 @@ impl Renderer {
             fees => ser(fees),
             fee_total => total,
             has_fee => !evaluation.fee_total.is_zero(),
+            next_steps => text(&model.next_steps, lang),
             change => false,
         };
         self.render("confirmation.html", page, ctx)

@@ -153,7 +153,7 @@ impl<'a> Site<'a> {
             let html = render(&self.page(&links, tenant));
             files.push((self.path(&page), html.into_bytes()));
         };
-        emit("start.html", &|p| self.renderer.start(p, service), None);
+        emit("start.html", &|p| self.renderer.start(p, compiled), None);
         let steps: Vec<&str> = service.steps.iter().map(|s| s.id.as_str()).collect();
         // Other tests' answers, for steps the sample does not reach (a company's details, a
         // surcharge above ten items), so their pages show them as a citizen would see them.

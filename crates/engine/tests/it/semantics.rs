@@ -256,6 +256,50 @@ fn rules_bind_their_message_to_a_field_and_rest_until_answered() {
 }
 
 #[test]
+fn rule_messages_show_values_as_each_language_writes_them() {
+    let s = compile(
+        r#"
+service: gesellschaft
+version: 1.0.0
+title: Gesellschaft
+languages: [en]
+steps:
+  - id: s
+    title: { de: Gesellschaft, en: Company }
+    fields:
+      - id: gesellschafter
+        type: repeat
+        label: { de: Gesellschafter:in, en: Partner }
+        fields:
+          - { id: anteil, type: decimal, label: { de: Anteil, en: Share } }
+      - { id: gruendung, type: date, label: { de: Gründung, en: Founded } }
+computed:
+  - { id: summe, type: decimal, value: 'sum(gesellschafter, "anteil")' }
+rules:
+  - id: hundert
+    check: summe == 100
+    field: gesellschafter
+    message:
+      de: "Die Anteile ergeben {{ summe }} %, nicht 100 % ({{ len(gesellschafter) }} Personen, gegründet am {{gruendung}})."
+      en: "The shares add up to {{ summe }} %, not 100 % (founded {{ gruendung }})."
+"#,
+    );
+    let e = eval(
+        &s,
+        json!({"gesellschafter": [{"anteil": "60,5"}, {"anteil": "1000"}], "gruendung": "2026-03-03"}),
+    );
+    assert_eq!(codes(&e), vec![("gesellschafter".into(), "hundert".into())]);
+    assert_eq!(
+        e.errors[0].message.de,
+        "Die Anteile ergeben 1.060,5 %, nicht 100 % (2 Personen, gegründet am 3. März 2026)."
+    );
+    assert_eq!(
+        e.errors[0].message.en,
+        "The shares add up to 1060.5 %, not 100 % (founded 3 March 2026)."
+    );
+}
+
+#[test]
 fn german_validators_normalise_what_is_stored() {
     let s = compile(
         r#"

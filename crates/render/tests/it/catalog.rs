@@ -240,3 +240,52 @@ fn the_renderer_can_be_shared_between_threads() {
     assert!(html.contains("Page not found"));
     assert_ne!(html, baukasten_render::FALLBACK_PAGE);
 }
+
+#[test]
+fn the_start_page_names_fees_that_depend_on_no_answer() {
+    let catalog = forms();
+    let start = |id: &str| {
+        let service = catalog
+            .services
+            .iter()
+            .find(|s| s.id == id && s.tenant.is_none())
+            .expect("service in forms/");
+        let compiled = baukasten_engine::CompiledService::new(service).expect("compiles");
+        Renderer::new().start(&page("de", None), &compiled)
+    };
+    // A fixed processing fee and a daily fee that depends on the dates.
+    let html = start("halteverbotszone");
+    assert!(html.contains("<li>Bearbeitungsgebühr: 30,00 €</li>"), "{html}");
+    assert!(html.contains("Weitere Gebühren hängen von Ihren Angaben ab."), "{html}");
+    assert!(!html.contains("Sondernutzung"), "{html}");
+    // Every fee depends on the answers: no amount, one sentence.
+    let html = start("bewohnerparkausweis");
+    assert!(html.contains("Die Gebühr hängt von Ihren Angaben ab."), "{html}");
+    assert!(!html.contains(" €</li>"), "{html}");
+    // No fees at all.
+    let html = start("maengelmelder");
+    assert!(html.contains("Für diesen Dienst fällt keine Gebühr an."), "{html}");
+}
+
+#[test]
+fn the_confirmation_says_what_happens_next_in_the_services_words() {
+    let catalog = forms();
+    let confirmation = |id: &str, lang: &str| {
+        let service = catalog
+            .services
+            .iter()
+            .find(|s| s.id == id && s.tenant.is_none())
+            .expect("service in forms/");
+        let compiled = baukasten_engine::CompiledService::new(service).expect("compiles");
+        let evaluation = compiled.evaluate(&json!({}), &Context { today: today() });
+        Renderer::new().confirmation(&page(lang, None), &compiled, &evaluation, "HVZ-2026-7K3Q9")
+    };
+    let html = confirmation("halteverbotszone", "de");
+    assert!(html.contains("Die Schilder müssen mindestens 72 Stunden"), "{html}");
+    assert!(!html.contains(ui_string("de", "next_text").unwrap()), "{html}");
+    let html = confirmation("halteverbotszone", "en");
+    assert!(html.contains("a contractor puts them up"), "{html}");
+    // A service without `next_steps:` keeps the general sentence.
+    let html = confirmation("maengelmelder", "de");
+    assert!(html.contains(ui_string("de", "next_text").unwrap()), "{html}");
+}

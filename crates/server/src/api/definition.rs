@@ -54,6 +54,9 @@ pub struct Definition {
     /// The declaration a citizen confirms before sending, if any.
     #[schema(value_type = Option<Object>)]
     pub declaration: Option<Text>,
+    /// What happens after sending, in the service's words, if it says so.
+    #[schema(value_type = Option<Object>)]
+    pub next_steps: Option<Text>,
     /// The first part of reference numbers, where the service declares one.
     pub reference_prefix: Option<String>,
     /// Shared option lists by name.
@@ -271,6 +274,7 @@ impl Definition {
             requirements: s.requirements.iter().map(text).collect(),
             privacy: s.privacy.as_ref().map(text),
             declaration: s.declaration.as_ref().map(text),
+            next_steps: s.next_steps.as_ref().map(text),
             reference_prefix: s.reference_prefix.clone(),
             lists: s
                 .lists

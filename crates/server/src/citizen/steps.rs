@@ -15,7 +15,7 @@ use crate::error::ApiError;
 
 pub(super) async fn start(mut ctx: Ctx) -> HttpResponse {
     let offer = ctx.offer.clone();
-    ctx.respond(StatusCode::OK, false, None, |r, page| r.start(page, offer.service()))
+    ctx.respond(StatusCode::OK, false, None, |r, page| r.start(page, &offer.compiled))
 }
 
 /// Renders a step with the given answers.
