@@ -113,6 +113,25 @@ impl CompiledService {
         }
     }
 
+    /// What follows "Weiter" on a step the citizen reached with "Ändern" from the summary
+    /// (the check-answers pattern): back to the summary, unless the change needs more. A
+    /// question it revealed on this step is asked first, errors on it are shown, and a later
+    /// step that now lacks answers (one the change revealed or made required) comes before
+    /// the summary.
+    pub fn after_change(&self, before: &Json, now: &Evaluation, step: &str, ctx: &Context) -> AfterContinue {
+        match self.after_continue(before, now, step, ctx) {
+            AfterContinue::Step(_) | AfterContinue::Summary => {
+                let path = now.path();
+                let later = path.iter().skip_while(|s| **s != step).skip(1);
+                match later.copied().find(|s| !now.step_errors(s).is_empty()) {
+                    Some(s) => AfterContinue::Step(s.to_string()),
+                    None => AfterContinue::Summary,
+                }
+            }
+            other => other,
+        }
+    }
+
     /// The first question of `step` that was hidden with the answers `before` and is shown now,
     /// required and still empty: the question the answer just given revealed.
     pub fn revealed_question<'e>(

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use baukasten_engine::Context;
-use baukasten_render::{Page, Renderer};
+use baukasten_render::{Page, Renderer, StepMode};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 #[path = "fixture/step.rs"]
@@ -26,13 +26,44 @@ fn bench(c: &mut Criterion) {
         csrf: Some("0123456789abcdef"),
         session: None,
     };
-    let html = renderer.step(&page, &service, "alles", &evaluation, &answers, true);
+    let html = renderer.step(
+        &page,
+        &service,
+        "alles",
+        &evaluation,
+        &answers,
+        StepMode {
+            show_errors: true,
+            ..StepMode::default()
+        },
+    );
     assert_eq!(html.matches("data-field=").count(), 30);
     c.bench_function("render step of 30 fields", |b| {
-        b.iter(|| renderer.step(&page, &service, "alles", black_box(&evaluation), &answers, false))
+        b.iter(|| {
+            renderer.step(
+                &page,
+                &service,
+                "alles",
+                black_box(&evaluation),
+                &answers,
+                StepMode::default(),
+            )
+        })
     });
     c.bench_function("render step of 30 fields with errors", |b| {
-        b.iter(|| renderer.step(&page, &service, "alles", black_box(&evaluation), &answers, true))
+        b.iter(|| {
+            renderer.step(
+                &page,
+                &service,
+                "alles",
+                black_box(&evaluation),
+                &answers,
+                StepMode {
+                    show_errors: true,
+                    ..StepMode::default()
+                },
+            )
+        })
     });
     // The frame alone (header, footer, language link), for comparison.
     c.bench_function("render 404 page", |b| b.iter(|| renderer.not_found(black_box(&page))));

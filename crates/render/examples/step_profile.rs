@@ -38,7 +38,17 @@ fn main() {
     let mut bytes = 0;
     for _ in 0..times {
         bytes += renderer
-            .step(&page, &service, "alles", black_box(&evaluation), &answers, show_errors)
+            .step(
+                &page,
+                &service,
+                "alles",
+                black_box(&evaluation),
+                &answers,
+                baukasten_render::StepMode {
+                    show_errors,
+                    ..Default::default()
+                },
+            )
             .len();
     }
     println!("{times} renders, {bytes} bytes");

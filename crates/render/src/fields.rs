@@ -120,7 +120,7 @@ fn write_field(out: &mut String, f: &FieldView, ui: &Strings) {
         out.push_str("</fieldset>\n");
         return;
     }
-    let error = shown(f.error);
+    let error = shown(f.error.as_deref());
     out.push_str(if error.is_some() {
         "<div class=\"field field--error\" data-field=\""
     } else {
@@ -263,6 +263,19 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
     write_optional(out, f, ui);
     out.push_str("</legend>\n");
     write_hint_and_error(out, f, ui);
+    if let Some(status) = &f.status {
+        // After a removal the focus rests here, and a screen reader reads which item went.
+        write(
+            out,
+            &[
+                "<p class=\"status\" id=\"",
+                &f.id,
+                "-status\" role=\"status\" tabindex=\"-1\" autofocus>",
+                status,
+                "</p>\n",
+            ],
+        );
+    }
     match f.kind {
         "date" => {
             let date = f.date.as_ref();
@@ -273,7 +286,7 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
             ];
             let autocomplete = date.is_some_and(|d| d.autocomplete);
             out.push_str("<div class=\"date\">\n");
-            for (part, label, width, value) in parts {
+            for (i, (part, label, width, value)) in parts.into_iter().enumerate() {
                 write(
                     out,
                     &[
@@ -304,6 +317,9 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
                 if f.error.is_some() {
                     out.push_str(" aria-invalid=\"true\"");
                 }
+                if f.autofocus && i == 0 {
+                    out.push_str(" autofocus");
+                }
                 out.push_str(">\n</div>\n");
             }
             out.push_str("</div>\n");
@@ -319,9 +335,9 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
             } else {
                 "<div class=\"choices\">\n"
             });
-            let invalid = shown(f.error).is_some();
-            for o in &f.options {
-                write_choice(out, f, o, input, invalid);
+            let invalid = shown(f.error.as_deref()).is_some();
+            for (i, o) in f.options.iter().enumerate() {
+                write_choice(out, f, o, input, invalid, f.autofocus && i == 0);
             }
             out.push_str("</div>\n");
         }
@@ -346,7 +362,7 @@ fn write_fieldset(out: &mut String, f: &FieldView, ui: &Strings) {
 }
 
 /// One radio or checkbox of a group, with its label and hint.
-fn write_choice(out: &mut String, f: &FieldView, o: &OptionView, input: &str, invalid: bool) {
+fn write_choice(out: &mut String, f: &FieldView, o: &OptionView, input: &str, invalid: bool, autofocus: bool) {
     write(
         out,
         &[input, &o.id, "\" name=\"", &f.path, "\" value=\"", o.value, "\""],
@@ -360,6 +376,9 @@ fn write_choice(out: &mut String, f: &FieldView, o: &OptionView, input: &str, in
     }
     if invalid {
         out.push_str(" aria-invalid=\"true\"");
+    }
+    if autofocus {
+        out.push_str(" autofocus");
     }
     write(
         out,
@@ -402,7 +421,7 @@ fn write_hint_and_error(out: &mut String, f: &FieldView, ui: &Strings) {
     if let Some(hint) = shown(f.hint.as_deref()) {
         write(out, &["<p class=\"hint\" id=\"", &f.id, "-hint\">", hint, "</p>\n"]);
     }
-    if let Some(error) = shown(f.error) {
+    if let Some(error) = shown(f.error.as_deref()) {
         write(
             out,
             &[
@@ -461,6 +480,9 @@ fn write_attributes(out: &mut String, f: &FieldView) {
     write_describedby(out, f);
     if f.error.is_some() {
         out.push_str(" aria-invalid=\"true\"");
+    }
+    if f.autofocus {
+        out.push_str(" autofocus");
     }
 }
 

@@ -22,7 +22,13 @@ pub struct Decoded {
     /// An `Add` or `Remove` is already applied to the repeat it names.
     pub answers: Json,
     pub action: Action,
+    /// The step was reached with "Ändern" from the summary (`_zurueck=pruefen`, written by
+    /// the step page): "Weiter" and "Zurück" lead back there.
+    pub from_summary: bool,
 }
+
+/// The form field and value a step page carries when it was reached from the summary.
+pub const FROM_SUMMARY: (&str, &str) = ("_zurueck", "pruefen");
 
 /// The button the citizen pressed (`name="_action"`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,10 +54,14 @@ pub fn decode_form(service: &Service, step: &str, pairs: &[(String, String)]) ->
         by_name.entry(name.as_str()).or_default().push(value.as_str());
     }
     let action_text = by_name.get("_action").and_then(|v| v.first()).copied().unwrap_or("");
+    let from_summary = by_name
+        .get(FROM_SUMMARY.0)
+        .is_some_and(|v| v.first() == Some(&FROM_SUMMARY.1));
     let Some(step) = service.step(step) else {
         return Decoded {
             answers: Json::Object(Map::new()),
             action: Action::Continue,
+            from_summary,
         };
     };
     let form = Form { by_name: &by_name };
@@ -60,7 +70,11 @@ pub fn decode_form(service: &Service, step: &str, pairs: &[(String, String)]) ->
     let mut answers = Json::Object(answers);
     let action = parse_action(service, &step.fields, action_text);
     apply(&action, service, &mut answers);
-    Decoded { answers, action }
+    Decoded {
+        answers,
+        action,
+        from_summary,
+    }
 }
 
 struct Form<'a> {

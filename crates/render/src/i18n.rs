@@ -111,6 +111,7 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
     ("add_item", "{item} hinzufügen", "Add {item}"),
     ("remove_item", "{item} {n} entfernen", "Remove {item} {n}"),
     ("item_heading", "{item} {n}", "{item} {n}"),
+    ("item_removed", "{item} {n} wurde entfernt.", "{item} {n} was removed."),
     ("file_current", "Hochgeladene Datei: {name}", "Uploaded file: {name}"),
     (
         "file_replace",

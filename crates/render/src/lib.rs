@@ -27,9 +27,9 @@ mod view;
 
 pub use assets::{Asset, assets};
 pub use baukasten_dsl::search::search;
-pub use form::{Action, Decoded, decode_form};
+pub use form::{Action, Decoded, FROM_SUMMARY, decode_form};
 pub use i18n::{UI_STRINGS, ui_string};
 pub use links::Links;
-pub use pages::{FALLBACK_PAGE, Page, Renderer, ResumeState, SessionExpiry};
+pub use pages::{FALLBACK_PAGE, Page, Renderer, ResumeState, SessionExpiry, StepMode};
 pub use site::static_site;
 pub use theme::theme_css;

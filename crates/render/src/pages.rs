@@ -34,6 +34,19 @@ pub struct Page<'a> {
     pub session: Option<SessionExpiry<'a>>,
 }
 
+/// How a step page is shown, beyond its answers.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StepMode<'m> {
+    /// Errors in the summary, at the fields and in the title ("Fehler: …").
+    pub show_errors: bool,
+    /// Reached with "Ändern" from the summary: the form carries [`crate::FROM_SUMMARY`], so
+    /// "Weiter" returns there.
+    pub from_summary: bool,
+    /// The repeat item just added or removed: focus moves to the new item's first field, or to
+    /// a message that says which item was removed.
+    pub after: Option<&'m crate::Action>,
+}
+
 /// The time left in a session, and where the "more time" form posts to.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionExpiry<'a> {
@@ -337,14 +350,14 @@ impl Renderer {
         step: &str,
         evaluation: &Evaluation,
         answers: &Json,
-        show_errors: bool,
+        mode: StepMode<'_>,
     ) -> String {
         let lang = lang_of(page.lang);
         let model = service.service();
         let Some(step_model) = model.step(step) else {
             return self.not_found(page);
         };
-        let view = step_view(&step_model.fields, step, evaluation, answers, show_errors, lang);
+        let view = step_view(&step_model.fields, step, evaluation, answers, mode, lang);
         // The fields' markup is written in Rust (see `fields.rs`) and every part of it escaped
         // there, so the template takes it as it is.
         let mut fields_html = String::with_capacity(512 * view.fields.len());
@@ -366,6 +379,8 @@ impl Renderer {
             script_url => links.evaluate(model).map(|_| links.asset("reveal.js")),
             multipart => view.has_files,
             default_button => view.has_repeats,
+            from_summary => mode.from_summary.then_some(crate::form::FROM_SUMMARY.0),
+            from_summary_value => crate::form::FROM_SUMMARY.1,
             has_errors => !view.errors.is_empty(),
             errors => ser(view.errors),
             fields_html => Value::from_safe_string(fields_html),
@@ -392,7 +407,12 @@ impl Renderer {
                         .rows
                         .into_iter()
                         .map(|r| SummaryRowView {
-                            change_url: format!("{step_url}#{}", field_anchor(model, &r.path)),
+                            change_url: format!(
+                                "{step_url}?{}={}#{}",
+                                crate::form::FROM_SUMMARY.0,
+                                crate::form::FROM_SUMMARY.1,
+                                field_anchor(model, &r.path)
+                            ),
                             label: r.label,
                             value: r.value,
                         })

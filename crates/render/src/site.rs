@@ -23,7 +23,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value as Json};
 
 use crate::links::Links;
-use crate::pages::{Page, Renderer, ResumeState};
+use crate::pages::{Page, Renderer, ResumeState, StepMode};
 use crate::{assets, theme_css};
 
 /// The files of the static site: relative path and content. Pure: the caller writes them.
@@ -180,14 +180,26 @@ impl<'a> Site<'a> {
                 .unwrap_or((&answers, &ctx, evaluation.clone()));
             emit(
                 &format!("step-{step}.html"),
-                &|p| self.renderer.step(p, compiled, step, &shown, base, false),
+                &|p| self.renderer.step(p, compiled, step, &shown, base, StepMode::default()),
                 Some(next.clone()),
             );
             let broken = broken_answers(service, step, base);
             let failed = compiled.evaluate(&broken, base_ctx);
             emit(
                 &format!("step-{step}-errors.html"),
-                &|p| self.renderer.step(p, compiled, step, &failed, &broken, true),
+                &|p| {
+                    self.renderer.step(
+                        p,
+                        compiled,
+                        step,
+                        &failed,
+                        &broken,
+                        StepMode {
+                            show_errors: true,
+                            ..StepMode::default()
+                        },
+                    )
+                },
                 Some(next.clone()),
             );
         }

@@ -12,7 +12,9 @@ use baukasten_engine::{Evaluation, FieldState, Limits};
 use serde::Serialize;
 use serde_json::Value as Json;
 
+use crate::Action;
 use crate::i18n::ui_string;
+use crate::pages::StepMode;
 
 #[derive(Debug, Default)]
 pub(crate) struct FieldView<'a> {
@@ -23,7 +25,7 @@ pub(crate) struct FieldView<'a> {
     pub(crate) hint: Option<Cow<'a, str>>,
     pub(crate) optional: bool,
     pub(crate) visible: bool,
-    pub(crate) error: Option<&'a str>,
+    pub(crate) error: Option<Cow<'a, str>>,
     pub(crate) value: Cow<'a, str>,
     /// The input's CSS classes, with its width.
     pub(crate) class: &'static str,
@@ -44,6 +46,12 @@ pub(crate) struct FieldView<'a> {
     pub(crate) children: Vec<FieldView<'a>>,
     pub(crate) add: Option<ButtonView>,
     pub(crate) remove: Option<ButtonView>,
+    /// The control takes the focus when the page loads: the first field of a repeat item the
+    /// citizen just added.
+    pub(crate) autofocus: bool,
+    /// A repeat's message after an item was removed ("Person 2 entfernt."), which takes the
+    /// focus.
+    pub(crate) status: Option<String>,
 }
 
 #[derive(Debug)]
@@ -115,6 +123,8 @@ struct Builder<'a> {
     item: Option<String>,
     has_files: bool,
     has_repeats: bool,
+    /// The add or remove button just pressed, if any.
+    after: Option<&'a Action>,
 }
 
 /// Builds the views of `fields` (a step's), re-filled from the raw `answers`.
@@ -123,9 +133,10 @@ pub(crate) fn step_view<'a>(
     step: &str,
     evaluation: &'a Evaluation,
     answers: &'a Json,
-    show_errors: bool,
+    mode: StepMode<'a>,
     lang: &'a str,
 ) -> StepView<'a> {
+    let show_errors = mode.show_errors;
     let states = evaluation
         .fields
         .iter()
@@ -150,6 +161,7 @@ pub(crate) fn step_view<'a>(
         item: None,
         has_files: false,
         has_repeats: false,
+        after: mode.after,
     };
     let views = fields
         .iter()
@@ -195,7 +207,7 @@ impl<'a> Builder<'a> {
         };
         let id = html_id(&path);
         let label = Cow::Borrowed(field.label.get(self.lang));
-        let error = self.errors.remove(path.as_str());
+        let error = self.errors.remove(path.as_str()).map(Cow::Borrowed);
         let mut view = FieldView {
             kind: "input",
             class: "input",
@@ -417,6 +429,18 @@ impl<'a> Builder<'a> {
                         }
                     })
                     .collect();
+                match self.after {
+                    Some(Action::Add(repeat)) if *repeat == path => {
+                        if let Some(last) = view.children.last_mut() {
+                            focus_first(&mut last.children);
+                        }
+                    }
+                    Some(Action::Remove { repeat, index }) if *repeat == path => {
+                        let number = (index + 1).to_string();
+                        view.status = Some(self.ui("item_removed").replace("{item}", &item).replace("{n}", &number));
+                    }
+                    _ => {}
+                }
                 if count < cap {
                     view.add = Some(ButtonView {
                         action: format!("add:{path}"),
@@ -425,25 +449,51 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        if let Some(message) = view.error {
+        if let Some(message) = view.error.take() {
             let anchor = match view.kind {
                 "date" => format!("{}-day", view.id),
                 _ => view.id.clone(),
             };
-            // Inside a repeat the summary names the entry: "Gesellschafter:in 2: Geburtsdatum: …".
-            let label = match &self.item {
-                Some(item) => format!("{item}: {}", view.label.trim()),
-                None => view.label.to_string(),
+            // Inside a repeat the summary and the field name the entry: "Gesellschafter:in 2:
+            // Geburtsdatum: …", so that a screen reader moving from error to error knows which.
+            let message = match &self.item {
+                Some(item) => {
+                    let named = labelled(&format!("{item}: {}", view.label.trim()), &message);
+                    view.error = Some(Cow::Owned(named.clone()));
+                    named
+                }
+                None => {
+                    let named = labelled(&view.label, &message);
+                    view.error = Some(message);
+                    named
+                }
             };
-            self.summary.push(ErrorLink {
-                anchor,
-                message: labelled(&label, message),
-            });
+            self.summary.push(ErrorLink { anchor, message });
         }
         view.fieldset = matches!(view.kind, "group" | "repeat" | "date" | "radios" | "checkboxes");
         view.path = path;
         view
     }
+}
+
+/// Gives the focus to the first control among `fields` (into groups; past info texts).
+/// Returns whether there was one.
+fn focus_first(fields: &mut [FieldView<'_>]) -> bool {
+    for f in fields.iter_mut().filter(|f| f.visible) {
+        match f.kind {
+            "info" => continue,
+            "group" | "repeat" | "item" => {
+                if focus_first(&mut f.children) {
+                    return true;
+                }
+            }
+            _ => {
+                f.autofocus = true;
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// An error message for the error summary, after the label of its field so that it makes

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use baukasten_dsl::model::Service;
 use baukasten_dsl::{Lang, load_service};
 use baukasten_engine::{CompiledService, Context};
-use baukasten_render::{Links, Page, Renderer};
+use baukasten_render::{Links, Page, Renderer, StepMode};
 use serde_json::json;
 
 /// Where the links of a rendered page point. Your application decides its own URLs; these
@@ -134,7 +134,11 @@ fn main() -> ExitCode {
         csrf: Some("csrf-token-of-your-session"),
         session: None,
     };
-    let html = renderer.step(&page, &compiled, step, &evaluation, &answers, true);
+    let mode = StepMode {
+        show_errors: true,
+        ..StepMode::default()
+    };
+    let html = renderer.step(&page, &compiled, step, &evaluation, &answers, mode);
     let title = html
         .split("<title>")
         .nth(1)

@@ -233,6 +233,57 @@ fn a_revealed_question_is_asked_before_errors_are_shown() {
 }
 
 #[test]
+fn a_change_from_the_summary_goes_back_there_unless_a_later_step_now_needs_answers() {
+    let s = compile(
+        r#"
+service: aenderung
+version: 1.0.0
+title: Änderung
+steps:
+  - id: eins
+    title: Eins
+    fields:
+      - { id: firma, type: yes_no, label: Als Firma?, required: true }
+  - id: zwei
+    title: Zwei
+    visible_if: firma
+    fields:
+      - { id: firmenname, type: text, label: Firmenname, required: true }
+  - id: drei
+    title: Drei
+    fields:
+      - { id: name, type: text, label: Name, required: true }
+"#,
+    );
+    let before = json!({"firma": false, "name": "Ada"});
+    // Unchanged path: straight back to the summary, not on to step "drei".
+    let same = s.evaluate(&before, &today());
+    assert_eq!(s.after_change(&before, &same, "eins", &today()), AfterContinue::Summary);
+    assert_eq!(
+        s.after_continue(&before, &same, "eins", &today()),
+        AfterContinue::Step("drei".into())
+    );
+    // The change reveals step "zwei", whose question is unanswered: it comes first.
+    let now = s.evaluate(&json!({"firma": true, "name": "Ada"}), &today());
+    assert_eq!(
+        s.after_change(&before, &now, "eins", &today()),
+        AfterContinue::Step("zwei".into())
+    );
+    // Once it is answered there, back to the summary.
+    let answered = s.evaluate(&json!({"firma": true, "firmenname": "ACME", "name": "Ada"}), &today());
+    assert_eq!(
+        s.after_change(&before, &answered, "zwei", &today()),
+        AfterContinue::Summary
+    );
+    // Errors on the step itself are shown as ever.
+    let broken = s.evaluate(&json!({"name": "Ada"}), &today());
+    assert_eq!(
+        s.after_change(&before, &broken, "eins", &today()),
+        AfterContinue::ShowErrors
+    );
+}
+
+#[test]
 fn file_answers_are_resolved_against_the_uploads_or_are_errors_at_their_field() {
     let s = compile(SERVICE);
     let mut answers = json!({"ausweis": {"id": "known", "name": "fake.exe", "type": "text/plain"},

@@ -130,12 +130,12 @@ fn the_summary_lists_answers_with_change_links_fees_and_the_declaration() {
     assert!(html.contains("<dd class=\"answers__value\">Ada</dd>"), "{html}");
     assert!(
         html.contains(
-            "href=\"/_/alle_felder/person#f-vorname\">Ändern<span class=\"visually-hidden\"> Vorname</span></a>"
+            "href=\"/_/alle_felder/person?_zurueck=pruefen#f-vorname\">Ändern<span class=\"visually-hidden\"> Vorname</span></a>"
         ),
         "{html}"
     );
     assert!(
-        html.contains("href=\"/_/alle_felder/kinder#f-kinder-0-vorname\">"),
+        html.contains("href=\"/_/alle_felder/kinder?_zurueck=pruefen#f-kinder-0-vorname\">"),
         "{html}"
     );
     let checkbox = tag(&html, "declaration");
@@ -223,7 +223,7 @@ fn the_session_warning_offers_more_time() {
         minutes_left: 5,
         extend_url: "/session/extend",
     });
-    let html = Renderer::new().step(&p, &service, "person", &evaluation, &json!({}), false);
+    let html = Renderer::new().step(&p, &service, "person", &evaluation, &json!({}), Default::default());
     assert!(html.contains("endet Ihre Sitzung in 5 Minuten"));
     assert!(html.contains("<form method=\"post\" action=\"/session/extend\">"));
 }

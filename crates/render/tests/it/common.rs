@@ -95,6 +95,26 @@ pub fn render_step(
     show_errors: bool,
     lang: &str,
 ) -> String {
+    render_step_with(
+        service,
+        step,
+        answers,
+        baukasten_render::StepMode {
+            show_errors,
+            ..Default::default()
+        },
+        lang,
+    )
+}
+
+/// A step page shown in `mode` (reached from the summary, after adding an item, …).
+pub fn render_step_with(
+    service: &baukasten_engine::CompiledService,
+    step: &str,
+    answers: &serde_json::Value,
+    mode: baukasten_render::StepMode<'_>,
+    lang: &str,
+) -> String {
     let evaluation = service.evaluate(answers, &baukasten_engine::Context { today: today() });
     let page = baukasten_render::Page {
         lang,
@@ -103,7 +123,7 @@ pub fn render_step(
         csrf: Some("tok"),
         session: None,
     };
-    baukasten_render::Renderer::new().step(&page, service, step, &evaluation, answers, show_errors)
+    baukasten_render::Renderer::new().step(&page, service, step, &evaluation, answers, mode)
 }
 
 /// The start tag of the element with this id, such as `<input id="f-vorname" …>`.

@@ -270,3 +270,78 @@ fn the_error_summary_says_which_repeat_item_an_error_is_in() {
     assert!(en.contains("#f-kinder-1-vorname\">"), "{en}");
     assert!(en.contains(" 2: "), "the English summary names the item too: {en}");
 }
+
+#[test]
+fn after_adding_an_item_its_first_field_takes_the_focus() {
+    use baukasten_render::{Action, StepMode};
+    let answers = json!({"kinder": [{"vorname": "Max"}, {}]});
+    let added = Action::Add("kinder".into());
+    let mode = StepMode {
+        after: Some(&added),
+        ..StepMode::default()
+    };
+    let html = crate::common::render_step_with(&fixture(), "kinder", &answers, mode, "de");
+    assert!(tag(&html, "f-kinder-1-vorname").contains(" autofocus"), "{html}");
+    assert_eq!(html.matches(" autofocus").count(), 1, "one element takes the focus");
+    // Without a button pressed nothing takes the focus.
+    let html = render_step(&fixture(), "kinder", &answers, false, "de");
+    assert!(!html.contains(" autofocus"), "{html}");
+}
+
+#[test]
+fn after_removing_an_item_a_status_message_says_which_and_takes_the_focus() {
+    use baukasten_render::{Action, StepMode};
+    let answers = json!({"kinder": [{"vorname": "Max"}]});
+    let removed = Action::Remove {
+        repeat: "kinder".into(),
+        index: 1,
+    };
+    let mode = StepMode {
+        after: Some(&removed),
+        ..StepMode::default()
+    };
+    let html = crate::common::render_step_with(&fixture(), "kinder", &answers, mode, "de");
+    let status = tag(&html, "f-kinder-status");
+    assert!(
+        status.contains("role=\"status\"") && status.contains(" autofocus"),
+        "{status}"
+    );
+    assert!(html.contains(">Kind 2 wurde entfernt.</p>"), "{html}");
+    let html = crate::common::render_step_with(&fixture(), "kinder", &answers, mode, "en");
+    assert!(html.contains(">Kind 2 was removed.</p>"), "{html}");
+}
+
+#[test]
+fn a_step_reached_from_the_summary_carries_its_way_back() {
+    use baukasten_render::StepMode;
+    let mode = StepMode {
+        from_summary: true,
+        ..StepMode::default()
+    };
+    let html = crate::common::render_step_with(&fixture(), "person", &json!({}), mode, "de");
+    assert!(
+        html.contains("<input type=\"hidden\" name=\"_zurueck\" value=\"pruefen\">"),
+        "{html}"
+    );
+    let html = render_step(&fixture(), "person", &json!({}), false, "de");
+    assert!(!html.contains("_zurueck"), "{html}");
+}
+
+#[test]
+fn an_error_inside_a_repeat_item_names_the_item_at_the_field_too() {
+    let answers = json!({"kinder": [{"vorname": "Max"}, {"vorname": ""}]});
+    let html = render_step(&fixture(), "kinder", &answers, true, "de");
+    let at_field = tag(&html, "f-kinder-1-vorname-error");
+    assert!(at_field.starts_with("<p class=\"error-message\""), "{at_field}");
+    assert!(
+        html.contains(
+            "<span class=\"visually-hidden\">Fehler: </span>Kind 2: Vorname: Bitte füllen Sie dieses Feld aus.</p>"
+        ),
+        "{html}"
+    );
+    // The error summary links to it with the same words.
+    assert!(
+        html.contains("<a href=\"#f-kinder-1-vorname\">Kind 2: Vorname: Bitte füllen Sie dieses Feld aus.</a>"),
+        "{html}"
+    );
+}

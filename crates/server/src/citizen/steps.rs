@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use baukasten_engine::{AfterContinue, CompiledService, RemovedItem};
-use baukasten_render::{Action, Links, ResumeState, SessionExpiry};
+use baukasten_render::{Action, FROM_SUMMARY, Links, ResumeState, SessionExpiry, StepMode};
 use baukasten_store::{Draft, NewDraft};
 use serde_json::{Map, Value as Json};
 
@@ -24,8 +24,9 @@ fn render_step(
     compiled: &CompiledService,
     step: &str,
     answers: &Json,
-    show_errors: bool,
+    mode: StepMode<'_>,
 ) -> HttpResponse {
+    let show_errors = mode.show_errors;
     let evaluation = compiled.evaluate(answers, &ctx.state.context());
     let extend = format!("{}verlaengern?schritt={step}", ctx.links().base(compiled.service()));
     let expiry = SessionExpiry {
@@ -40,12 +41,15 @@ fn render_step(
         StatusCode::OK
     };
     ctx.respond(status, true, Some(expiry), |r, page| {
-        r.step(page, compiled, step, &evaluation, answers, show_errors)
+        r.step(page, compiled, step, &evaluation, answers, mode)
     })
 }
 
 pub(super) async fn step_page(mut ctx: Ctx, path: web::Path<(String, String, String)>) -> HttpResponse {
     let (_, _, step) = path.into_inner();
+    // "Ändern" on the summary links here with `?_zurueck=pruefen`.
+    let from_summary = web::Query::<std::collections::HashMap<String, String>>::from_query(ctx.req.query_string())
+        .is_ok_and(|q| q.get(FROM_SUMMARY.0).is_some_and(|v| v == FROM_SUMMARY.1));
     let draft = match ctx.draft().await {
         Ok(d) => d,
         Err(e) => return ctx.error_page(e),
@@ -56,7 +60,11 @@ pub(super) async fn step_page(mut ctx: Ctx, path: web::Path<(String, String, Str
     }
     let compiled = ctx.compiled_for(draft.as_ref());
     let answers = draft.map(|d| d.answers).unwrap_or_else(|| Json::Object(Map::new()));
-    render_step(&mut ctx, &compiled, &step, &answers, false)
+    let mode = StepMode {
+        from_summary,
+        ..StepMode::default()
+    };
+    render_step(&mut ctx, &compiled, &step, &answers, mode)
 }
 
 pub(super) async fn step_post(
@@ -126,7 +134,18 @@ pub(super) async fn step_post(
     };
     ctx.session = Some(Session::Draft(saved.id.clone()));
     let links = ctx.links();
-    match decoded.action {
+    let from_summary = decoded.from_summary;
+    let mode = StepMode {
+        from_summary,
+        ..StepMode::default()
+    };
+    // A step reached from the summary keeps its way back there.
+    let step_link = |to: &str| match from_summary {
+        true => format!("{}?{}={}", links.step(model, to), FROM_SUMMARY.0, FROM_SUMMARY.1),
+        false => links.step(model, to),
+    };
+    match &decoded.action {
+        Action::Back if from_summary => ctx.redirect(&links.summary(model)),
         Action::Back => {
             let evaluation = compiled.evaluate(&answers, &state.context());
             let to = match evaluation.previous_step(&step) {
@@ -135,7 +154,13 @@ pub(super) async fn step_post(
             };
             ctx.redirect(&to)
         }
-        Action::Add(_) | Action::Remove { .. } => render_step(&mut ctx, &compiled, &step, &answers, false),
+        action @ (Action::Add(_) | Action::Remove { .. }) => {
+            let mode = StepMode {
+                after: Some(action),
+                ..mode
+            };
+            render_step(&mut ctx, &compiled, &step, &answers, mode)
+        }
         Action::Save => {
             let link = {
                 let connection = ctx.req.connection_info();
@@ -150,10 +175,21 @@ pub(super) async fn step_post(
         }
         Action::Continue => {
             let evaluation = compiled.evaluate(&answers, &state.context());
-            match compiled.after_continue(&before, &evaluation, &step, &state.context()) {
-                AfterContinue::AskRevealed => render_step(&mut ctx, &compiled, &step, &answers, false),
-                AfterContinue::ShowErrors => render_step(&mut ctx, &compiled, &step, &answers, true),
-                AfterContinue::Step(next) => ctx.redirect(&links.step(model, &next)),
+            let context = state.context();
+            let after = match from_summary {
+                true => compiled.after_change(&before, &evaluation, &step, &context),
+                false => compiled.after_continue(&before, &evaluation, &step, &context),
+            };
+            match after {
+                AfterContinue::AskRevealed => render_step(&mut ctx, &compiled, &step, &answers, mode),
+                AfterContinue::ShowErrors => {
+                    let mode = StepMode {
+                        show_errors: true,
+                        ..mode
+                    };
+                    render_step(&mut ctx, &compiled, &step, &answers, mode)
+                }
+                AfterContinue::Step(next) => ctx.redirect(&step_link(&next)),
                 AfterContinue::Summary => ctx.redirect(&links.summary(model)),
             }
         }

@@ -210,6 +210,36 @@ fn without_files(value: &Json) -> Json {
 /// reference shown on the confirmation page.
 fn complete(server: &TestServer, tenant: &str, service: &Service, answers: &Json) -> String {
     let mut browser = Browser::new(server);
+    let (base, path) = fill_steps(&mut browser, server, tenant, service, answers);
+    let next = format!("{base}pruefen");
+    let summary = browser.get(&next);
+    assert_eq!(summary.status, 200);
+    assert!(
+        summary.body.contains(&format!("{base}schritt/{}", path[0])),
+        "change links lead to the steps"
+    );
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&summary.body)),
+        ("_declaration".into(), "ja".into()),
+    ];
+    let to = location(&browser.post_form(&format!("{base}senden"), &pairs));
+    assert_eq!(to, format!("{base}bestaetigung"));
+    let confirmation = browser.get(&to);
+    assert_eq!(confirmation.status, 200);
+    reference_in(&confirmation.body)
+        .unwrap_or_else(|| panic!("the confirmation shows a reference: {}", confirmation.body))
+        .to_string()
+}
+
+/// Answers every step of the service with `answers` through the pages, "Weiter" after each,
+/// until the server leads to the summary. Returns the service's base path and its steps.
+fn fill_steps(
+    browser: &mut Browser,
+    server: &TestServer,
+    tenant: &str,
+    service: &Service,
+    answers: &Json,
+) -> (String, Vec<String>) {
     let base = format!("/{tenant}/{}/", service.id);
     let start = browser.get(&base);
     assert_eq!(start.status, 200, "{base}");
@@ -249,23 +279,71 @@ fn complete(server: &TestServer, tenant: &str, service: &Service, answers: &Json
         next = location(&reply);
     }
     assert_eq!(next, format!("{base}pruefen"));
-    let summary = browser.get(&next);
-    assert_eq!(summary.status, 200);
+    (base, path)
+}
+
+#[test]
+fn a_change_from_the_summary_returns_to_the_summary_unless_it_needs_a_new_answer() {
+    let server = start();
+    let catalog = catalog();
+    let service = catalog.service(Some("musterstadt"), "maengelmelder").unwrap();
+    let answers = serde_json::json!({
+        "kategorie": "schlagloch",
+        "ortsangabe": "adresse",
+        "strasse": "Holstenstraße",
+        "hausnummer": "12a",
+        "beschreibung": "Tiefes Schlagloch am rechten Fahrbahnrand.",
+        "rueckmeldung": false
+    });
+    let mut browser = Browser::new(&server);
+    let (base, _) = fill_steps(&mut browser, &server, "musterstadt", service, &answers);
+    let summary = browser.get(&format!("{base}pruefen"));
+    let change = format!("{base}schritt/mangel?_zurueck=pruefen");
+    assert!(summary.body.contains(&format!("href=\"{change}#")), "{}", summary.body);
+
+    // "Ändern", a new answer, "Weiter": back to the summary, not on to the next step.
+    let page = browser.get(&change);
     assert!(
-        summary.body.contains(&format!("{base}schritt/{}", path[0])),
-        "change links lead to the steps"
+        page.body.contains("name=\"_zurueck\" value=\"pruefen\""),
+        "{}",
+        page.body
     );
-    let pairs = vec![
-        ("_csrf".to_string(), csrf(&summary.body)),
-        ("_declaration".into(), "ja".into()),
-    ];
-    let to = location(&browser.post_form(&format!("{base}senden"), &pairs));
-    assert_eq!(to, format!("{base}bestaetigung"));
-    let confirmation = browser.get(&to);
-    assert_eq!(confirmation.status, 200);
-    reference_in(&confirmation.body)
-        .unwrap_or_else(|| panic!("the confirmation shows a reference: {}", confirmation.body))
-        .to_string()
+    let post = |kategorie: &str, extra: &[(&str, &str)]| {
+        let mut pairs = vec![
+            ("_csrf".to_string(), csrf(&page.body)),
+            ("_zurueck".into(), "pruefen".into()),
+            ("kategorie".into(), kategorie.to_string()),
+            ("_action".into(), "continue".into()),
+        ];
+        pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        pairs
+    };
+    let step = format!("{base}schritt/mangel");
+    let to = location(&browser.post_form(&step, &post("beleuchtung", &[])));
+    assert_eq!(to, format!("{base}pruefen"));
+    let summary = browser.get(&to);
+    assert!(summary.body.contains("Straßenbeleuchtung"), "the change shows");
+
+    // A change that reveals a required question asks it first, still on the way back.
+    let asked = browser.post_form(&step, &post("sonstiges", &[]));
+    assert_eq!(asked.status, 200, "the revealed question is asked, not called an error");
+    assert!(asked.body.contains("id=\"f-kategorie_sonstiges\""), "{}", asked.body);
+    assert!(asked.body.contains("name=\"_zurueck\" value=\"pruefen\""));
+    let to = location(&browser.post_form(&step, &post("sonstiges", &[("kategorie_sonstiges", "Bank zerbrochen")])));
+    assert_eq!(to, format!("{base}pruefen"));
+
+    // "Zurück" on a step reached from the summary also returns there; without the marker
+    // "Weiter" goes on to the next step as before.
+    let mut back = post("sonstiges", &[("kategorie_sonstiges", "Bank zerbrochen")]);
+    back.retain(|(k, _)| k != "_action");
+    back.push(("_action".into(), "back".into()));
+    assert_eq!(location(&browser.post_form(&step, &back)), format!("{base}pruefen"));
+    let mut plain = post("sonstiges", &[("kategorie_sonstiges", "Bank zerbrochen")]);
+    plain.retain(|(k, _)| k != "_zurueck");
+    assert_eq!(
+        location(&browser.post_form(&step, &plain)),
+        format!("{base}schritt/ort")
+    );
 }
 
 #[test]
