@@ -21,6 +21,7 @@ use crate::view::{field_anchor, labelled, step_view};
 use baukasten_dsl::search::search;
 
 /// What every page needs besides its own content. The caller fills one per request.
+#[derive(Clone, Copy)]
 pub struct Page<'a> {
     /// `"de"` or `"en"`; anything else is taken as German.
     pub lang: &'a str,
@@ -32,6 +33,23 @@ pub struct Page<'a> {
     /// When given, step pages warn that the session ends soon and offer to extend it
     /// (WCAG 2.2.1).
     pub session: Option<SessionExpiry<'a>>,
+}
+
+impl<'a> Page<'a> {
+    /// This page for one service's pages. A service is shown only in languages it declares:
+    /// one with German texts only stays German on a request for English, whole, so no German
+    /// label stands in an English page (WCAG 3.1.2); see `docs/language.md`. Also says whether
+    /// the service has texts in the other language (the language switch).
+    fn for_service(&self, service: &Service) -> (Page<'a>, bool) {
+        let lang = lang_of(self.lang);
+        let declared = |l: &str| l == "de" || service.languages.iter().any(|d| d == l);
+        let page = Page {
+            lang: if declared(lang) { self.lang } else { "de" },
+            ..*self
+        };
+        let other = if lang_of(page.lang) == "en" { "de" } else { "en" };
+        (page, declared(other))
+    }
 }
 
 /// How a step page is shown, beyond its answers.
@@ -114,7 +132,8 @@ struct Frame {
     catalog_url: String,
     css_url: String,
     theme_url: Option<String>,
-    other_language_url: String,
+    /// `None` on the pages of a service that has no texts in the other language.
+    other_language_url: Option<String>,
     logo: Option<String>,
     logo_alt: Option<String>,
     footer: Vec<(&'static str, String)>,
@@ -137,6 +156,9 @@ struct ServiceLink {
     title: String,
     description: Option<String>,
     url: String,
+    /// `de` where the page is in English and the service has no English title: the German
+    /// part is marked as such (WCAG 3.1.2).
+    lang: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -240,7 +262,7 @@ impl Renderer {
             theme_url: tenant
                 .filter(|t| crate::theme::theme_css(t).is_some())
                 .map(|t| links.theme(&t.id)),
-            other_language_url: links.other_language(),
+            other_language_url: Some(links.other_language()),
             logo: tenant.and_then(|t| t.theme.logo.clone()),
             logo_alt: tenant.map(|t| text(&t.theme.logo_alt, lang).unwrap_or_else(|| t.name.get(lang).to_string())),
             footer,
@@ -257,9 +279,19 @@ impl Renderer {
     }
 
     fn render(&self, name: &str, page: &Page, ctx: Value) -> String {
+        self.render_with(name, page, true, ctx)
+    }
+
+    /// Renders a page, with the language switch only where `other_language` (a service's
+    /// pages have it only where the service has texts in the other language).
+    fn render_with(&self, name: &str, page: &Page, other_language: bool, ctx: Value) -> String {
         let lang = lang_of(page.lang);
         let ui = if lang == "en" { &self.ui_en } else { &self.ui_de };
-        let frame = ser(self.frame(page));
+        let mut frame = self.frame(page);
+        if !other_language {
+            frame.other_language_url = None;
+        }
+        let frame = ser(frame);
         let ctx = context! { ui => ui, frame => frame, ..ctx };
         match self.env.get_template(name).and_then(|t| t.render(ctx)) {
             Ok(html) => html,
@@ -284,6 +316,7 @@ impl Renderer {
                 title: s.title.get(lang).to_string(),
                 description: text(&s.description, lang),
                 url: page.links.start(s),
+                lang: (lang != "de" && !s.title.has(lang)).then_some("de"),
             })
             .collect();
         let municipalities: Vec<ServiceLink> = municipalities
@@ -292,6 +325,7 @@ impl Renderer {
                 title: t.name.get(lang).to_string(),
                 description: None,
                 url: page.links.catalog(Some(&t.id)),
+                lang: None,
             })
             .collect();
         let ctx = context! {
@@ -309,6 +343,7 @@ impl Renderer {
     /// the privacy note, and the button to the first step.
     pub fn start(&self, page: &Page, compiled: &CompiledService) -> String {
         let service = compiled.service();
+        let (page, other_language) = &page.for_service(service);
         let lang = lang_of(page.lang);
         // Fees that depend on no answer are named with their amount; the others only as
         // depending on the answers, since a guess from empty answers could be wrong.
@@ -335,7 +370,7 @@ impl Renderer {
             start_url => first.unwrap_or_else(|| page.links.summary(service)),
             resume_url => page.links.resume(service),
         };
-        self.render("start.html", page, ctx)
+        self.render_with("start.html", page, *other_language, ctx)
     }
 
     /// One step of `service`: every field (those the evaluation hides carry `hidden`),
@@ -352,6 +387,7 @@ impl Renderer {
         answers: &Json,
         mode: StepMode<'_>,
     ) -> String {
+        let (page, other_language) = &page.for_service(service.service());
         let lang = lang_of(page.lang);
         let model = service.service();
         let Some(step_model) = model.step(step) else {
@@ -389,7 +425,7 @@ impl Renderer {
                 url => s.extend_url,
             }),
         };
-        self.render("step.html", page, ctx)
+        self.render_with("step.html", page, *other_language, ctx)
     }
 
     fn answers(&self, page: &Page, service: &CompiledService, evaluation: &Evaluation) -> Vec<SummarySection> {
@@ -447,6 +483,7 @@ impl Renderer {
         show_errors: bool,
         declaration_checked: bool,
     ) -> String {
+        let (page, other_language) = &page.for_service(service.service());
         let lang = lang_of(page.lang);
         let model = service.service();
         let mut errors = Vec::new();
@@ -490,7 +527,7 @@ impl Renderer {
             action => page.links.send(model),
             change => true,
         };
-        self.render("summary.html", page, ctx)
+        self.render_with("summary.html", page, *other_language, ctx)
     }
 
     /// The confirmation after sending: the reference number, the fee to pay, what happens
@@ -502,6 +539,7 @@ impl Renderer {
         evaluation: &Evaluation,
         reference: &str,
     ) -> String {
+        let (page, other_language) = &page.for_service(service.service());
         let lang = lang_of(page.lang);
         let model = service.service();
         let (fees, total) = self.fees(lang, evaluation);
@@ -515,12 +553,13 @@ impl Renderer {
             next_steps => text(&model.next_steps, lang),
             change => false,
         };
-        self.render("confirmation.html", page, ctx)
+        self.render_with("confirmation.html", page, *other_language, ctx)
     }
 
     /// The resume page of `service`: enter a code (form field `code`, sent to
     /// [`Links::resume`]), or after saving, the code and the link that continues the draft.
     pub fn resume(&self, page: &Page, service: &Service, state: ResumeState) -> String {
+        let (page, other_language) = &page.for_service(service);
         let lang = lang_of(page.lang);
         let (code, link, invalid, saved) = match state {
             ResumeState::Ask => ("", "", false, false),
@@ -536,7 +575,7 @@ impl Renderer {
             saved => saved,
             has_errors => invalid,
         };
-        self.render("resume.html", page, ctx)
+        self.render_with("resume.html", page, *other_language, ctx)
     }
 
     /// "Seite nicht gefunden", with a link to the catalog. The caller sends status 404.

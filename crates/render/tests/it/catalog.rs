@@ -289,3 +289,46 @@ fn the_confirmation_says_what_happens_next_in_the_services_words() {
     let html = confirmation("maengelmelder", "de");
     assert!(html.contains(ui_string("de", "next_text").unwrap()), "{html}");
 }
+
+#[test]
+fn a_service_with_german_texts_only_stays_german_on_an_english_page() {
+    let text = r#"
+service: nur_deutsch
+version: 1.0.0
+title: Nur auf Deutsch
+steps:
+  - id: angaben
+    title: Ihre Angaben
+    fields:
+      - { id: name, type: text, label: Ihr Name, required: true }
+"#;
+    let (service, loaded) = baukasten_dsl::load_service("forms/nur_deutsch.yaml", text);
+    assert!(!loaded.has_errors());
+    let service = service.unwrap();
+    let compiled = baukasten_engine::CompiledService::new(&service).unwrap();
+    let r = Renderer::new();
+    let evaluation = compiled.evaluate(&json!({}), &Context { today: today() });
+    let pages = [
+        r.start(&page("en", None), &compiled),
+        r.step(
+            &page("en", None),
+            &compiled,
+            "angaben",
+            &evaluation,
+            &json!({}),
+            Default::default(),
+        ),
+        r.summary(&page("en", None), &compiled, &evaluation, false, false),
+    ];
+    for html in &pages {
+        // The whole page is German, the frame included, and offers no English it lacks.
+        assert!(html.contains("<html lang=\"de\">"), "{html}");
+        assert!(!html.contains("header__lang"), "{html}");
+        assert!(!html.contains("Skip to"), "{html}");
+    }
+    assert!(pages[1].contains("Weiter"), "{}", pages[1]);
+    // In an English catalog its title is marked as German.
+    let html = r.catalog(&page("en", None), &[&service], &[], "");
+    assert!(html.contains("<li class=\"services__item\" lang=\"de\">"), "{html}");
+    assert!(html.contains("<html lang=\"en\">"), "{html}");
+}
