@@ -170,7 +170,8 @@ struct SummarySection {
 #[derive(Serialize)]
 struct SummaryRowView {
     label: String,
-    value: String,
+    /// One line per part of a group or repeat item.
+    lines: Vec<String>,
     change_url: String,
 }
 
@@ -450,7 +451,7 @@ impl Renderer {
                                 field_anchor(model, &r.path)
                             ),
                             label: r.label,
-                            value: r.value,
+                            lines: r.lines,
                         })
                         .collect(),
                 }

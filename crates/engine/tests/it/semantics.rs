@@ -347,19 +347,93 @@ fn summary_lists_visible_answers_with_display_values() {
         json!({"familienname": "Lovelace", "personen": [{"name": "Ada", "kind": true, "schule": "X", "gebuehr": "5"}]}),
     );
     let summary = s.summary(&e, "de");
-    let rows: Vec<(String, String)> = summary[0]
+    let rows: Vec<(&str, &str, Vec<&str>)> = summary[0]
         .rows
         .iter()
-        .map(|r| (r.label.clone(), r.value.clone()))
+        .map(|r| {
+            (
+                r.path.as_str(),
+                r.label.as_str(),
+                r.lines.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    // A repeat item is one row with one change link (to its first field), a line per answer.
+    assert_eq!(
+        rows,
+        vec![
+            ("familienname", "Familienname", vec!["Lovelace"]),
+            (
+                "personen.0.name",
+                "Person 1",
+                vec!["Name: Ada", "Kind: Ja", "Schule: X", "Betrag: 5,00 €"]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_group_is_one_row_written_as_people_write_an_address() {
+    let s = compile(
+        r#"
+service: adresse
+version: 1.0.0
+title: Adresse
+steps:
+  - id: s
+    title: S
+    fields:
+      - id: person
+        type: group
+        label: Name
+        fields:
+          - { id: vorname, type: text, label: Vorname, autocomplete: given-name }
+          - { id: nachname, type: text, label: Nachname, autocomplete: family-name }
+      - id: anschrift
+        type: group
+        label: Anschrift
+        fields:
+          - { id: strasse, type: text, label: Straße, autocomplete: address-line1 }
+          - { id: hausnummer, type: text, label: Hausnummer }
+          - { id: plz, type: plz, label: Postleitzahl, autocomplete: postal-code }
+          - { id: ort, type: text, label: Ort, autocomplete: address-level2 }
+          - { id: zusatz, type: text, label: Adresszusatz }
+      - { id: telefon, type: phone, label: Telefon }
+      - { id: iban, type: iban, label: IBAN }
+"#,
+    );
+    let e = eval(
+        &s,
+        json!({
+            "person": {"vorname": "Erika", "nachname": "Mustermann"},
+            "anschrift": {"strasse": "Holstenstraße", "hausnummer": "12a", "plz": "24103", "ort": "Kiel", "zusatz": "bei Meier"},
+            "telefon": "0431/123456",
+            "iban": "de02120300000000202051"
+        }),
+    );
+    let summary = s.summary(&e, "de");
+    let rows: Vec<(&str, &str, Vec<&str>)> = summary[0]
+        .rows
+        .iter()
+        .map(|r| {
+            (
+                r.path.as_str(),
+                r.label.as_str(),
+                r.lines.iter().map(String::as_str).collect(),
+            )
+        })
         .collect();
     assert_eq!(
         rows,
         vec![
-            ("Familienname".into(), "Lovelace".into()),
-            ("Person 1: Name".into(), "Ada".into()),
-            ("Person 1: Kind".into(), "Ja".into()),
-            ("Person 1: Schule".into(), "X".into()),
-            ("Person 1: Betrag".into(), "5,00 €".into()),
+            ("person.vorname", "Name", vec!["Erika Mustermann"]),
+            (
+                "anschrift.strasse",
+                "Anschrift",
+                vec!["Holstenstraße 12a", "24103 Kiel", "Adresszusatz: bei Meier"]
+            ),
+            ("telefon", "Telefon", vec!["0431 123456"]),
+            ("iban", "IBAN", vec!["DE02 1203 0000 0000 2020 51"]),
         ]
     );
 }
