@@ -15,6 +15,12 @@
 //      that Shift+Tab and Tab move around "Weiter" and back, press Enter on it;
 //   4. on the summary, tick the declaration the same way and send;
 //   5. on the confirmation, expect a reference such as `BPA-2026-7K3Q9`.
+// JavaScript is on, so the optional script (`reveal.js`) asks the server live which fields to
+// show while the walk answers. After each step's answers the walk waits for those answers and
+// checks that none hid a field it had answered (the script once evaluated a page without the
+// draft's earlier answers and hid every question that depends on them), and at the end that
+// the script did ask. File inputs get a small PDF or PNG through the file chooser, opened with
+// the Space key.
 // Every page of the way (start, error state, steps, summary, confirmation) goes through axe
 // (WCAG 2.1 A/AA), and the HTML the server sent for it goes through vnu, all at once at the end.
 //
@@ -58,7 +64,8 @@ const CONVENTIONS = {
  * Answers for the fields, tried in this order: by field name, by autocomplete token, by the
  * words of the label, by input type. The defaults fit the catalog's shared services; a file
  * given with --answers (`{"name": "value"}`) adds to the names. A value "!" on a checkbox or
- * radio name means "leave unticked".
+ * radio name means "leave unticked"; `today+3:day` (`:month`, `:year`) is a part of the date
+ * three days from today.
  */
 const ANSWERS = {
   byName: {},
@@ -133,7 +140,7 @@ async function main() {
 
   const { browser, context } = await launchBrowser({ origin: new URL(startUrl).origin });
   const page = await context.newPage();
-  const walk = new Walk(page, htmlDir, values.screenshots);
+  const walk = new Walk(page, htmlDir, values.screenshots, await uploadFiles(htmlDir));
   let failure = null;
   try {
     await walk.run(startUrl);
@@ -156,6 +163,7 @@ async function main() {
     violations += p.axe.length;
     nodes += axeNodeCount(p.axe);
   }
+  if (walk.liveAsked === 0 && walk.liveOffered) walk.problems.push('the pages offer live updates, but the script never asked the server');
   for (const problem of walk.problems) console.log(`keyboard ${problem}`);
   if (failure) {
     console.log(`walk stopped: ${failure instanceof WalkError ? failure.message : failure.stack}`);
@@ -170,6 +178,7 @@ async function main() {
   console.log(`vnu errors: ${vnuErrors.length}`);
   console.log(`axe violations: ${violations} (${nodes} elements)`);
   console.log(`keyboard problems: ${walkFailures}`);
+  console.log(`live updates asked: ${walk.liveAsked}`);
   console.log(`time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const passed = walk.pages.length - failedPages.size;
   console.log(`live: ${passed} passed, ${failedPages.size + walkFailures} failed`);
@@ -178,10 +187,25 @@ async function main() {
 
 /** One keyboard-only walk through a service, with everything it saw. */
 class Walk {
-  constructor(page, htmlDir, shotDir) {
+  constructor(page, htmlDir, shotDir, files) {
     this.page = page;
     this.htmlDir = htmlDir;
     this.shotDir = shotDir;
+    this.files = files; // { pdf, png }: paths of small valid files for uploads
+    this.liveAsked = 0; // live evaluations the script asked for
+    this.liveOffered = false; // whether a step page carried data-evaluate
+    this.liveInFlight = 0;
+    page.on('request', (request) => {
+      if (isLive(request)) {
+        this.liveAsked++;
+        this.liveInFlight++;
+      }
+    });
+    const done = (request) => {
+      if (isLive(request)) this.liveInFlight--;
+    };
+    page.on('requestfinished', done);
+    page.on('requestfailed', done);
     this.pages = []; // { name, url, title, file, axe }
     this.problems = []; // keyboard and flow problems that did not stop the walk
     this.reference = null;
@@ -233,6 +257,7 @@ class Walk {
       if (this.pages.length > CONVENTIONS.maxPages) throw new WalkError(`no summary after ${CONVENTIONS.maxPages} pages`);
       await this.answerAll();
       if (await this.isSummary()) break;
+      await this.settle();
       await this.tabTo(CONVENTIONS.isContinue, 'the "Weiter" button (_action=continue)');
       await this.checkReverseOrder(CONVENTIONS.isContinue);
       await this.pressAndWait('Enter');
@@ -321,9 +346,46 @@ class Walk {
     throw new WalkError(`${CONVENTIONS.maxTabs} Tab presses did not go round ${this.page.url()}: a keyboard trap?`);
   }
 
+  /**
+   * Waits until the script's live evaluations of the answers just given are back (it asks
+   * 150 ms after a change), then checks that none of them hid a field that holds an answer.
+   */
+  async settle() {
+    const { page } = this;
+    this.liveOffered ||= await page.evaluate(() => document.querySelector('form[data-evaluate]') !== null);
+    for (let i = 0; i < 100; i++) {
+      await page.waitForTimeout(250);
+      if (this.liveInFlight <= 0) break;
+    }
+    const hidden = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-field][hidden]')]
+        .filter((w) =>
+          [...w.querySelectorAll('input, select, textarea')].some((c) =>
+            c.type === 'file' ? c.files.length > 0 : ['radio', 'checkbox'].includes(c.type) ? c.checked : c.value !== ''),
+        )
+        .map((w) => w.getAttribute('data-field')),
+    );
+    for (const path of hidden) this.problems.push(`the live update hid the answered field "${path}" on ${page.url()}`);
+  }
+
   /** Answers the focused control with keys only. */
   async answer(el) {
     const { keyboard } = this.page;
+    if (el.tag === 'input' && el.type === 'file') {
+      if (wantedFor(el) === '!' || el.hasFile || !el.visible) return;
+      // Space on a file input opens the chooser, as for a citizen; the walk picks the file.
+      // Headless Chromium now and then lets a key press pass without a chooser: press again.
+      for (let attempt = 1; ; attempt++) {
+        const chooser = this.page.waitForEvent('filechooser', { timeout: 5000 }).catch(() => null);
+        await keyboard.press('Space');
+        const opened = await chooser;
+        if (opened) {
+          await opened.setFiles(/pdf/.test(el.accept) || el.accept === '' ? this.files.pdf : this.files.png);
+          return;
+        }
+        if (attempt === 3) throw new WalkError(`Space on the file input ${describe(el)} opened no file chooser`);
+      }
+    }
     const wanted = Object.hasOwn(ANSWERS.byName, el.name) ? ANSWERS.byName[el.name] : undefined;
     if (el.tag === 'input' && el.type === 'radio') {
       if (wanted === '!') return;
@@ -345,6 +407,7 @@ class Walk {
     if (!typeable || el.readOnly) return;
     let value = wanted ?? valueFor(el);
     if (typeof value === 'function') value = value();
+    value = relativeDate(value);
     if (el.value === String(value)) return;
     await keyboard.press('ControlOrMeta+A');
     await keyboard.press('Delete');
@@ -428,6 +491,9 @@ class Walk {
         groupChecked: group.some((x) => x.checked),
         readOnly: !!el.readOnly,
         href: tag === 'a' ? el.href : '',
+        accept: el.getAttribute('accept') ?? '',
+        hasFile: !!(el.files && el.files.length > 0),
+        visible: !el.closest('[hidden]'),
         inErrorSummary: summary !== null,
         // A radio group is one stop for Tab, whichever of its radios holds the focus.
         key:
@@ -437,6 +503,49 @@ class Walk {
       };
     });
   }
+}
+
+/**
+ * A date part relative to today, as answers files write them: `today+3:day`, `today-1:year`.
+ * Anything else is returned as it is.
+ */
+function relativeDate(value) {
+  const m = /^today([+-]\d+):(day|month|year)$/.exec(String(value));
+  if (!m) return value;
+  const d = ahead(Number(m[1]));
+  return String({ day: d.getDate(), month: d.getMonth() + 1, year: d.getFullYear() }[m[2]]);
+}
+
+/** The answer --answers gives for this control's name, if any. */
+function wantedFor(el) {
+  return Object.hasOwn(ANSWERS.byName, el.name) ? ANSWERS.byName[el.name] : undefined;
+}
+
+/** Whether a request is the script's live evaluation of a step. */
+function isLive(request) {
+  return request.method() === 'POST' && new URL(request.url()).pathname.endsWith('/live');
+}
+
+/** A small valid PDF and PNG in `dir`, for file inputs (the server checks what files hold). */
+async function uploadFiles(dir) {
+  const pdf = path.join(dir, 'nachweis.pdf');
+  const png = path.join(dir, 'foto.png');
+  const pdfText = [
+    '%PDF-1.4',
+    '1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj',
+    '2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj',
+    '3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] >> endobj',
+    'trailer << /Root 1 0 R >>',
+    '%%EOF',
+    '',
+  ].join('\n');
+  await writeFile(pdf, pdfText);
+  // A 1×1 PNG.
+  await writeFile(
+    png,
+    Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64'),
+  );
+  return { pdf, png };
 }
 
 /** The answer for a text-like control by autocomplete token, label words, then type. */

@@ -150,12 +150,15 @@ impl CompiledService {
         if missing.is_empty() {
             return None;
         }
+        // Revealed means hidden by a condition before: a field of a repeat item the answers
+        // before did not have yet (the first item of an empty repeat, shown on every page) was
+        // not hidden, only not there.
         let earlier = self.evaluate(before, ctx);
-        let shown_before: HashSet<&str> = earlier.fields.iter().filter(|f| f.visible).map(|f| &*f.path).collect();
+        let hidden_before: HashSet<&str> = earlier.fields.iter().filter(|f| !f.visible).map(|f| &*f.path).collect();
         now.fields
             .iter()
             .filter(|f| &*f.step == step && f.visible)
-            .find(|f| !shown_before.contains(&*f.path) && missing.contains(&*f.path))
+            .find(|f| hidden_before.contains(&*f.path) && missing.contains(&*f.path))
             .map(|f| &*f.path)
     }
 }

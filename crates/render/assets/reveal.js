@@ -2,8 +2,8 @@
 //
 // Optional. Pages work fully without it: every field is in the page, hidden ones carry the
 // `hidden` attribute, and the server checks everything again on "Weiter". This script only
-// makes the page follow the answers sooner. It holds no logic of its own: it sends the form's
-// answers as JSON to the form's `data-evaluate` URL and applies the reply,
+// makes the page follow the answers sooner. It holds no logic of its own: it posts the form, as
+// the page would, to the form's `data-evaluate` URL and applies the reply,
 // {"fields": [{"path": "…", "visible": true, "required": false}, …]}, to the wrappers marked
 // data-field="<path>". It is an external file with no inline handlers, so it runs under a
 // strict Content-Security-Policy.
@@ -15,60 +15,19 @@
     return;
   }
   var url = form.getAttribute("data-evaluate");
-  var csrfInput = form.querySelector('input[name="_csrf"]');
   var pending = null;
   var latest = 0;
 
-  // Nests dotted names into objects; numeric segments become array positions.
-  function put(target, path, value) {
-    var parts = path.split(".");
-    var node = target;
-    for (var i = 0; i < parts.length; i++) {
-      var key = /^\d+$/.test(parts[i]) ? Number(parts[i]) : parts[i];
-      var last = i === parts.length - 1;
-      if (last) {
-        if (node[key] === undefined) {
-          node[key] = value;
-        } else if (Array.isArray(node[key])) {
-          node[key].push(value);
-        } else {
-          node[key] = [node[key], value];
-        }
-      } else {
-        if (node[key] === undefined || node[key] === null || typeof node[key] !== "object") {
-          node[key] = /^\d+$/.test(parts[i + 1]) ? [] : {};
-        }
-        node = node[key];
+  // The form's fields as the page itself would post them (files left out): the server merges
+  // them into the saved draft, so questions that depend on earlier steps are answered right.
+  function body() {
+    var pairs = [];
+    new FormData(form).forEach(function (value, name) {
+      if (typeof value === "string" && name !== "_action") {
+        pairs.push(encodeURIComponent(name) + "=" + encodeURIComponent(value));
       }
-    }
-  }
-
-  function answers() {
-    var out = {};
-    var data = new FormData(form);
-    data.forEach(function (value, name) {
-      if (name.charAt(0) === "_" || typeof value !== "string") {
-        return;
-      }
-      put(out, name, value);
     });
-    // Checkbox groups send one value per ticked box; a group with one tick is still a list.
-    var boxes = form.querySelectorAll('input[type="checkbox"]');
-    for (var i = 0; i < boxes.length; i++) {
-      var name = boxes[i].name;
-      if (name && name.charAt(0) !== "_" && form.querySelectorAll('input[type="checkbox"][name="' + name + '"]').length > 1) {
-        var holder = out;
-        var parts = name.split(".");
-        for (var j = 0; j < parts.length - 1 && holder; j++) {
-          holder = holder[/^\d+$/.test(parts[j]) ? Number(parts[j]) : parts[j]];
-        }
-        var leaf = parts[parts.length - 1];
-        if (holder && typeof holder === "object" && !Array.isArray(holder[leaf])) {
-          holder[leaf] = holder[leaf] === undefined ? [] : [holder[leaf]];
-        }
-      }
-    }
-    return out;
+    return pairs.join("&");
   }
 
   function apply(reply) {
@@ -88,15 +47,11 @@
 
   function ask() {
     var id = ++latest;
-    var headers = { "Content-Type": "application/json", "Accept": "application/json" };
-    if (csrfInput) {
-      headers["X-CSRF-Token"] = csrfInput.value;
-    }
     fetch(url, {
       method: "POST",
-      headers: headers,
+      headers: { "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json" },
       credentials: "same-origin",
-      body: JSON.stringify(answers())
+      body: body()
     })
       .then(function (response) {
         return response.ok ? response.json() : null;

@@ -34,8 +34,10 @@ pub trait Links {
     fn confirmation(&self, service: &Service) -> String;
     /// The page where a citizen enters a resume code; also the target of its form.
     fn resume(&self, service: &Service) -> String;
-    /// The endpoint the optional script posts answers to. `None` leaves the script out.
-    fn evaluate(&self, service: &Service) -> Option<String>;
+    /// The endpoint the optional script posts a step's form to (as the form itself is posted,
+    /// `application/x-www-form-urlencoded`) while the citizen answers; it replies which fields
+    /// are shown. `None` leaves the script out.
+    fn evaluate(&self, service: &Service, step: &str) -> Option<String>;
     /// This same page in the other language (German ↔ English).
     fn other_language(&self) -> String;
     /// Whether forms are sent with POST (the server) or GET (static previews, which have no

@@ -392,7 +392,7 @@ impl Links for StaticLinks<'_> {
         self.in_service(service, "resume.html")
     }
 
-    fn evaluate(&self, _service: &Service) -> Option<String> {
+    fn evaluate(&self, _service: &Service, _step: &str) -> Option<String> {
         None
     }
 

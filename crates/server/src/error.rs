@@ -62,6 +62,9 @@ pub enum ApiError {
     Timeout(u64),
     #[error("a valid bearer token for this municipality is required")]
     Unauthorized,
+    /// A page's form sent without the token of its session (an old tab, a forged post).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     /// The municipality's uploads have reached their quota (bytes).
@@ -101,6 +104,7 @@ impl ApiError {
             ApiError::TooManyConnections => "too_many_connections",
             ApiError::Timeout(_) => "request_timeout",
             ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::QuotaExceeded(_) => "quota_exceeded",
@@ -120,6 +124,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited(_) | ApiError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::QuotaExceeded(_) => StatusCode::INSUFFICIENT_STORAGE,

@@ -45,7 +45,7 @@ impl Links for MyLinks {
     fn resume(&self, service: &Service) -> String {
         format!("/antrag/{}/fortsetzen", service.id)
     }
-    fn evaluate(&self, _service: &Service) -> Option<String> {
+    fn evaluate(&self, _service: &Service, _step: &str) -> Option<String> {
         None
     }
     fn other_language(&self) -> String {

@@ -627,3 +627,32 @@ tests:
         "the line of `fee_total:` (the test is named on line 23)"
     );
 }
+
+#[test]
+fn the_first_item_of_an_empty_repeat_is_not_a_revealed_question() {
+    let s = compile(
+        r#"
+service: personen
+version: 1.0.0
+title: Personen
+steps:
+  - id: personen
+    title: Personen
+    fields:
+      - id: personen
+        type: repeat
+        label: Personen
+        item_label: Person
+        min_items: 1
+        fields:
+          - { id: name, type: text, label: Name, required: true }
+"#,
+    );
+    // "Weiter" on the empty first page: the page shows one empty item, the post sends it.
+    let now = s.evaluate(&json!({"personen": [{"name": ""}]}), &today());
+    assert_eq!(s.revealed_question(&json!({}), &now, "personen", &today()), None);
+    assert_eq!(
+        s.after_continue(&json!({}), &now, "personen", &today()),
+        AfterContinue::ShowErrors
+    );
+}

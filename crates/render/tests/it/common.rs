@@ -67,7 +67,7 @@ impl Links for TestLinks {
     fn resume(&self, service: &Service) -> String {
         format!("{}resume", self.start(service))
     }
-    fn evaluate(&self, service: &Service) -> Option<String> {
+    fn evaluate(&self, service: &Service, _step: &str) -> Option<String> {
         Some(format!("{}evaluate", self.start(service)))
     }
     fn other_language(&self) -> String {

@@ -59,8 +59,8 @@ impl Links for ServerLinks {
     fn resume(&self, service: &Service) -> String {
         format!("{}fortsetzen", self.base(service))
     }
-    fn evaluate(&self, service: &Service) -> Option<String> {
-        Some(format!("/api/v1/services/{}/{}/evaluate", self.tenant, service.id))
+    fn evaluate(&self, service: &Service, step: &str) -> Option<String> {
+        Some(format!("{}/live", self.step(service, step)))
     }
     fn other_language(&self) -> String {
         let other = if self.lang == Lang::De { "en" } else { "de" };

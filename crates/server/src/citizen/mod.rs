@@ -2,7 +2,8 @@
 //! resume, and the 404 and error pages. `render` writes the HTML; this module decides which
 //! page to show and keeps the draft.
 //!
-//! URLs of a service live under `/{tenant}/{service}/`: `schritt/{step}`, `pruefen` (summary),
+//! URLs of a service live under `/{tenant}/{service}/`: `schritt/{step}` (and `schritt/{step}/live`,
+//! where the optional script posts the step's form while it is filled in), `pruefen` (summary),
 //! `senden`, `bestaetigung`, `fortsetzen` (resume) and `verlaengern` (more time). A cookie
 //! scoped to that path carries the signed session: `n:<nonce>` before anything is saved,
 //! `d:<draft id>` while a draft exists, `r:<reference>` after sending. Every form carries a
@@ -40,6 +41,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{tenant}/{service}", web::get().to(add_slash))
         .route("/{tenant}/{service}/schritt/{step}", web::get().to(steps::step_page))
         .route("/{tenant}/{service}/schritt/{step}", web::post().to(steps::step_post))
+        .route("/{tenant}/{service}/schritt/{step}/live", web::post().to(steps::live))
         .route("/{tenant}/{service}/pruefen", web::get().to(sending::summary))
         .route("/{tenant}/{service}/senden", web::post().to(sending::send))
         .route("/{tenant}/{service}/bestaetigung", web::get().to(sending::confirmation))

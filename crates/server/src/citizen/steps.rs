@@ -3,7 +3,7 @@
 //! citizen goes next.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, ResponseError, web};
 use baukasten_engine::{AfterContinue, CompiledService, RemovedItem};
 use baukasten_render::{Action, FROM_SUMMARY, Links, ResumeState, SessionExpiry, StepMode};
 use baukasten_store::{Draft, NewDraft};
@@ -194,6 +194,47 @@ pub(super) async fn step_post(
             }
         }
     }
+}
+
+/// The live answer for the optional script: the step's form, posted as the page posts it, is
+/// merged into the session's draft (as "Weiter" would, without saving) and evaluated on the
+/// version the draft is pinned to, so questions that depend on earlier steps stay right. The
+/// reply says which fields are shown: `{"fields": [{"path", "visible", "required"}]}`.
+pub(super) async fn live(
+    mut ctx: Ctx,
+    path: web::Path<(String, String, String)>,
+    payload: web::Payload,
+) -> HttpResponse {
+    let (_, _, step) = path.into_inner();
+    let posted = match ctx.read_post(payload).await {
+        Ok(p) => p,
+        Err(response) => return response,
+    };
+    if !ctx.csrf_ok(&posted) {
+        return ApiError::Forbidden("the form's CSRF token does not belong to this session".into()).error_response();
+    }
+    let draft = match ctx.draft().await {
+        Ok(d) => d,
+        Err(e) => return e.error_response(),
+    };
+    let compiled = ctx.compiled_for(draft.as_ref());
+    let model = compiled.service();
+    if model.step(&step).is_none() {
+        return ApiError::NotFound(format!("the service has no step `{step}`")).error_response();
+    }
+    let before = draft.map(|d| d.answers).unwrap_or_else(|| Json::Object(Map::new()));
+    let decoded = baukasten_render::decode_form(model, &step, &posted.pairs);
+    let answers = compiled.merge_step(&step, &before, decoded.answers, Vec::new(), None);
+    let evaluation = compiled.evaluate(&answers, &ctx.state.context());
+    let fields: Vec<Json> = evaluation
+        .fields
+        .iter()
+        .filter(|f| *f.step == step)
+        .map(|f| serde_json::json!({ "path": &*f.path, "visible": f.visible, "required": f.required }))
+        .collect();
+    HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "fields": fields }))
 }
 
 async fn save_draft(

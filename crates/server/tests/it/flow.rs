@@ -550,3 +550,68 @@ fn a_draft_finishes_on_the_version_it_was_started_on() {
     let mut fresh = Browser::new(&server);
     assert!(fresh.get(&format!("{base}schritt/ort")).body.contains("Ortsteil"));
 }
+
+#[test]
+fn live_updates_evaluate_the_page_with_the_draft_it_belongs_to() {
+    let server = start();
+    let mut browser = Browser::new(&server);
+    let base = "/musterstadt/baumfaellung/";
+    // Earlier steps say the citizen does not own the plot: the consent step is shown.
+    let page = browser.get(&format!("{base}schritt/grundstueck"));
+    let pairs = vec![
+        ("_csrf".to_string(), csrf(&page.body)),
+        ("grundstueck_gleich".into(), "ja".into()),
+        ("eigentuemer".into(), "nein".into()),
+        ("_action".into(), "save".into()),
+    ];
+    assert_eq!(
+        browser.post_form(&format!("{base}schritt/grundstueck"), &pairs).status,
+        200
+    );
+    let step = format!("{base}schritt/zustimmung");
+    let page = browser.get(&step);
+    assert!(
+        page.body.contains(&format!("data-evaluate=\"{step}/live\"")),
+        "the script posts to the step's live address"
+    );
+    let live = |browser: &mut Browser, token: &str| {
+        browser.post_form(
+            &format!("{step}/live"),
+            &[
+                ("_csrf".to_string(), token.to_string()),
+                ("eigentuemer_name".into(), "Hausverwaltung Nord".into()),
+            ],
+        )
+    };
+    let reply = live(&mut browser, &csrf(&page.body));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let fields = reply.json()["fields"].as_array().unwrap().clone();
+    let upload = fields
+        .iter()
+        .find(|f| f["path"] == "zustimmung_datei")
+        .expect("the upload is in the reply");
+    assert_eq!(
+        upload["visible"], true,
+        "the page's fields alone would hide it: {fields:?}"
+    );
+    assert_eq!(upload["required"], true);
+    // The stateless evaluation of the page alone hides it: the old behaviour, now not used.
+    let alone = post_json(
+        &server,
+        "/api/v1/services/musterstadt/baumfaellung/evaluate",
+        r#"{"eigentuemer_name": "Hausverwaltung Nord"}"#,
+    )
+    .json();
+    let hidden = alone["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "zustimmung_datei")
+        .unwrap()
+        .clone();
+    assert_eq!(hidden["visible"], false);
+    // Without the session's token: 403 as JSON, nothing evaluated.
+    let forged = live(&mut browser, "falsch");
+    assert_eq!(forged.status, 403);
+    assert_eq!(forged.json()["error"]["code"], "forbidden");
+}
