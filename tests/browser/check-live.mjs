@@ -20,7 +20,9 @@
 // checks that none hid a field it had answered (the script once evaluated a page without the
 // draft's earlier answers and hid every question that depends on them), and at the end that
 // the script did ask. File inputs get a small PDF or PNG through the file chooser, opened with
-// the Space key.
+// the Space key. On the first step with a repeat, the walk adds an item with the keyboard and
+// expects the focus on the new item's first field, then removes it and expects the focus on the
+// message that says so.
 // Every page of the way (start, error state, steps, summary, confirmation) goes through axe
 // (WCAG 2.1 A/AA), and the HTML the server sent for it goes through vnu, all at once at the end.
 //
@@ -253,8 +255,10 @@ class Walk {
     await this.expectErrorState();
 
     // 3. The steps, answered field by field, until the summary.
+    let repeatTried = false;
     for (let n = 1; ; n++) {
       if (this.pages.length > CONVENTIONS.maxPages) throw new WalkError(`no summary after ${CONVENTIONS.maxPages} pages`);
+      if (!repeatTried) repeatTried = await this.addAndRemoveItem(n);
       await this.answerAll();
       if (await this.isSummary()) break;
       await this.settle();
@@ -344,6 +348,45 @@ class Walk {
       await this.answer(el);
     }
     throw new WalkError(`${CONVENTIONS.maxTabs} Tab presses did not go round ${this.page.url()}: a keyboard trap?`);
+  }
+
+  /**
+   * On a page with a repeat: adds an item with the keyboard, expects the focus on the new
+   * item's first field, removes that item again and expects the focus on the message that
+   * says which item went. Returns whether the page had a repeat to try.
+   */
+  async addAndRemoveItem(n) {
+    const { page } = this;
+    const add = await page.evaluate(() => {
+      const b = [...document.querySelectorAll('button[name="_action"][value^="add:"]')].find((x) => !x.closest('[hidden]'));
+      return b ? b.value : null;
+    });
+    if (!add) return false;
+    const repeat = add.slice('add:'.length);
+    await this.tabTo((el) => el.tag === 'button' && el.value === add, `the button that adds to ${repeat}`);
+    await this.pressAndWait('Enter');
+    await this.record(`step-${n}-added`);
+    const items = await page.evaluate(
+      (r) => [...document.querySelectorAll(`button[name="_action"][value^="remove:${r}."]`)].map((b) => b.value),
+      repeat,
+    );
+    const last = items.length > 0 ? Number(items[items.length - 1].split('.').pop()) : -1;
+    const at = await this.focused();
+    if (!at.name.startsWith(`${repeat}.${last}.`)) {
+      this.problems.push(`after adding to ${repeat} the focus is on ${describe(at)}, not in the new item ${last + 1}`);
+    }
+    if (last < 0) return true;
+    await this.tabTo((el) => el.tag === 'button' && el.value === `remove:${repeat}.${last}`, `the button that removes item ${last + 1}`);
+    await this.pressAndWait('Enter');
+    await this.record(`step-${n}-removed`);
+    const status = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el && el.getAttribute('role') === 'status' ? el.textContent.trim() : null;
+    });
+    if (!status || !/entfernt|removed/.test(status)) {
+      this.problems.push(`after removing item ${last + 1} of ${repeat} the focus is on ${describe(await this.focused())}, not on a status message`);
+    }
+    return true;
   }
 
   /**
