@@ -374,6 +374,24 @@ pub enum Delivery {
     FitConnect(String),
 }
 
+impl Delivery {
+    /// The channel as the language writes it: `webhook`, `email`, `fit_connect`.
+    pub fn channel(&self) -> &'static str {
+        match self {
+            Delivery::Webhook(_) => "webhook",
+            Delivery::Email(_) => "email",
+            Delivery::FitConnect(_) => "fit_connect",
+        }
+    }
+
+    /// The target: a webhook's name, an e-mail address, a FIT-Connect destination.
+    pub fn target(&self) -> &str {
+        match self {
+            Delivery::Webhook(t) | Delivery::Email(t) | Delivery::FitConnect(t) => t,
+        }
+    }
+}
+
 /// One `tests:` entry: answers in, expectations out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct TestCase {

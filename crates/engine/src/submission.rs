@@ -28,6 +28,9 @@ pub struct SubmissionRecord {
     pub fee_total: String,
     /// The ids of the uploads the answers refer to, in field order.
     pub attachments: Vec<String>,
+    /// Where the submission goes (the process's `deliver:`): (channel, target) pairs such as
+    /// (`webhook`, `fachverfahren`).
+    pub deliveries: Vec<(String, String)>,
 }
 
 /// The reference prefix of a service: declared, or the first three letters of its id.
@@ -60,6 +63,12 @@ impl CompiledService {
             data: json!({ "answers": answers, "computed": evaluation.computed }),
             fee_total: money::format(evaluation.fee_total),
             attachments,
+            deliveries: service
+                .process
+                .deliver
+                .iter()
+                .map(|d| (d.channel().to_string(), d.target().to_string()))
+                .collect(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! through here, so the same answers make the same stored submission on either path.
 
 use baukasten_engine::SubmissionRecord;
-use baukasten_store::NewSubmission;
+use baukasten_store::{NewDelivery, NewSubmission};
 
 /// The store's new submission for a record of the engine, and the state it starts in.
 pub fn new_submission(tenant: &str, record: SubmissionRecord, draft: Option<String>) -> (NewSubmission, String) {
@@ -16,6 +16,7 @@ pub fn new_submission(tenant: &str, record: SubmissionRecord, draft: Option<Stri
         data,
         fee_total,
         attachments,
+        deliveries,
     } = record;
     let new = NewSubmission {
         tenant: Some(tenant.to_string()),
@@ -27,6 +28,10 @@ pub fn new_submission(tenant: &str, record: SubmissionRecord, draft: Option<Stri
         fee_total,
         attachments,
         draft,
+        deliveries: deliveries
+            .into_iter()
+            .map(|(channel, target)| NewDelivery { channel, target })
+            .collect(),
     };
     (new, initial_state)
 }

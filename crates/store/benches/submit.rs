@@ -31,6 +31,7 @@ fn new_submission(n: usize) -> NewSubmission {
         fee_total: "30.70".to_owned(),
         attachments: vec![],
         draft: None,
+        deliveries: Vec::new(),
     }
 }
 

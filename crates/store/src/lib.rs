@@ -68,6 +68,77 @@ pub struct NewSubmission {
     pub attachments: Vec<String>,
     /// The draft this submission finishes; deleted in the same transaction.
     pub draft: Option<String>,
+    /// Where the submission is to be delivered: one outbox entry each, written in the same
+    /// transaction as the submission, so none is lost and none is promised without it.
+    #[serde(default)]
+    pub deliveries: Vec<NewDelivery>,
+}
+
+/// A delivery the server asks for with a submission: a channel and a target named in the
+/// service's `deliver:` list, such as `webhook` / `fachverfahren`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub channel: String,
+    pub target: String,
+}
+
+/// One entry of the outbox: a submission on its way to one target, with every attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Delivery {
+    /// Unique and the same for every attempt (`msg_…`): receivers drop duplicates by it.
+    pub id: String,
+    pub reference: String,
+    pub tenant: Option<String>,
+    pub channel: String,
+    pub target: String,
+    pub status: DeliveryStatus,
+    /// Every attempt, oldest first, over every series (a resend starts a new series).
+    pub attempts: Vec<DeliveryAttempt>,
+    /// How many of `attempts` came before the current series.
+    pub series_start: usize,
+    /// When the next attempt is due, while the delivery is pending.
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// The attempts of the current series (since the last resend).
+    pub fn series_attempts(&self) -> usize {
+        self.attempts.len().saturating_sub(self.series_start)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The target took it.
+    Delivered,
+    /// Every attempt of the series failed.
+    Failed,
+    /// The target said it wants no more (a webhook's 410 Gone).
+    Stopped,
+}
+
+/// One attempt to deliver.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryAttempt {
+    pub at: DateTime<Utc>,
+    /// The target's answer, e.g. an HTTP status, if it answered.
+    pub status: Option<u16>,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+}
+
+/// What follows an attempt, as the dispatcher decided it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterAttempt {
+    Delivered,
+    /// Try again at this time.
+    RetryAt(DateTime<Utc>),
+    Failed,
+    Stopped,
 }
 
 /// A stored submission.
@@ -251,6 +322,27 @@ pub trait Store: Send + Sync {
     /// Keeps the source files of a published catalog under a key (`catalog:<hash of the
     /// files>`), once for all its definitions. Storing the same key twice is a no-op.
     fn put_catalog(&self, key: &str, sources: &CatalogSources) -> Result<(), StoreError>;
+
+    /// Pending deliveries whose next attempt is due at `now`, soonest first, at most `limit`.
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+
+    /// When the next pending delivery is due, if any: the dispatcher sleeps until then.
+    fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Records an attempt and what follows it. Durable when it returns, so an attempt that
+    /// succeeded is never repeated after a restart, and one that did not is retried.
+    fn record_attempt(
+        &self,
+        id: &str,
+        attempt: DeliveryAttempt,
+        after: AfterAttempt,
+    ) -> Result<Option<Delivery>, StoreError>;
+
+    /// The deliveries of a submission, in the order they were asked for.
+    fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError>;
+
+    /// Starts a fresh series of attempts for a delivery, due at `now`, whatever its status.
+    fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError>;
     fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
 }
 

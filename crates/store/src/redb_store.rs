@@ -40,6 +40,9 @@
 //! | `attachments` | attachment id | [`Attachment`] |
 //! | `attachment_bytes` | attachment id | the bytes |
 //! | `definitions` | definition hash | the definition's JSON |
+//! | `outbox` | delivery id (`msg_…`) | [`Delivery`] |
+//! | `outbox_due` | (next attempt µs, delivery id), pending deliveries only | `()` |
+//! | `outbox_by_reference` | (reference, position) | delivery id |
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
@@ -63,8 +66,9 @@ use serde_json::Value as Json;
 
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
-    Attachment, AuditEntry, CatalogSources, DefinitionRecord, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission,
-    StateChanged, Store, StoreError, StoreStats, Submission, Submitted,
+    AfterAttempt, Attachment, AuditEntry, CatalogSources, DefinitionRecord, Delivery, DeliveryAttempt, DeliveryStatus,
+    Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats, Submission,
+    Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -92,6 +96,9 @@ const RESUME_CODES: TableDefinition<Str, Str> = TableDefinition::new("resume_cod
 const ATTACHMENTS: TableDefinition<Str, Bytes> = TableDefinition::new("attachments");
 const ATTACHMENT_BYTES: TableDefinition<Str, Bytes> = TableDefinition::new("attachment_bytes");
 const DEFINITIONS: TableDefinition<Str, Bytes> = TableDefinition::new("definitions");
+const OUTBOX: TableDefinition<Str, Bytes> = TableDefinition::new("outbox");
+const OUTBOX_DUE: TableDefinition<(i64, Str), ()> = TableDefinition::new("outbox_due");
+const OUTBOX_BY_REFERENCE: TableDefinition<(Str, u64), Str> = TableDefinition::new("outbox_by_reference");
 
 /// One idempotency record: which request first used the key, and what it created.
 #[derive(Serialize, Deserialize)]
@@ -651,6 +658,9 @@ struct Tables<'t> {
     attachments: Table<'t, Str, Bytes>,
     attachment_bytes: Table<'t, Str, Bytes>,
     definitions: Table<'t, Str, Bytes>,
+    outbox: Table<'t, Str, Bytes>,
+    outbox_due: Table<'t, (i64, Str), ()>,
+    outbox_by_reference: Table<'t, (Str, u64), Str>,
 }
 
 impl<'t> Tables<'t> {
@@ -666,6 +676,9 @@ impl<'t> Tables<'t> {
             attachments: txn.open_table(ATTACHMENTS).map_err(storage)?,
             attachment_bytes: txn.open_table(ATTACHMENT_BYTES).map_err(storage)?,
             definitions: txn.open_table(DEFINITIONS).map_err(storage)?,
+            outbox: txn.open_table(OUTBOX).map_err(storage)?,
+            outbox_due: txn.open_table(OUTBOX_DUE).map_err(storage)?,
+            outbox_by_reference: txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?,
         })
     }
 }
@@ -809,6 +822,27 @@ fn submit_in(
         None => None,
     };
     let reference = unique_reference(t, &new.reference_prefix, now.year())?;
+    let mut deliveries = Vec::with_capacity(new.deliveries.len());
+    for asked in &new.deliveries {
+        let id = loop {
+            let id = format!("msg_{}", reference::new_id()?);
+            if t.outbox.get(id.as_str()).map_err(storage)?.is_none() {
+                break id;
+            }
+        };
+        deliveries.push(Delivery {
+            id,
+            reference: reference.clone(),
+            tenant: new.tenant.clone(),
+            channel: asked.channel.clone(),
+            target: asked.target.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            series_start: 0,
+            next_attempt: Some(now),
+            created_at: now,
+        });
+    }
 
     let submission = Submission {
         reference,
@@ -849,10 +883,68 @@ fn submit_in(
             .insert(idem.key.as_str(), record.as_slice())
             .map_err(storage)?;
     }
+    for (position, delivery) in deliveries.iter().enumerate() {
+        put_delivery(t, delivery, None)?;
+        t.outbox_by_reference
+            .insert((reference, position as u64), delivery.id.as_str())
+            .map_err(storage)?;
+    }
     if let Some(draft) = draft {
         delete_draft(t, &draft)?;
     }
     Ok(Submitted::Created(submission))
+}
+
+/// Writes a delivery and keeps its place in the due index: there while it is pending, under
+/// its next attempt. `was_due` is where the stored record was in the index, if anywhere.
+fn put_delivery(t: &mut Tables<'_>, delivery: &Delivery, was_due: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+    let encoded = encode(delivery)?;
+    let id = delivery.id.as_str();
+    if let Some(at) = was_due {
+        t.outbox_due.remove((at.timestamp_micros(), id)).map_err(storage)?;
+    }
+    if let (DeliveryStatus::Pending, Some(at)) = (delivery.status, delivery.next_attempt) {
+        t.outbox_due.insert((at.timestamp_micros(), id), ()).map_err(storage)?;
+    }
+    t.outbox.insert(id, encoded.as_slice()).map_err(storage)?;
+    Ok(())
+}
+
+fn record_attempt_in(
+    t: &mut Tables<'_>,
+    id: &str,
+    attempt: DeliveryAttempt,
+    after: AfterAttempt,
+) -> Result<Option<Delivery>, StoreError> {
+    let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", id)? else {
+        return Ok(None);
+    };
+    let was_due = delivery
+        .next_attempt
+        .filter(|_| delivery.status == DeliveryStatus::Pending);
+    delivery.attempts.push(attempt);
+    (delivery.status, delivery.next_attempt) = match after {
+        AfterAttempt::Delivered => (DeliveryStatus::Delivered, None),
+        AfterAttempt::RetryAt(at) => (DeliveryStatus::Pending, Some(at)),
+        AfterAttempt::Failed => (DeliveryStatus::Failed, None),
+        AfterAttempt::Stopped => (DeliveryStatus::Stopped, None),
+    };
+    put_delivery(t, &delivery, was_due)?;
+    Ok(Some(delivery))
+}
+
+fn resend_in(t: &mut Tables<'_>, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
+    let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", id)? else {
+        return Ok(None);
+    };
+    let was_due = delivery
+        .next_attempt
+        .filter(|_| delivery.status == DeliveryStatus::Pending);
+    delivery.status = DeliveryStatus::Pending;
+    delivery.series_start = delivery.attempts.len();
+    delivery.next_attempt = Some(now);
+    put_delivery(t, &delivery, was_due)?;
+    Ok(Some(delivery))
 }
 
 /// Draws reference numbers until one is free. After eight collisions in a row the random part
@@ -1334,6 +1426,67 @@ impl Store for RedbStore {
         let txn = self.read()?;
         let table = txn.open_table(DEFINITIONS).map_err(storage)?;
         get_json(&table, "definitions", key)
+    }
+
+    fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let txn = self.read()?;
+        let due = txn.open_table(OUTBOX_DUE).map_err(storage)?;
+        let outbox = txn.open_table(OUTBOX).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in due
+            .range((i64::MIN, "")..(now.timestamp_micros().saturating_add(1), ""))
+            .map_err(storage)?
+            .take(limit)
+        {
+            let (key, _) = entry.map_err(storage)?;
+            let id = key.value().1;
+            match get_json::<Delivery>(&outbox, "outbox", id) {
+                Ok(Some(delivery)) => out.push(delivery),
+                Ok(None) => log::error!("table outbox_due names delivery {id}, which does not exist"),
+                Err(e) if e.kind == ErrorKind::Corrupt => {
+                    log::error!("a damaged delivery was left out: {e}");
+                    self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let txn = self.read()?;
+        let due = txn.open_table(OUTBOX_DUE).map_err(storage)?;
+        let first = due.first().map_err(storage)?;
+        Ok(first.and_then(|(key, _)| DateTime::from_timestamp_micros(key.value().0)))
+    }
+
+    fn record_attempt(
+        &self,
+        id: &str,
+        attempt: DeliveryAttempt,
+        after: AfterAttempt,
+    ) -> Result<Option<Delivery>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |t| record_attempt_in(t, &id, attempt, after))
+    }
+
+    fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError> {
+        let txn = self.read()?;
+        let index = txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?;
+        let outbox = txn.open_table(OUTBOX).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in index.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
+            let (_, id) = entry.map_err(storage)?;
+            if let Some(delivery) = get_json(&outbox, "outbox", id.value())? {
+                out.push(delivery);
+            }
+        }
+        Ok(out)
+    }
+
+    fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |t| resend_in(t, &id, now))
     }
 }
 

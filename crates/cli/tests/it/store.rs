@@ -16,6 +16,7 @@ fn submit(store: &RedbStore, name: &str) -> String {
         fee_total: "0.00".into(),
         attachments: vec![],
         draft: None,
+        deliveries: Vec::new(),
     };
     match store.submit(new, None, "eingegangen", chrono::Utc::now()).unwrap() {
         Submitted::Created(s) => s.reference,

@@ -181,6 +181,7 @@ fn a_definition_is_found_by_the_hash_it_was_published_with_not_by_hashing_again(
                 fee_total: "0.00".into(),
                 attachments: vec![],
                 draft: None,
+                deliveries: Vec::new(),
             },
             None,
             "eingegangen",

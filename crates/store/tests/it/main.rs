@@ -5,6 +5,7 @@ mod concurrency;
 mod drafts;
 mod faults;
 mod format;
+mod outbox;
 mod submissions;
 
 use baukasten_store::{NewDraft, NewSubmission, RedbStore};
@@ -39,6 +40,7 @@ pub fn parking_permit(tenant: Option<&str>, name: &str) -> NewSubmission {
         fee_total: "30.70".to_owned(),
         attachments: vec![],
         draft: None,
+        deliveries: Vec::new(),
     }
 }
 
