@@ -58,10 +58,33 @@ pub fn request_schema(service: &Service) -> Json {
         "additionalProperties": false,
     });
     if !builder.clauses.is_empty() {
-        schema["allOf"] = Json::Array(builder.clauses);
+        schema["allOf"] = Json::Array(merged(builder.clauses));
     }
-    schema["$defs"] = json!({ "blank": blank_schema() });
+    // The shared forms the schema refers to, and only those.
+    let text = schema.to_string();
+    let defs: Map<String, Json> = definitions()
+        .into_iter()
+        .filter(|(name, _)| text.contains(&format!("\"#/$defs/{name}\"")))
+        .map(|(name, def)| (name.to_string(), def))
+        .collect();
+    schema["$defs"] = Json::Object(defs);
     schema
+}
+
+/// Forms several fields share, under `$defs`.
+fn definitions() -> Vec<(&'static str, Json)> {
+    vec![
+        ("blank", blank_schema()),
+        ("yes_no", yes_no_schema()),
+        ("yes", truth_schema(true)),
+        ("no", truth_schema(false)),
+        ("upload", upload_schema()),
+        ("date", date_schema()),
+    ]
+}
+
+fn def(name: &str) -> Json {
+    json!({ "$ref": format!("#/$defs/{name}") })
 }
 
 /// An answer the engine reads as "not answered": `null`, a text of spaces, an empty list, or
@@ -78,7 +101,7 @@ fn blank_schema() -> Json {
 }
 
 fn blank() -> Json {
-    json!({"$ref": "#/$defs/blank"})
+    def("blank")
 }
 
 /// Where the names a condition reads are looked up: the service's top-level fields, or the
@@ -124,6 +147,30 @@ fn condition_list(builder: &Builder<'_>, expr: Option<&Expr>) -> Option<Vec<Json
         None => Some(Vec::new()),
         Some(e) => builder.condition(e).map(|c| vec![c]),
     }
+}
+
+/// The clauses with one `if` each: the members of a group shown under one condition come
+/// together under it.
+fn merged(clauses: Vec<Json>) -> Vec<Json> {
+    let mut out: Vec<(Json, Vec<Json>)> = Vec::new();
+    for mut clause in clauses {
+        let condition = clause["if"].take();
+        let then = clause["then"].take();
+        match out.iter_mut().find(|(c, _)| *c == condition) {
+            Some((_, thens)) => thens.push(then),
+            None => out.push((condition, vec![then])),
+        }
+    }
+    out.into_iter()
+        .map(|(condition, mut thens)| {
+            let then = if thens.len() == 1 {
+                thens.remove(0)
+            } else {
+                json!({ "allOf": thens })
+            };
+            json!({"if": condition, "then": then})
+        })
+        .collect()
 }
 
 fn all_of(conditions: &[Json]) -> Json {
@@ -298,7 +345,7 @@ impl<'s> Builder<'s> {
                     "additionalProperties": false,
                 });
                 if !item.clauses.is_empty() {
-                    items["allOf"] = Json::Array(item.clauses);
+                    items["allOf"] = Json::Array(merged(item.clauses));
                 }
                 let max = Limits::DEFAULT.repeat_items(*max_items);
                 let min = min_items.unwrap_or(0);
@@ -452,9 +499,14 @@ fn always(field: &Field) -> Json {
 /// A file answer: the id an upload to this service's `/attachments` returned. Name, size and
 /// type are taken from the stored upload; whatever else the object holds is ignored.
 fn file_answer() -> Json {
+    def("upload")
+}
+
+fn upload_schema() -> Json {
     json!({
         "type": "object",
-        "properties": {"id": {"type": "string", "minLength": 1, "description": "id of an upload (POST …/attachments)"}},
+        "description": "Eine Datei, zuvor hochgeladen mit POST …/attachments; Name, Größe und Typ nimmt der Server von dort.",
+        "properties": {"id": {"type": "string", "minLength": 1}},
         "required": ["id"]
     })
 }
@@ -464,6 +516,10 @@ const FALSE_WORDS: &str = "[Ff][Aa][Ll][Ss][Ee]|[Nn][Ee][Ii][Nn]|[Nn][Oo]|[Oo][F
 
 /// Yes or no: `true`/`false`, `1`/`0`, or the words forms send (`ja`, `nein`, `on`, …).
 fn yes_no() -> Json {
+    def("yes_no")
+}
+
+fn yes_no_schema() -> Json {
     json!({"anyOf": [
         {"type": "boolean"},
         {"enum": [0, 1]},
@@ -473,6 +529,10 @@ fn yes_no() -> Json {
 
 /// Every raw form of yes (`true`) or of no (`false`).
 fn truth(yes: bool) -> Json {
+    def(if yes { "yes" } else { "no" })
+}
+
+fn truth_schema(yes: bool) -> Json {
     let (words, number) = if yes { (TRUE_WORDS, 1) } else { (FALSE_WORDS, 0) };
     json!({"anyOf": [
         {"const": yes},
@@ -521,31 +581,33 @@ fn value(field: &Field) -> Json {
     let text = |pattern: String| json!({"type": "string", "pattern": pattern});
     match &field.kind {
         FieldKind::Text | FieldKind::Textarea | FieldKind::Email => {
-            let mut s = json!({"type": "string", "pattern": "\\S"});
-            let mut all = Vec::new();
+            let email = matches!(field.kind, FieldKind::Email);
+            // Numbers and yes/no are read as their text; lengths and patterns concern texts.
+            let kinds = if email {
+                json!("string")
+            } else {
+                json!(["string", "number", "boolean"])
+            };
+            let mut s = json!({"type": kinds, "pattern": "\\S"});
             if let Some(min) = c.min_length {
                 // Counted after trimming: the raw text is at least as long.
                 s["minLength"] = json!(min);
             }
             if let Some(max) = c.max_length {
                 // Counted after trimming; a text with spaces around it is left to the server.
-                all.push(json!({"anyOf": [{"maxLength": max}, {"pattern": "^\\s|\\s$"}]}));
+                s["anyOf"] = json!([{"maxLength": max}, {"pattern": "^\\s|\\s$"}]);
             }
+            let mut patterns = Vec::new();
             if let Some(p) = &c.pattern {
-                all.push(json!({"pattern": format!("^\\s*(?:{})\\s*$", p.regex)}));
+                patterns.push(json!({"pattern": format!("^\\s*(?:{})\\s*$", p.regex)}));
             }
-            if matches!(field.kind, FieldKind::Email) {
-                all.push(json!({"pattern": "^\\s*[^\\s@]+@[^\\s@]*\\.[^\\s@]*\\s*$"}));
+            if email {
+                patterns.push(json!({"pattern": "^\\s*[^\\s@]+@[^\\s@]*\\.[^\\s@]*\\s*$"}));
             }
-            if !all.is_empty() {
-                s["allOf"] = Json::Array(all);
+            if !patterns.is_empty() {
+                s["allOf"] = Json::Array(patterns);
             }
-            if matches!(field.kind, FieldKind::Email) {
-                s
-            } else {
-                // Numbers and yes/no are read as their text.
-                json!({"anyOf": [s, {"type": ["number", "boolean"]}]})
-            }
+            s
         }
         // Digits with spaces, slashes, hyphens, dots and brackets; "+" or a 0 in front. The
         // country code and the length are the server's to check.
@@ -579,18 +641,7 @@ fn value(field: &Field) -> Json {
                 "^\\s*(?:(?:€|[Ee][Uu][Rr])\\s*)?(?:[0-9]+(?:[.,][0-9]{{0,2}})?|{GROUPED}(?:,[0-9]{{0,2}})?|[.,][0-9]{{1,2}}|[-−]0*[.,]?0{{0,2}})\\s*(?:(?:€|[Ee][Uu][Rr])\\s*)?$"
             ))
         ]}),
-        FieldKind::Date => {
-            let day = "0*(?:[1-9]|[12][0-9]|3[01])";
-            let month = "0*(?:[1-9]|1[0-2])";
-            let year = "[0-9]{4}";
-            let part = json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^\\s*[0-9]+\\.?\\s*$"}]});
-            json!({"anyOf": [
-                text(format!(
-                    "^\\s*(?:{year}\\s*-\\s*{month}\\s*-\\s*{day}|{day}\\s*\\.\\s*{month}\\s*\\.\\s*{year}|{day}\\s*-\\s*{month}\\s*-\\s*{year})\\s*$"
-                )),
-                {"type": "object", "properties": {"day": part, "month": part, "year": part}, "required": ["day", "month", "year"]}
-            ]})
-        }
+        FieldKind::Date => def("date"),
         FieldKind::YesNo | FieldKind::Consent => yes_no(),
         FieldKind::Choice { options, widget, .. } => {
             let values: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
@@ -619,4 +670,20 @@ fn value(field: &Field) -> Json {
         FieldKind::File { .. } => file_answer(),
         FieldKind::Info { .. } | FieldKind::Group { .. } | FieldKind::Repeat { .. } => json!({}),
     }
+}
+
+/// A date: ISO (`2026-05-04`), German (`04.05.2026`, `4.5.2026`), day first with hyphens
+/// (`04-05-2026`), or its three parts. Whether the day exists (31 June) the server checks.
+fn date_schema() -> Json {
+    let day = "0*(?:[1-9]|[12][0-9]|3[01])";
+    let month = "0*(?:[1-9]|1[0-2])";
+    let year = "[0-9]{4}";
+    let part =
+        json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "^\\s*[0-9]+\\.?\\s*$"}]});
+    json!({"anyOf": [
+        {"type": "string", "pattern": format!(
+            "^\\s*(?:{year}\\s*-\\s*{month}\\s*-\\s*{day}|{day}\\s*\\.\\s*{month}\\s*\\.\\s*{year}|{day}\\s*-\\s*{month}\\s*-\\s*{year})\\s*$"
+        )},
+        {"type": "object", "properties": {"day": part, "month": part, "year": part}, "required": ["day", "month", "year"]}
+    ]})
 }

@@ -78,6 +78,10 @@ steps:
       - { id: plz, type: plz, label: PLZ }
       - { id: zustimmung, type: consent, label: Zustimmung, required: true }
       - { id: nachweis, type: file, label: Nachweis, accept: [pdf] }
+      - { id: datum, type: date, label: Datum }
+      - { id: telefon, type: phone, label: Telefon }
+      - { id: iban, type: iban, label: IBAN }
+      - { id: kennzeichen, type: kfz_kennzeichen, label: Kennzeichen }
       - id: anschrift
         type: group
         label: Anschrift
@@ -134,6 +138,13 @@ fn raw_answers() -> impl Strategy<Value = Map<String, Value>> {
         ("plz", answer_for(values!["24103", " 01067", 80331], values!["00123", "2410", 1234, "24 103"]).boxed()),
         ("zustimmung", answer_for(values![true, "ja", 1, "on"], values![false, "nein", 0, "", "vielleicht"]).boxed()),
         ("nachweis", answer_for(values![{"id": "bekannt"}, {"id": "bekannt", "name": "x.pdf"}], values![{"id": ""}, {"id": 5}, "x.pdf", {"name": "x.pdf"}, {}]).boxed()),
+        ("datum", answer_for(
+            values!["2026-05-04", "4.5.2026", " 04-05-2026 ", {"day": 4, "month": "5.", "year": "2026"}, {"day": "", "month": ""}],
+            values!["2026/05/04", "4.5.26", {"day": 4, "month": 5}, "morgen", 20260504],
+        ).boxed()),
+        ("telefon", answer_for(values!["0431 123456", "+49 (0)431 12 34-56", "0049 431/123456"], values!["0431", "04311", "0431 12a456", "+0431 1", 431123456]).boxed()),
+        ("iban", answer_for(values!["DE89 3704 0044 0532 0130 00", "de89370400440532013000"], values!["DE89 3704", "DE89-3704-0044-0532-0130-00", 12345678901234567u64]).boxed()),
+        ("kennzeichen", answer_for(values!["KI-AB 123", "ki ab 123", "M-X 1", "KI-AB 123-"], values!["KI-AB 0123", "123", "KI--", "KI-AB-123 E"]).boxed()),
         ("anschrift", answer_for(values![{"ort": "Kiel"}, {"ort": "Kiel", "zusatz": ""}], values![{}, {"zusatz": "x"}, "Kiel", {"ort": "Kiel", "plz": "1"}, {"ort": ""}]).boxed()),
         ("kinder", answer_for(
             values![[], [{"vorname": "Max"}], [{"vorname": "Max", "alter": "3"}, {"vorname": "Mia", "alter": 17}]],
