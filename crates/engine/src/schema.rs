@@ -244,13 +244,16 @@ impl<'s> Builder<'s> {
                     scope: inherited.scope.clone(),
                 };
                 let forms = self.forms(field, path, &shown);
-                let mut then = match (&inherited.scope, requirement) {
-                    (Some(scope), Requirement::Always) if scope.is_empty() => wrap(path, forms.demanded.clone(), true),
-                    _ => wrap(path, forms.optional, forms.forces),
+                let always_required =
+                    matches!((&inherited.scope, &requirement), (Some(s), Requirement::Always) if s.is_empty());
+                let mut then = if always_required {
+                    wrap(path, forms.demanded.clone(), true)
+                } else {
+                    wrap(path, forms.optional, forms.forces)
                 };
-                let required_when = match (&inherited.scope, field.required, &field.required_if) {
-                    (Some(scope), true, _) if !scope.is_empty() => Some(scope.clone()),
-                    (Some(scope), false, Some(e)) => self.condition(e).map(|c| [scope.clone(), vec![c]].concat()),
+                let required_when = match (&inherited.scope, requirement) {
+                    (Some(scope), Requirement::Always) if !scope.is_empty() => Some(scope.clone()),
+                    (Some(scope), Requirement::When(Some(c))) => Some([scope.clone(), vec![c]].concat()),
                     _ => None,
                 };
                 if let Some(holds) = required_when {

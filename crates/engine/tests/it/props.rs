@@ -95,15 +95,34 @@ steps:
         fields:
           - { id: vorname, type: text, label: Vorname, required: true }
           - { id: alter, type: integer, label: Alter, max: 17 }
+          - { id: betreut, type: yes_no, label: Betreut }
+          - { id: schule, type: text, label: Schule, required: true, visible_if: not betreut }
+      - { id: ort_hinweis, type: text, label: Ort, required_if: plz != none }
+      - id: vertreter
+        type: group
+        label: Vertreter
+        visible_if: not ok
+        fields:
+          - { id: name, type: text, label: Name, required: true, max_length: 5 }
+          - { id: telefon, type: phone, label: Telefon }
+  - id: zusatz
+    title: Zusatz
+    visible_if: art == "c"
+    required_if: ok
+    fields:
+      - { id: begruendung, type: text, label: Begründung, required: true, min_length: 3 }
+      - { id: anlage, type: choice, label: Anlage, options: [{value: ja, label: Ja}] }
 "#;
 
-/// An answer in one of the forms the server reads: mostly valid ones, so that about a fifth of
+/// An answer in one of the forms the server reads: mostly valid ones, so that about one in eight of
 /// the bodies are valid and the rest fail in one or two places.
 fn answer_for(valid: &'static [Value], invalid: &'static [Value]) -> impl Strategy<Value = Option<Value>> {
     prop_oneof![
-        30 => prop::sample::select(valid).prop_map(Some),
+        60 => prop::sample::select(valid).prop_map(Some),
         1 => prop::sample::select(invalid).prop_map(Some),
         1 => Just(None),
+        // An explicit blank (`null`, `""` or spaces), as forms send an empty input.
+        1 => Just(Some(Value::Null)),
     ]
 }
 
@@ -147,16 +166,29 @@ fn raw_answers() -> impl Strategy<Value = Map<String, Value>> {
         ("kennzeichen", answer_for(values!["KI-AB 123", "ki ab 123", "M-X 1", "KI-AB 123-"], values!["KI-AB 0123", "123", "KI--", "KI-AB-123 E"]).boxed()),
         ("anschrift", answer_for(values![{"ort": "Kiel"}, {"ort": "Kiel", "zusatz": ""}], values![{}, {"zusatz": "x"}, "Kiel", {"ort": "Kiel", "plz": "1"}, {"ort": ""}]).boxed()),
         ("kinder", answer_for(
-            values![[], [{"vorname": "Max"}], [{"vorname": "Max", "alter": "3"}, {"vorname": "Mia", "alter": 17}]],
-            values![[{"alter": 3}], [{"vorname": "Max", "alter": 18}], [{"vorname": "A"}, {"vorname": "B"}, {"vorname": "C"}], {"vorname": "Max"}, [{"vorname": "Max", "x": 1}]],
+            values![
+                [], [{"vorname": "Max", "betreut": true}], [{"vorname": "Max", "alter": "3", "betreut": 1}, {"vorname": "Mia", "alter": 17, "betreut": "on"}],
+                [{"vorname": "Max", "betreut": "nein", "schule": "Grundschule"}], [{"vorname": "Mia", "betreut": "ja", "schule": 7}]
+            ],
+            values![
+                [{"alter": 3, "betreut": true}], [{"vorname": "Max", "alter": 18, "betreut": true}], [{"vorname": "A"}, {"vorname": "B"}, {"vorname": "C"}],
+                {"vorname": "Max"}, [{"vorname": "Max", "betreut": true, "x": 1}], [{"vorname": "Max", "betreut": false}],
+                [{"vorname": "Max", "schule": ""}], [{"vorname": "Max", "betreut": "vielleicht", "schule": "x"}]
+            ],
         ).boxed()),
+        ("ort_hinweis", answer_for(values!["Kiel", "Kiel", ""], values![{"x": 1}]).boxed()),
+        ("vertreter", answer_for(
+            values![{"name": "Anna"}, {"name": " Anna ", "telefon": "0431 123456"}, {"name": ""}, "egal"],
+            values![{"name": "Annabell"}, {"telefon": "12"}, {"name": "Anna", "x": 1}, {}],
+        ).boxed()),
+        ("begruendung", answer_for(values!["Weil", "  Darum  ", ""], values!["ab", {}]).boxed()),
+        ("anlage", answer_for(values!["ja", " ja"], values!["nein"]).boxed()),
     ];
     let (names, strategies): (Vec<&str>, Vec<_>) = fields.into_iter().unzip();
     (strategies, prop::sample::select(blank), any::<bool>()).prop_map(move |(values, filler, unknown)| {
         let mut m = Map::new();
         for (name, value) in names.iter().zip(values) {
             if let Some(v) = value {
-                // Some absent answers come as explicit blanks, as forms send them.
                 m.insert(name.to_string(), if v.is_null() { filler.clone() } else { v });
             }
         }
