@@ -31,6 +31,6 @@ pub use eval::{
 pub use expr::FUEL;
 pub use messages::Message;
 pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused};
-pub use schema::json_schema;
+pub use schema::request_schema;
 pub use submission::{StoredFile, SubmissionRecord, resolve_files, unknown_fields};
 pub use summary::{SummaryRow, SummaryStep, display};

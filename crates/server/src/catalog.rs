@@ -119,7 +119,7 @@ pub fn publish(files: &[SourceFile]) -> Result<Published, Refused> {
                 .entry(compiled.definition_hash().to_string())
                 .or_insert(compiled)
                 .clone();
-            let schema = baukasten_engine::json_schema(compiled.service());
+            let schema = baukasten_engine::request_schema(compiled.service());
             by_key.insert((tenant.id.clone(), service.id.clone()), offers.len());
             offers.push(Arc::new(Offer {
                 tenant: tenant.clone(),

@@ -38,6 +38,15 @@ pub struct InvalidBody {
     pub errors: Vec<FieldProblem>,
 }
 
+/// The body of a 422 response of `/submissions`: the answers' errors, or the one error of an
+/// `Idempotency-Key` used before with another body.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Unprocessable {
+    Invalid(InvalidBody),
+    KeyReused(ErrorBody),
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{0}")]

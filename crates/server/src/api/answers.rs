@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::backoffice::SubmissionOut;
 use super::{offer, problems};
 use crate::catalog::{Offer, hex};
-use crate::error::{ApiError, ErrorBody, FieldProblem, InvalidBody};
+use crate::error::{ApiError, ErrorBody, FieldProblem, Unprocessable};
 use crate::lang::Lang;
 use crate::state::AppState;
 
@@ -51,6 +51,18 @@ pub struct EvaluateResponse {
     pub fee_total: String,
     pub errors: Vec<FieldProblem>,
 }
+
+/// The answers to a service's fields, by field id:
+/// `{"vorname": "Erika", "anschrift": {"plz": "24103"}, "kinder": [{"name": "Max"}]}`.
+///
+/// Which keys a service takes, the forms each answer may come in and which are required is
+/// the service's own JSON Schema (draft 2020-12), served at
+/// `GET /api/v1/services/{tenant}/{service}/schema` as `application/schema+json`. A body that
+/// the server accepts always passes that schema; rules across fields, computed values, date
+/// bounds and check digits only the server checks.
+#[derive(ToSchema)]
+#[schema(title = "Answers")]
+pub struct Answers(#[allow(dead_code)] std::collections::HashMap<String, Json>);
 
 fn answers_object(body: &Json) -> Result<(), ApiError> {
     if body.is_object() {
@@ -103,12 +115,19 @@ async fn checked_answers(
 /// Evaluates answers without storing anything: what is shown and required, computed values,
 /// fees and errors, exactly as `/submissions` would judge them. The optional script of the
 /// citizen's pages uses this to reveal fields live.
-#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/evaluate",
-    params(("tenant" = String, Path), ("service" = String, Path)),
-    request_body(content = Object, description = "The answers, e.g. {\"vorname\": \"Erika\"}"),
-    responses((status = 200, body = EvaluateResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/evaluate", operation_id = "evaluate_answers",
+    params(("tenant" = String, Path, description = "The municipality"), ("service" = String, Path, description = "The service's id")),
+    request_body(content = Answers, content_type = "application/json",
+        description = "The answers. Their JSON Schema: GET /api/v1/services/{tenant}/{service}/schema"),
+    responses(
+        (status = 200, description = "The evaluation; `valid` says whether /submissions would store these answers", body = EvaluateResponse),
+        (status = 400, description = "The body is not JSON, or not a JSON object", body = ErrorBody),
+        (status = 404, description = "No such service for this municipality", body = ErrorBody),
+        (status = 408, description = "The request took too long", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit (1 MiB unless configured otherwise)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The store cannot be read just now; see `Retry-After`", body = ErrorBody)))]
 #[post("/api/v1/services/{tenant}/{service}/evaluate")]
 pub(super) async fn evaluate(
     state: web::Data<AppState>,
@@ -162,13 +181,29 @@ pub(super) async fn evaluate(
 /// Sends a service: the answers are evaluated, and only valid data is stored, durably, before
 /// the 201 goes out. With an `Idempotency-Key` header a retry gets the first answer back
 /// (`Idempotent-Replayed: true`) and nothing is stored twice.
-#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/submissions",
-    params(("tenant" = String, Path), ("service" = String, Path),
-        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe; up to 200 characters")),
-    request_body(content = Object, description = "The answers"),
-    responses((status = 201, body = SubmissionOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = InvalidBody),
-        (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/submissions", operation_id = "submit_answers",
+    params(("tenant" = String, Path, description = "The municipality"), ("service" = String, Path, description = "The service's id"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "Makes retries safe: 1 to 200 visible ASCII characters, counted per municipality and service \
+                and kept for 7 days (the server's `idempotency_key_days`). A retry with the same key and the byte-identical \
+                body gets the first `201` again, with `Idempotent-Replayed: true`, and stores nothing; the same key with \
+                another body is a `422` with `error.code = idempotency_key_reused`; an empty, longer or non-ASCII key is a `400`.",
+            min_length = 1, max_length = 200)),
+    request_body(content = Answers, content_type = "application/json",
+        description = "The answers. Their JSON Schema: GET /api/v1/services/{tenant}/{service}/schema"),
+    responses(
+        (status = 201, description = "Stored durably (fsync'd) before this answer", body = SubmissionOut,
+            headers(("Location" = String, description = "The submission: /api/v1/submissions/{reference}"),
+                ("Idempotent-Replayed" = String, description = "`true` when this is the answer to an earlier request with the same Idempotency-Key"))),
+        (status = 400, description = "The body is not JSON or not a JSON object, or the Idempotency-Key is malformed", body = ErrorBody),
+        (status = 404, description = "No such service for this municipality", body = ErrorBody),
+        (status = 408, description = "The request took too long", body = ErrorBody),
+        (status = 413, description = "The body is larger than the server's limit (1 MiB unless configured otherwise)", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The answers are not valid (`errors`), or the Idempotency-Key was used with another body (`error.code = idempotency_key_reused`)",
+            body = Unprocessable),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 503, description = "The store cannot write just now; nothing was stored; see `Retry-After`", body = ErrorBody)))]
 #[post("/api/v1/services/{tenant}/{service}/submissions")]
 pub(super) async fn submit(
     state: web::Data<AppState>,

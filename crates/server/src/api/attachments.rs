@@ -39,12 +39,16 @@ impl From<Attachment> for AttachmentOut {
 /// Uploads files for a service (multipart/form-data, one or more parts with a file name). Each
 /// answer is the value to put into a file field of that service's answers; only this
 /// municipality's back office can read the file.
-#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/attachments",
-    params(("tenant" = String, Path), ("service" = String, Path)),
-    request_body(content_type = "multipart/form-data", content = Object),
-    responses((status = 201, body = [AttachmentOut]), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 429, body = ErrorBody), (status = 507, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/services/{tenant}/{service}/attachments", operation_id = "upload_attachments",
+    params(("tenant" = String, Path, description = "The municipality"), ("service" = String, Path, description = "The service's id")),
+    request_body(content_type = "multipart/form-data", content = Object, description = "One or more files, each a form part with a file name"),
+    responses((status = 201, description = "The stored uploads; put one into a file field's answer as it is", body = [AttachmentOut]),
+        (status = 400, description = "Not a multipart body with a file", body = ErrorBody),
+        (status = 404, description = "No such service for this municipality", body = ErrorBody),
+        (status = 413, description = "A file is larger than allowed", body = ErrorBody),
+        (status = 415, description = "A file is not PDF, JPEG, PNG, TIFF, HEIC or WebP by its content", body = ErrorBody),
+        (status = 429, description = "Too many requests; see `Retry-After`", body = ErrorBody),
+        (status = 507, description = "The municipality's storage for uploads is full", body = ErrorBody)))]
 #[post("/api/v1/services/{tenant}/{service}/attachments")]
 pub(super) async fn upload(
     state: web::Data<AppState>,
@@ -71,9 +75,12 @@ pub(super) async fn upload(
 }
 
 /// Downloads an attachment (back office).
-#[utoipa::path(get, path = "/api/v1/attachments/{id}", params(("id" = String, Path)),
+#[utoipa::path(get, path = "/api/v1/attachments/{id}", operation_id = "download_attachment",
+    params(("id" = String, Path, description = "The upload's id")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The file"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The file, with the type found from its content"),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such file for this token's municipality", body = ErrorBody)))]
 #[get("/api/v1/attachments/{id}")]
 pub(super) async fn download(
     state: web::Data<AppState>,

@@ -49,14 +49,17 @@ impl From<Submission> for SubmissionOut {
 
 #[derive(Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// At most this many, newest first (default 50, at most 500).
+    /// At most this many, newest first: 50 unless given; a larger number than 500 counts as 500.
+    #[param(minimum = 0)]
     pub limit: Option<usize>,
 }
 
 /// The municipality's submissions, newest first (back office).
-#[utoipa::path(get, path = "/api/v1/submissions", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/submissions", operation_id = "list_submissions", params(ListQuery),
     security(("bearer" = [])),
-    responses((status = 200, body = [SubmissionOut]), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "The submissions, newest first", body = [SubmissionOut]),
+        (status = 400, description = "`limit` is not a whole number from 0 up", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody)))]
 #[get("/api/v1/submissions")]
 pub(super) async fn list_submissions(
     state: web::Data<AppState>,
@@ -84,9 +87,11 @@ async fn owned_submission(state: &AppState, tenant: &str, reference: String) -> 
 }
 
 /// One submission with its data (back office).
-#[utoipa::path(get, path = "/api/v1/submissions/{reference}",
-    params(("reference" = String, Path)), security(("bearer" = [])),
-    responses((status = 200, body = SubmissionOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/submissions/{reference}", operation_id = "get_submission",
+    params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`")), security(("bearer" = [])),
+    responses((status = 200, description = "The submission", body = SubmissionOut),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such submission for this token's municipality", body = ErrorBody)))]
 #[get("/api/v1/submissions/{reference}")]
 pub(super) async fn get_submission(
     state: web::Data<AppState>,
@@ -106,10 +111,16 @@ pub struct StateChange {
 
 /// Moves a submission to another state of its process (back office). Only transitions the
 /// service declares are allowed; each is written to the audit trail.
-#[utoipa::path(post, path = "/api/v1/submissions/{reference}/state",
-    params(("reference" = String, Path)), security(("bearer" = [])), request_body = StateChange,
-    responses((status = 200, body = SubmissionOut), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/submissions/{reference}/state", operation_id = "set_submission_state",
+    params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`")), security(("bearer" = [])),
+    request_body = StateChange,
+    responses((status = 200, description = "The submission in its new state", body = SubmissionOut),
+        (status = 400, description = "The body is not a JSON object with `state`", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such submission for this token's municipality", body = ErrorBody),
+        (status = 409, description = "The service's process does not allow this move from the current state", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 503, description = "The store cannot write just now; see `Retry-After`", body = ErrorBody)))]
 #[post("/api/v1/submissions/{reference}/state")]
 pub(super) async fn set_state(
     state: web::Data<AppState>,

@@ -6,7 +6,8 @@
 //! API only when it is added here. The recorded traffic (`tests/it/recorded.rs`) holds a
 //! snapshot of every catalog service's definition, so a change of shape shows as a diff.
 //!
-//! Texts are objects by language (`{"de": "…", "en": "…"}`, German always present);
+//! Texts are objects by language (`{"de": "…", "en": "…"}`, German always present except in
+//! the empty label of an `info` field);
 //! expressions are objects with their `source` as written in the service file.
 
 use std::collections::BTreeMap;
@@ -17,8 +18,19 @@ use utoipa::ToSchema;
 
 use crate::catalog::Offer;
 
-/// A text by language code; `de` is always there.
+/// A text by language code; `de` is always there, except in the empty label of an `info` field.
 pub type Text = BTreeMap<String, String>;
+
+/// A text by language code: `{"de": "…", "en": "…"}`. (The schema of [`Text`] in the OpenAPI
+/// document: a named object, which client generators turn into a type, where a bare map
+/// would leave them guessing.)
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct LocalizedText {
+    /// German: always there, except in the label of an `info` field, which is `{}`.
+    pub de: Option<String>,
+    pub en: Option<String>,
+}
 
 /// An expression of the service language, as written.
 #[derive(Debug, Serialize, ToSchema)]
@@ -38,24 +50,24 @@ pub struct Definition {
     pub version: String,
     /// The FIM Leistungsschlüssel (14 digits), where one is known.
     pub leika: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub title: Text,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub description: Option<Text>,
     pub keywords: Vec<String>,
     /// The languages the service is offered in, German first.
     pub languages: Vec<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub duration: Option<Text>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<LocalizedText>)]
     pub requirements: Vec<Text>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub privacy: Option<Text>,
     /// The declaration a citizen confirms before sending, if any.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub declaration: Option<Text>,
     /// What happens after sending, in the service's words, if it says so.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub next_steps: Option<Text>,
     /// The first part of reference numbers, where the service declares one.
     pub reference_prefix: Option<String>,
@@ -73,9 +85,9 @@ pub struct Definition {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ChoiceOption {
     pub value: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub label: Text,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub hint: Option<Text>,
 }
 
@@ -83,9 +95,9 @@ pub struct ChoiceOption {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Step {
     pub id: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub title: Text,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub description: Option<Text>,
     pub visible_if: Option<Expression>,
     pub required_if: Option<Expression>,
@@ -97,9 +109,9 @@ pub struct Step {
 pub struct Field {
     pub id: String,
     pub kind: FieldKind,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub label: Text,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub hint: Option<Text>,
     pub required: bool,
     pub required_if: Option<Expression>,
@@ -123,7 +135,7 @@ pub struct Constraints {
 pub struct Pattern {
     /// A regular expression the whole answer must match.
     pub regex: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub message: Text,
 }
 
@@ -173,7 +185,7 @@ pub enum FieldKind {
         max_size: Option<u64>,
     },
     Info {
-        #[schema(value_type = Object)]
+        #[schema(value_type = LocalizedText)]
         text: Text,
     },
     Plz,
@@ -189,7 +201,7 @@ pub enum FieldKind {
         fields: Vec<Field>,
         min_items: Option<u32>,
         max_items: Option<u32>,
-        #[schema(value_type = Option<Object>)]
+        #[schema(value_type = Option<LocalizedText>)]
         item_label: Option<Text>,
     },
 }
@@ -201,7 +213,7 @@ pub struct Computed {
     pub value: Expression,
     /// `text`, `integer`, `decimal`, `money`, `date` or `bool`, where declared.
     pub value_type: Option<String>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub label: Option<Text>,
 }
 
@@ -211,14 +223,14 @@ pub struct Rule {
     pub id: Option<String>,
     pub check: Expression,
     pub field: String,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub message: Text,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Fee {
     pub id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = LocalizedText)]
     pub label: Text,
     pub amount: Expression,
     pub condition: Option<Expression>,
@@ -235,7 +247,7 @@ pub struct Process {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct State {
     pub id: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub label: Option<Text>,
 }
 
@@ -243,7 +255,7 @@ pub struct State {
 pub struct Transition {
     pub from: String,
     pub to: String,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<LocalizedText>)]
     pub label: Option<Text>,
 }
 

@@ -24,11 +24,11 @@ use baukasten_engine::FieldError;
 use utoipa::OpenApi;
 
 use crate::catalog::Offer;
-use crate::error::{ApiError, ErrorBody, FieldProblem, InvalidBody};
+use crate::error::{ApiError, ErrorBody, FieldProblem, InvalidBody, Unprocessable};
 use crate::lang::Lang;
 use crate::state::AppState;
 
-pub use answers::{EvaluateResponse, FeeOut, FieldOut, StepOut};
+pub use answers::{Answers, EvaluateResponse, FeeOut, FieldOut, StepOut};
 pub use attachments::AttachmentOut;
 pub use backoffice::{StateChange, SubmissionOut};
 pub use services::ServiceSummary;
@@ -63,7 +63,9 @@ pub use services::ServiceSummary;
         StateChange,
         FieldProblem,
         InvalidBody,
+        Unprocessable,
         ErrorBody,
+        Answers,
         AttachmentOut,
     )),
     modifiers(&BearerAuth)
@@ -120,7 +122,8 @@ fn problems(errors: &[FieldError], lang: Lang) -> Vec<FieldProblem> {
 }
 
 /// This document: the OpenAPI 3 description of the API, generated from the code.
-#[utoipa::path(get, path = "/api/v1/openapi.json", responses((status = 200, description = "OpenAPI 3", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/openapi.json", operation_id = "get_openapi",
+    responses((status = 200, description = "This OpenAPI 3.1 document", body = Object)))]
 #[get("/api/v1/openapi.json")]
 async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())

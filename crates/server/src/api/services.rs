@@ -1,5 +1,5 @@
 //! The catalog as integrators see it: the services per municipality, each one's definition
-//! and the JSON Schema of its submission data.
+//! and the JSON Schema of the answers it takes.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::{Deserialize, Serialize};
@@ -35,8 +35,8 @@ pub struct Search {
 }
 
 /// The services of the catalog, per municipality.
-#[utoipa::path(get, path = "/api/v1/services", params(Search),
-    responses((status = 200, body = [ServiceSummary])))]
+#[utoipa::path(get, path = "/api/v1/services", operation_id = "list_services", params(Search),
+    responses((status = 200, description = "The services, in catalog order", body = [ServiceSummary])))]
 #[get("/api/v1/services")]
 pub(super) async fn services(state: web::Data<AppState>, query: web::Query<Search>, req: HttpRequest) -> HttpResponse {
     let lang = Lang::of_request(&req);
@@ -70,9 +70,10 @@ pub(super) async fn services(state: web::Data<AppState>, query: web::Query<Searc
 
 /// The service's definition: steps, fields, conditions, fees and process, as one
 /// municipality offers it.
-#[utoipa::path(get, path = "/api/v1/services/{tenant}/{service}",
-    params(("tenant" = String, Path), ("service" = String, Path)),
-    responses((status = 200, description = "The definition", body = Definition), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/services/{tenant}/{service}", operation_id = "get_definition",
+    params(("tenant" = String, Path, description = "The municipality"), ("service" = String, Path, description = "The service's id")),
+    responses((status = 200, description = "The definition", body = Definition),
+        (status = 404, description = "No such service for this municipality", body = ErrorBody)))]
 #[get("/api/v1/services/{tenant}/{service}")]
 pub(super) async fn definition(
     state: web::Data<AppState>,
@@ -83,10 +84,15 @@ pub(super) async fn definition(
     Ok(HttpResponse::Ok().json(Definition::of(&offer)))
 }
 
-/// The JSON Schema (draft 2020-12) of the service's clean submission data.
-#[utoipa::path(get, path = "/api/v1/services/{tenant}/{service}/schema",
-    params(("tenant" = String, Path), ("service" = String, Path)),
-    responses((status = 200, description = "JSON Schema", body = Object), (status = 404, body = ErrorBody)))]
+/// The JSON Schema (draft 2020-12) of the request body of the service's `/evaluate` and
+/// `/submissions`: the answers, in every form the server reads them. Every body the server
+/// accepts passes it; rules it cannot express (across fields, computed values, date bounds,
+/// check digits) only the server checks.
+#[utoipa::path(get, path = "/api/v1/services/{tenant}/{service}/schema", operation_id = "get_answers_schema",
+    params(("tenant" = String, Path, description = "The municipality"), ("service" = String, Path, description = "The service's id")),
+    responses((status = 200, description = "A JSON Schema, draft 2020-12, of the answers (`Answers`) this service takes",
+            content_type = "application/schema+json", body = Object),
+        (status = 404, description = "No such service for this municipality", body = ErrorBody)))]
 #[get("/api/v1/services/{tenant}/{service}/schema")]
 pub(super) async fn schema(
     state: web::Data<AppState>,

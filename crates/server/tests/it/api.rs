@@ -508,6 +508,89 @@ fn a_file_answer_must_name_an_upload() {
     assert_eq!(foto["size"], JPEG.len());
 }
 
+/// What an integrator's tooling reads in the OpenAPI document: every answer described (OpenAPI
+/// 3.1 requires it; generators and validators refuse the document otherwise), the answers'
+/// body as a documented type that points at each service's JSON Schema, the schema's own media
+/// type, and the rules of `Idempotency-Key` and `limit`. (tests/api/run.sh checks the whole
+/// document with an independent validator and a generated client.)
+#[test]
+fn the_openapi_document_describes_bodies_headers_and_every_answer() {
+    let server = start();
+    let doc = get(&server, "/api/v1/openapi.json").json();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("operations") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                assert!(
+                    response["description"].as_str().is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status} has no description"
+                );
+            }
+        }
+    }
+    let service = "/api/v1/services/{tenant}/{service}";
+    for endpoint in ["evaluate", "submissions"] {
+        let operation = &doc["paths"][format!("{service}/{endpoint}")]["post"];
+        let body = &operation["requestBody"];
+        assert_eq!(
+            body["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/Answers"
+        );
+        assert!(
+            body["description"]
+                .as_str()
+                .unwrap_or("")
+                .contains(&format!("{service}/schema"))
+        );
+        for status in ["400", "415"] {
+            assert!(
+                operation["responses"].get(status).is_some(),
+                "{endpoint} documents {status}"
+            );
+        }
+    }
+    assert!(
+        doc["components"]["schemas"]["Answers"]["description"]
+            .as_str()
+            .unwrap_or("")
+            .contains("/schema")
+    );
+    let schema = &doc["paths"][format!("{service}/schema")]["get"]["responses"]["200"]["content"];
+    assert!(schema.get("application/schema+json").is_some(), "{schema}");
+
+    let submit = &doc["paths"][format!("{service}/submissions")]["post"];
+    let key = submit["parameters"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "Idempotency-Key"))
+        .expect("Idempotency-Key is documented");
+    assert_eq!(key["in"], "header");
+    assert_eq!(key["schema"]["maxLength"], 200);
+    for rule in ["200", "Idempotent-Replayed", "idempotency_key_reused", "400"] {
+        assert!(
+            key["description"].as_str().unwrap_or("").contains(rule),
+            "{rule}: {key}"
+        );
+    }
+    assert!(submit["responses"]["201"]["headers"].get("Location").is_some());
+    assert!(
+        submit["responses"]["422"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .is_some_and(|r| r.ends_with("/Unprocessable"))
+    );
+
+    let list = &doc["paths"]["/api/v1/submissions"]["get"];
+    let limit = list["parameters"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "limit"))
+        .expect("limit is documented");
+    assert_eq!(limit["in"], "query");
+    assert!(limit["description"].as_str().unwrap_or("").contains("500"));
+    // And the server keeps what the document says about `limit`.
+    let not_a_number = get_with_token(&server, "/api/v1/submissions?limit=viele", TOKEN_MUSTERSTADT);
+    assert_eq!(not_a_number.status, 400, "{}", not_a_number.body);
+    assert!(list["responses"].get("400").is_some());
+}
+
 /// The definition is documented as a type of its own, and what is served is what the OpenAPI
 /// document says: every catalog service's definition validates against its schema there.
 #[test]

@@ -6,4 +6,5 @@ mod common;
 mod flow;
 mod layout;
 mod recorded;
+mod schema;
 mod upgrade;
