@@ -45,6 +45,9 @@ pub fn run(args: ServeArgs, lang: Lang) -> ExitCode {
         },
         None => Config::default(),
     };
+    // With a config file the server is set up for real: a webhook a service delivers to must be
+    // configured. Without one (a first look at the catalog) such deliveries wait, with a warning.
+    config.require_delivery_targets = args.config.is_some();
     if let Some(forms) = args.forms {
         config.forms = forms;
     }
@@ -64,11 +67,10 @@ pub fn run(args: ServeArgs, lang: Lang) -> ExitCode {
     let prepared = match baukasten_server::prepare(config, loader) {
         Ok(p) => p,
         Err(StartError::Catalog(refused)) => {
-            match refused.loaded {
-                Some(loaded) => crate::print_diagnostics(&loaded, lang),
-                None => eprintln!("baukasten: {}", refused.message),
+            if let Some(loaded) = &refused.loaded {
+                crate::print_diagnostics(loaded, lang);
             }
-            eprintln!("baukasten: the server does not start on a catalog with errors.");
+            eprintln!("baukasten: the server does not start: {}.", refused.message);
             return ExitCode::from(1);
         }
         Err(e) => {

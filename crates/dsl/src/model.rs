@@ -351,6 +351,9 @@ pub struct Process {
     pub states: Vec<State>,
     pub transitions: Vec<Transition>,
     pub deliver: Vec<Delivery>,
+    /// Where each entry of `deliver` is written, for messages about its target.
+    #[serde(skip)]
+    pub deliver_spans: Vec<Span>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

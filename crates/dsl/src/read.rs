@@ -1409,6 +1409,7 @@ impl<'d> Reader<'d> {
             }
         }
         let mut deliver = Vec::new();
+        let mut deliver_spans = Vec::new();
         if let Some(n) = e.get("deliver") {
             for item in self.list(n) {
                 let Some(d) = self.entries(item, &spec::DELIVERY, false) else {
@@ -1433,7 +1434,9 @@ impl<'d> Reader<'d> {
                     );
                     continue;
                 }
-                let target = d.get(kinds[0]).and_then(|n| self.string(n)).unwrap_or_default();
+                let target_node = d.get(kinds[0]);
+                let target = target_node.and_then(|n| self.string(n)).unwrap_or_default();
+                deliver_spans.push(target_node.map_or(item.span, |n| n.span));
                 deliver.push(match kinds[0] {
                     "webhook" => Delivery::Webhook(target),
                     "email" => Delivery::Email(target),
@@ -1445,6 +1448,7 @@ impl<'d> Reader<'d> {
             states,
             transitions,
             deliver,
+            deliver_spans,
         })
     }
 

@@ -58,6 +58,21 @@ pub struct Config {
     /// The time zone whose date is `today` (an IANA name); `Europe/Berlin` by default, whatever
     /// zone the machine runs in.
     pub time_zone: chrono_tz::Tz,
+    /// Webhook receivers per municipality: `webhooks: { musterstadt: { fachverfahren: { url,
+    /// secret_env } } }`. The secret is read from the environment variable named.
+    pub webhooks:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, baukasten_deliver::WebhookTarget>>,
+    /// The waits before each attempt of a delivery, in seconds (default: 0, 5, 300, 1800,
+    /// 7200, 18000, 36000, 50400, 72000, 86400).
+    pub delivery_schedule: Option<baukasten_deliver::Schedule>,
+    /// The address under which receivers reach this server, for links to attachments
+    /// (default: `http://` and the listening address).
+    pub public_url: Option<String>,
+    /// Whether a service may not start delivering to a webhook its municipality has not
+    /// configured. `baukasten serve` sets it when it runs with a config file; without one (a
+    /// first look at the catalog) such deliveries wait in the outbox, with a warning.
+    #[serde(skip)]
+    pub require_delivery_targets: bool,
 }
 
 impl Default for Config {
@@ -85,6 +100,10 @@ impl Default for Config {
             workers: 0,
             today: None,
             time_zone: baukasten_engine::DEFAULT_TIME_ZONE,
+            webhooks: Default::default(),
+            delivery_schedule: None,
+            public_url: None,
+            require_delivery_targets: false,
         }
     }
 }

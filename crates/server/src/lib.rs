@@ -14,6 +14,7 @@ pub mod body;
 pub mod catalog;
 pub mod citizen;
 pub mod config;
+pub mod deliveries;
 pub mod error;
 pub mod guard;
 pub mod lang;
@@ -58,6 +59,8 @@ pub enum StartError {
     Store(#[from] baukasten_store::StoreError),
     #[error("refusing to start: {0}")]
     StoreLost(String),
+    #[error("the configuration cannot be used: {0}")]
+    Config(String),
     #[error("{0}")]
     Io(#[from] io::Error),
 }
@@ -66,6 +69,7 @@ pub enum StartError {
 pub struct Prepared {
     state: web::Data<AppState>,
     loader: Loader,
+    webhooks: baukasten_deliver::Webhooks,
 }
 
 /// Opens the store in `config.data` and publishes the catalog the loader reads.
@@ -85,6 +89,27 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     let secret = load_or_create_secret(&config.data.join("secret.key"))?;
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
+    let webhooks = deliveries::webhooks(&config).map_err(StartError::Config)?;
+    if config.delivery_schedule.as_ref().is_some_and(|s| s.attempts() == 0) {
+        return Err(StartError::Config("delivery_schedule: at least one attempt".into()));
+    }
+    let mut loaded = baukasten_dsl::load_catalog(files.clone());
+    let missing = deliveries::unconfigured_webhooks(&loaded, &config.webhooks);
+    if !missing.is_empty() {
+        if config.require_delivery_targets {
+            loaded.diagnostics = missing;
+            return Err(StartError::Catalog(catalog::Refused {
+                message: "deliveries to webhooks the configuration does not name".into(),
+                loaded: Some(Box::new(loaded)),
+            }));
+        }
+        for d in &missing {
+            log::warn!(
+                "{} Its deliveries wait in the outbox until the configuration names it.",
+                d.render(&loaded.sources, baukasten_dsl::Lang::En).trim_end()
+            );
+        }
+    }
     let state = AppState {
         limiter: RateLimiter::new(config.rate_limit_per_minute, config.trusted_proxies.clone()),
         in_flight: Default::default(),
@@ -98,6 +123,7 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     Ok(Prepared {
         state: web::Data::new(state),
         loader,
+        webhooks,
     })
 }
 
@@ -159,6 +185,8 @@ pub struct Running {
     pub addr: SocketAddr,
     server: actix_web::dev::Server,
     state: web::Data<AppState>,
+    /// Delivers the outbox while the server runs; stopped when the server stops.
+    dispatcher: baukasten_deliver::DispatcherHandle,
 }
 
 impl Prepared {
@@ -210,10 +238,13 @@ impl Prepared {
             watch(state.clone(), self.loader.clone());
         }
         expire_drafts(state.clone());
+        let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let dispatcher = deliveries::start(&state, self.webhooks, public_url);
         Ok(Running {
             addr,
             server: server.run(),
             state,
+            dispatcher,
         })
     }
 }
@@ -230,14 +261,22 @@ impl Running {
     /// Serves until a signal (SIGINT, SIGTERM) or [`ServerHandle::stop`]; in-flight requests
     /// finish first. Needs an actix or tokio runtime.
     pub async fn run(self) -> io::Result<()> {
-        self.server.await
+        let Running { server, dispatcher, .. } = self;
+        let result = server.await;
+        dispatcher.stop();
+        result
     }
 
     /// Serves on a thread of its own with its own runtime; for tests and embedding.
     pub fn spawn(self) -> (SocketAddr, ServerHandle, std::thread::JoinHandle<io::Result<()>>) {
         let addr = self.addr;
         let handle = self.server.handle();
-        let thread = std::thread::spawn(move || actix_web::rt::System::new().block_on(self.server));
+        let (server, dispatcher) = (self.server, self.dispatcher);
+        let thread = std::thread::spawn(move || {
+            let result = actix_web::rt::System::new().block_on(server);
+            dispatcher.stop();
+            result
+        });
         (addr, handle, thread)
     }
 }

@@ -11,6 +11,20 @@ use super::{BROKEN, repo_root, scratch};
 
 const TOKEN: &str = "crash-test-token-0123456789";
 
+/// Every webhook the catalog's services deliver to, configured for both municipalities (a
+/// config file makes them required). Nothing listens there: the deliveries wait and retry.
+const WEBHOOKS: &str = "webhooks:
+  musterstadt:
+    fachverfahren: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+    meldewesen: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+    steuerverfahren: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+  beispieldorf:
+    fachverfahren: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+    meldewesen: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+    steuerverfahren: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+    ordnungsamt: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_TEST_SECRET }
+";
+
 /// Starts the real binary on a free port and returns it with its address.
 fn serve(data: &std::path::Path, config: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baukasten"))
@@ -20,6 +34,7 @@ fn serve(data: &std::path::Path, config: &std::path::Path) -> (Child, String) {
         .arg(data)
         .args(["--addr", "127.0.0.1:0", "--config"])
         .arg(config)
+        .env("BAUKASTEN_TEST_SECRET", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -94,7 +109,7 @@ fn no_acknowledged_submission_is_lost_when_the_server_is_killed() {
     let config = dir.join("baukasten.yaml");
     std::fs::write(
         &config,
-        format!("rate_limit_per_minute: 1000000\nworkers: 2\ntokens:\n  musterstadt: {TOKEN}\n"),
+        format!("rate_limit_per_minute: 1000000\nworkers: 2\ntokens:\n  musterstadt: {TOKEN}\n{WEBHOOKS}"),
     )
     .unwrap();
     let answers = Arc::new(valid_answers());

@@ -1,5 +1,6 @@
 //! The JSON back office, for a municipality's systems with its bearer token: its submissions,
-//! one submission, and state changes along the process.
+//! one submission, state changes along the process, and the deliveries of a submission with
+//! a resend.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use baukasten_engine::Lifecycle;
@@ -157,5 +158,115 @@ pub(super) async fn set_state(
             now.state
         ))),
         StateChanged::NotFound => Err(ApiError::NotFound("no such submission".into())),
+    }
+}
+
+/// One delivery of a submission as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// The same for every attempt (`msg_…`): the `webhook-id` a receiver sees.
+    pub id: String,
+    /// `webhook`, `email` or `fit_connect`.
+    pub channel: String,
+    /// The target the service names, e.g. the webhook `fachverfahren`.
+    pub target: String,
+    /// `pending`, `delivered`, `failed` (every attempt of the series failed) or `stopped` (the
+    /// receiver answered 410 Gone).
+    pub status: String,
+    /// Attempts of the current series; a resend starts a new one.
+    pub attempts: usize,
+    /// Every attempt, oldest first, across series.
+    pub history: Vec<AttemptOut>,
+    pub last_error: Option<String>,
+    pub next_attempt: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AttemptOut {
+    pub at: String,
+    /// The receiver's HTTP status, where it answered.
+    pub status: Option<u16>,
+    pub error: Option<String>,
+}
+
+impl From<baukasten_store::Delivery> for DeliveryOut {
+    fn from(d: baukasten_store::Delivery) -> Self {
+        DeliveryOut {
+            attempts: d.series_attempts(),
+            last_error: d.attempts.last().and_then(|a| a.error.clone()),
+            history: d
+                .attempts
+                .into_iter()
+                .map(|a| AttemptOut {
+                    at: a.at.to_rfc3339(),
+                    status: a.status,
+                    error: a.error,
+                })
+                .collect(),
+            id: d.id,
+            channel: d.channel,
+            target: d.target,
+            status: serde_json::to_value(d.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            next_attempt: d.next_attempt.map(|t| t.to_rfc3339()),
+        }
+    }
+}
+
+/// The deliveries of a submission: target, status, attempts, last error, next attempt (back
+/// office).
+#[utoipa::path(get, path = "/api/v1/submissions/{reference}/deliveries", operation_id = "list_deliveries",
+    params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`")), security(("bearer" = [])),
+    responses((status = 200, description = "The submission's deliveries, in the order of the service's `deliver:`", body = Vec<DeliveryOut>),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such submission for this token's municipality", body = ErrorBody)))]
+#[get("/api/v1/submissions/{reference}/deliveries")]
+pub(super) async fn list_deliveries(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let submission = owned_submission(&state, &tenant, path.into_inner()).await?;
+    let store = state.store.clone();
+    let deliveries = web::block(move || store.deliveries(&submission.reference))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let out: Vec<DeliveryOut> = deliveries.into_iter().map(DeliveryOut::from).collect();
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Sends a delivery again: a fresh series of attempts, starting now, whatever its status —
+/// also after the last attempt failed (back office).
+#[utoipa::path(post, path = "/api/v1/submissions/{reference}/deliveries/{id}/resend", operation_id = "resend_delivery",
+    params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`"),
+        ("id" = String, Path, description = "The delivery's id (`msg_…`)")),
+    security(("bearer" = [])),
+    responses((status = 202, description = "The delivery, pending again", body = DeliveryOut),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such submission or delivery for this token's municipality", body = ErrorBody),
+        (status = 503, description = "The store cannot write just now; see `Retry-After`", body = ErrorBody)))]
+#[post("/api/v1/submissions/{reference}/deliveries/{id}/resend")]
+pub(super) async fn resend_delivery(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let (reference, id) = path.into_inner();
+    let submission = owned_submission(&state, &tenant, reference).await?;
+    let store = state.store.clone();
+    let now = state.now();
+    let resent = web::block(move || {
+        let known = store.deliveries(&submission.reference)?.iter().any(|d| d.id == id);
+        if known { store.resend(&id, now) } else { Ok(None) }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    match resent {
+        Some(d) => Ok(HttpResponse::Accepted().json(DeliveryOut::from(d))),
+        None => Err(ApiError::NotFound("no such delivery".into())),
     }
 }

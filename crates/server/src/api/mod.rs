@@ -48,6 +48,8 @@ pub use services::ServiceSummary;
         backoffice::list_submissions,
         backoffice::get_submission,
         backoffice::set_state,
+        backoffice::list_deliveries,
+        backoffice::resend_delivery,
         attachments::upload,
         attachments::download,
         openapi_json,
@@ -61,6 +63,8 @@ pub use services::ServiceSummary;
         FeeOut,
         SubmissionOut,
         StateChange,
+        backoffice::DeliveryOut,
+        backoffice::AttemptOut,
         FieldProblem,
         InvalidBody,
         Unprocessable,
@@ -94,6 +98,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(backoffice::list_submissions)
         .service(backoffice::get_submission)
         .service(backoffice::set_state)
+        .service(backoffice::list_deliveries)
+        .service(backoffice::resend_delivery)
         .service(attachments::upload)
         .service(attachments::download)
         .service(openapi_json);

@@ -357,6 +357,8 @@ fn the_openapi_document_matches_the_routes() {
         "GET /api/v1/submissions",
         "GET /api/v1/submissions/{reference}",
         "POST /api/v1/submissions/{reference}/state",
+        "GET /api/v1/submissions/{reference}/deliveries",
+        "POST /api/v1/submissions/{reference}/deliveries/{id}/resend",
         "POST /api/v1/services/{tenant}/{service}/attachments",
         "GET /api/v1/attachments/{id}",
         "GET /api/v1/openapi.json",

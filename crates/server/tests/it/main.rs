@@ -3,6 +3,7 @@
 
 mod api;
 mod common;
+mod deliveries;
 mod flow;
 mod layout;
 mod recorded;
