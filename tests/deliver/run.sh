@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Deliveries end to end, as CI runs them (.ci/run calls this), against real peers on this
+# machine:
+#   1. a webhook receiver (receiver.py) that verifies every signature with the `standardwebhooks`
+#      package from PyPI, an implementation of the specification that is not ours, fails the
+#      first 3 attempts and takes the 4th: one submission arrives, with the same webhook-id on
+#      all 4 attempts, and the back office shows 4 attempts, delivered;
+#   2. the server is killed (SIGKILL) while three submissions' deliveries are pending (the
+#      receiver answers 503), the receiver starts taking them, the server is started again on
+#      the same data: all three arrive.
+# The Python tool is pinned in requirements.txt and installed from PyPI into a virtual
+# environment outside the clone, once per version of that file.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "$0")" && pwd)"
+REPO="$(cd "$HERE/../.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+VENV="${BAUKASTEN_DELIVER_VENV:-${HOME}/.cache/baukasten-deliver-venv}"
+started=$SECONDS
+
+lock_sum="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
+if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.baukasten-lock" 2>/dev/null)" != "$lock_sum" ]; then
+  echo "-- pip install -r tests/deliver/requirements.txt (into $VENV)"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+    --index-url https://pypi.org/simple -r "$HERE/requirements.txt"
+  echo "$lock_sum" > "$VENV/.baukasten-lock"
+fi
+PY="$VENV/bin/python"
+
+echo "-- cargo build -p baukasten-cli"
+(cd "$REPO" && cargo build -q -p baukasten-cli)
+BAUKASTEN="$CARGO_TARGET_DIR/debug/baukasten"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/baukasten-deliver.XXXXXX")"
+pids=()
+# Kills a process and waits for it (so the shell does not report the kill).
+stop() {
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  for pid in "${pids[@]}"; do stop "$pid"; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+secret="whsec_$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
+export BAUKASTEN_DELIVER_SECRET="$secret"
+TOKEN="deliver-check-token-0123456789"
+
+# Starts the receiver; sets $port.
+receiver() {
+  local log="$1"; shift
+  "$PY" "$HERE/receiver.py" --secret "$secret" --log "$log" --port-file "$work/port" "$@" \
+    > "$work/receiver.out" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$work/port" ] && break; sleep 0.1; done
+  port="$(cat "$work/port")"; rm -f "$work/port"
+}
+
+# Writes the server's config: every webhook of the catalog goes to the receiver on $1.
+config() {
+  local url="http://127.0.0.1:$1/hook"
+  {
+    echo "tokens: { musterstadt: $TOKEN }"
+    echo "delivery_schedule: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]"
+    echo "webhooks:"
+    for tenant in musterstadt beispieldorf; do
+      echo "  $tenant:"
+      for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
+        echo "    $name: { url: \"$url\", secret_env: BAUKASTEN_DELIVER_SECRET }"
+      done
+    done
+  } > "$work/baukasten.yaml"
+}
+
+# Starts the server on the data folder; sets $base.
+serve() {
+  (cd "$REPO" && exec "$BAUKASTEN" serve --forms forms --data "$work/data" --addr 127.0.0.1:0 \
+    --config "$work/baukasten.yaml" > "$work/serve.out" 2> "$work/serve.err") &
+  server=$!
+  pids+=($server)
+  base=""
+  for _ in $(seq 100); do
+    base="$(grep -o 'http://[0-9.:]*' "$work/serve.out" 2>/dev/null || true)"
+    [ -n "$base" ] && break
+    sleep 0.1
+  done
+  if [ -z "$base" ]; then echo "the server did not start:" >&2; cat "$work/serve.err" >&2; exit 1; fi
+}
+
+submit() {
+  "$PY" - "$base" <<'PYEOF'
+import json, sys, urllib.request
+body = {"kategorie": "schlagloch", "ortsangabe": "adresse", "strasse": "Holstenstraße",
+        "hausnummer": "12a", "beschreibung": "Tiefes Schlagloch am Fahrbahnrand.", "rueckmeldung": False}
+req = urllib.request.Request(sys.argv[1] + "/api/v1/services/musterstadt/maengelmelder/submissions",
+                             data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req) as r:
+    assert r.status == 201, r.status
+    print(json.load(r)["reference"])
+PYEOF
+}
+
+# Waits until the receiver's log shows a verified 204 for every reference given.
+await_delivered() {
+  local log="$1"; shift
+  "$PY" - "$log" "$@" <<'PYEOF'
+import json, sys, time
+log, refs = sys.argv[1], set(sys.argv[2:])
+deadline = time.time() + 60
+while time.time() < deadline:
+    try:
+        entries = [json.loads(l) for l in open(log, encoding="utf-8")]
+    except FileNotFoundError:
+        entries = []
+    done = {e["reference"] for e in entries if e["status"] == 204 and e["verified"]}
+    if refs <= done:
+        sys.exit(0)
+    time.sleep(0.2)
+sys.exit(f"not delivered within 60 s: {sorted(refs - done)}; the receiver saw {entries}")
+PYEOF
+}
+
+echo "-- 1. a receiver that fails three times, verifying signatures with standardwebhooks"
+receiver "$work/one.log" --fail 3
+config "$port"
+serve
+ref="$(submit)"
+await_delivered "$work/one.log" "$ref"
+"$PY" - "$work/one.log" "$ref" "$base" "$TOKEN" <<'PYEOF'
+import json, sys, urllib.request
+log, ref, base, token = sys.argv[1:]
+entries = [json.loads(l) for l in open(log, encoding="utf-8") if json.loads(l)["reference"] == ref]
+assert [e["status"] for e in entries] == [500, 500, 500, 204], entries
+assert all(e["verified"] for e in entries), entries
+assert len({e["id"] for e in entries}) == 1 and entries[0]["id"].startswith("msg_"), entries
+assert entries[0]["type"] == "submission.created", entries
+req = urllib.request.Request(f"{base}/api/v1/submissions/{ref}/deliveries", headers={"Authorization": f"Bearer {token}"})
+deliveries = json.load(urllib.request.urlopen(req))
+assert deliveries[0]["status"] == "delivered" and deliveries[0]["attempts"] == 4, deliveries
+print(f"   {ref}: 4 attempts, one webhook-id ({entries[0]['id']}), every signature verified by standardwebhooks")
+PYEOF
+stop "$server"
+
+echo "-- 2. SIGKILL while deliveries are pending; after the restart all arrive"
+receiver "$work/two.log" --accept-file "$work/accept"
+config "$port"
+serve
+refs=("$(submit)" "$(submit)" "$(submit)")
+# Let each be attempted (and refused with 503) at least once, then kill the server.
+"$PY" - "$work/two.log" "${refs[@]}" <<'PYEOF'
+import json, sys, time
+log, refs = sys.argv[1], set(sys.argv[2:])
+deadline = time.time() + 30
+while time.time() < deadline:
+    try:
+        seen = {json.loads(l)["reference"] for l in open(log, encoding="utf-8")}
+    except FileNotFoundError:
+        seen = set()
+    if refs <= seen:
+        sys.exit(0)
+    time.sleep(0.1)
+sys.exit("the deliveries were never attempted")
+PYEOF
+stop "$server"
+touch "$work/accept"
+serve
+await_delivered "$work/two.log" "${refs[@]}"
+echo "   ${refs[*]}: delivered after the restart"
+stop "$server"
+
+echo "delivery checks done in $((SECONDS - started)) s"
