@@ -387,10 +387,13 @@ async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
-    let counted = web::block(move || (store.stats(), store.upload_bytes())).await;
+    let counted = web::block(move || (store.stats(), store.upload_bytes(), store.delivery_backlog())).await;
     let mut body = state.metrics.render();
-    if let Ok((stats, uploads)) = counted {
+    if let Ok((stats, uploads, backlog)) = counted {
         body.push_str(&metrics::render_store(&stats, uploads.ok().as_ref()));
+        if let Ok(backlog) = backlog {
+            body.push_str(&metrics::render_deliveries(&backlog));
+        }
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
 }

@@ -115,9 +115,6 @@ impl Metrics {
 /// sizes, and the bytes of uploads each municipality keeps (when they could be counted).
 pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeMap<String, u64>>) -> String {
     let mut out = String::new();
-    let single = |out: &mut String, name: &str, kind: &str, help: &str, value: String| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
-    };
     single(
         &mut out,
         "baukasten_store_writable",
@@ -179,6 +176,31 @@ pub fn render_store(stats: &baukasten_store::StoreStats, uploads: Option<&BTreeM
         }
     }
     out
+}
+
+/// The outbox: deliveries waiting for an attempt, and those whose every attempt failed.
+pub fn render_deliveries(backlog: &baukasten_store::DeliveryBacklog) -> String {
+    let mut out = String::new();
+    single(
+        &mut out,
+        "baukasten_deliveries_pending",
+        "gauge",
+        "Deliveries waiting for their next attempt.",
+        backlog.pending.to_string(),
+    );
+    single(
+        &mut out,
+        "baukasten_deliveries_failed",
+        "gauge",
+        "Deliveries whose every attempt failed; the back office can resend them.",
+        backlog.failed.to_string(),
+    );
+    out
+}
+
+/// One metric without labels.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: String) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
 }
 
 /// A histogram without labels: its cumulative buckets, `+Inf`, sum and count.

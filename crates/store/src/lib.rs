@@ -131,6 +131,15 @@ pub struct DeliveryAttempt {
     pub error: Option<String>,
 }
 
+/// The outbox at a glance.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryBacklog {
+    /// Waiting for their next attempt.
+    pub pending: u64,
+    /// Every attempt of their series failed; a resend starts them again.
+    pub failed: u64,
+}
+
 /// What follows an attempt, as the dispatcher decided it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AfterAttempt {
@@ -343,6 +352,9 @@ pub trait Store: Send + Sync {
 
     /// Starts a fresh series of attempts for a delivery, due at `now`, whatever its status.
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError>;
+
+    /// How many deliveries wait for an attempt and how many have failed (for `/metrics`).
+    fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError>;
     fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
 }
 

@@ -43,6 +43,7 @@
 //! | `outbox` | delivery id (`msg_…`) | [`Delivery`] |
 //! | `outbox_due` | (next attempt µs, delivery id), pending deliveries only | `()` |
 //! | `outbox_by_reference` | (reference, position) | delivery id |
+//! | `outbox_failed` | delivery id, failed deliveries only | `()` |
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
@@ -58,7 +59,8 @@ use std::thread::JoinHandle;
 
 use chrono::{DateTime, Datelike, Utc};
 use redb::{
-    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition, WriteTransaction,
+    Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
+    TableDefinition, WriteTransaction,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -66,9 +68,9 @@ use serde_json::Value as Json;
 
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
-    AfterAttempt, Attachment, AuditEntry, CatalogSources, DefinitionRecord, Delivery, DeliveryAttempt, DeliveryStatus,
-    Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats, Submission,
-    Submitted,
+    AfterAttempt, Attachment, AuditEntry, CatalogSources, DefinitionRecord, Delivery, DeliveryAttempt, DeliveryBacklog,
+    DeliveryStatus, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError,
+    StoreStats, Submission, Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -99,6 +101,7 @@ const DEFINITIONS: TableDefinition<Str, Bytes> = TableDefinition::new("definitio
 const OUTBOX: TableDefinition<Str, Bytes> = TableDefinition::new("outbox");
 const OUTBOX_DUE: TableDefinition<(i64, Str), ()> = TableDefinition::new("outbox_due");
 const OUTBOX_BY_REFERENCE: TableDefinition<(Str, u64), Str> = TableDefinition::new("outbox_by_reference");
+const OUTBOX_FAILED: TableDefinition<Str, ()> = TableDefinition::new("outbox_failed");
 
 /// One idempotency record: which request first used the key, and what it created.
 #[derive(Serialize, Deserialize)]
@@ -661,6 +664,7 @@ struct Tables<'t> {
     outbox: Table<'t, Str, Bytes>,
     outbox_due: Table<'t, (i64, Str), ()>,
     outbox_by_reference: Table<'t, (Str, u64), Str>,
+    outbox_failed: Table<'t, Str, ()>,
 }
 
 impl<'t> Tables<'t> {
@@ -679,6 +683,7 @@ impl<'t> Tables<'t> {
             outbox: txn.open_table(OUTBOX).map_err(storage)?,
             outbox_due: txn.open_table(OUTBOX_DUE).map_err(storage)?,
             outbox_by_reference: txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?,
+            outbox_failed: txn.open_table(OUTBOX_FAILED).map_err(storage)?,
         })
     }
 }
@@ -905,6 +910,11 @@ fn put_delivery(t: &mut Tables<'_>, delivery: &Delivery, was_due: Option<DateTim
     }
     if let (DeliveryStatus::Pending, Some(at)) = (delivery.status, delivery.next_attempt) {
         t.outbox_due.insert((at.timestamp_micros(), id), ()).map_err(storage)?;
+    }
+    if delivery.status == DeliveryStatus::Failed {
+        t.outbox_failed.insert(id, ()).map_err(storage)?;
+    } else {
+        t.outbox_failed.remove(id).map_err(storage)?;
     }
     t.outbox.insert(id, encoded.as_slice()).map_err(storage)?;
     Ok(())
@@ -1487,6 +1497,16 @@ impl Store for RedbStore {
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
         let id = id.to_owned();
         self.write(move |t| resend_in(t, &id, now))
+    }
+
+    fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError> {
+        let txn = self.read()?;
+        let due = txn.open_table(OUTBOX_DUE).map_err(storage)?;
+        let failed = txn.open_table(OUTBOX_FAILED).map_err(storage)?;
+        Ok(DeliveryBacklog {
+            pending: due.len().map_err(storage)?,
+            failed: failed.len().map_err(storage)?,
+        })
     }
 }
 

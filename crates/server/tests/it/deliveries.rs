@@ -127,6 +127,9 @@ fn a_submission_reaches_the_webhook_after_failures_and_can_be_resent() {
     );
     let seen = ids.lock().unwrap().clone();
     assert_eq!(seen.len(), 4);
+    let metrics = get(&server, "/metrics").body;
+    assert!(metrics.contains("\nbaukasten_deliveries_pending 0\n"), "{metrics}");
+    assert!(metrics.contains("\nbaukasten_deliveries_failed 0\n"), "{metrics}");
     assert!(
         seen.iter()
             .all(|id| *id == d["id"].as_str().unwrap().to_ascii_lowercase()),

@@ -101,6 +101,12 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
         .unwrap();
     assert_eq!((d.status, d.next_attempt), (DeliveryStatus::Failed, None));
     assert!(!store.due_deliveries(at(9, 0), 10).unwrap().iter().any(|d| d.id == id));
+    let backlog = store.delivery_backlog().unwrap();
+    assert_eq!(
+        (backlog.pending, backlog.failed),
+        (1, 1),
+        "the e-mail waits, the webhook failed"
+    );
 
     // A resend after the final failure: a fresh series, due now, the history kept.
     let d = store.resend(&id, at(2, 0)).unwrap().unwrap();
@@ -110,6 +116,8 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
     );
     assert_eq!(d.attempts.len(), 2);
     assert!(store.due_deliveries(at(2, 0), 10).unwrap().iter().any(|d| d.id == id));
+    let backlog = store.delivery_backlog().unwrap();
+    assert_eq!((backlog.pending, backlog.failed), (2, 0));
     let d = store
         .record_attempt(
             &id,
