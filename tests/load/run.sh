@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Load run against the release build, from a second process (wrk), each endpoint on its own:
 #   GET a step page, POST evaluate, POST a durable submission; 64 concurrent clients each.
+# Every submission also gets its outbox entry, and a webhook receiver on this machine (a
+# plain Python sink answering 204) takes the deliveries: the run prints how fast the
+# dispatcher drains them.
 # Also measures the fsync latency of the disk the data folder is on, which bounds durable
 # writes. Prints a table for docs/performance.md.
 #
@@ -21,10 +24,37 @@ cargo build --release -q -p baukasten-cli
 BIN="$CARGO_TARGET_DIR/release/baukasten"
 
 WORK="$(mktemp -d)"
-trap 'kill "$PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-cat > "$WORK/config.yaml" <<CFG
-rate_limit_per_minute: 100000000
-CFG
+trap 'kill "$PID" "$SINK" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# The receiver: answers 204 to every POST, counts nothing, checks nothing (the signatures are
+# checked in tests/deliver/run.sh).
+python3 - "$WORK/sink-port" <<'PY' &
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class Sink(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.send_response(204); self.send_header("content-length", "0"); self.end_headers()
+    def log_message(self, *_): pass
+server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+open(sys.argv[1], "w").write(str(server.server_address[1]))
+server.serve_forever()
+PY
+SINK=$!
+for _ in $(seq 50); do [ -s "$WORK/sink-port" ] && break; sleep 0.1; done
+SINK_URL="http://127.0.0.1:$(cat "$WORK/sink-port")/hook"
+export BAUKASTEN_LOAD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+{
+    echo "rate_limit_per_minute: 100000000"
+    echo "webhooks:"
+    for tenant in musterstadt beispieldorf; do
+        echo "  $tenant:"
+        for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
+            echo "    $name: { url: \"$SINK_URL\", secret_env: BAUKASTEN_LOAD_SECRET }"
+        done
+    done
+} > "$WORK/config.yaml"
 
 "$BIN" serve --forms forms --data "$WORK/data" --addr 127.0.0.1:0 --config "$WORK/config.yaml" > "$WORK/out" 2>/dev/null &
 PID=$!
@@ -75,3 +105,11 @@ times.sort()
 print(f"fsync of 4 KiB on this disk: median {statistics.median(times):.2f} ms, p99 {times[int(len(times)*0.99)-1]:.2f} ms")
 PY
 curl -s "$BASE/metrics" | grep -E '^baukasten_submissions_total' || true
+
+# The outbox after the burst: how fast the dispatcher delivers what piled up.
+pending() { curl -s "$BASE/metrics" | awk '$1=="baukasten_deliveries_pending" {print $2}'; }
+start_pending=$(pending); start=$(date +%s.%N)
+while [ "$(pending)" != "0" ]; do sleep 0.5; done
+end=$(date +%s.%N)
+python3 -c "import sys; n, t = int(sys.argv[1]), float(sys.argv[3]) - float(sys.argv[2]); print(f'outbox after the burst: {n} deliveries pending, delivered to a loopback receiver in {t:.1f} s: {n / t if t > 0 else 0:.0f} deliveries/s')" "$start_pending" "$start" "$end"
+curl -s "$BASE/metrics" | grep -E '^baukasten_deliveries_failed' || true

@@ -103,10 +103,18 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
                 loaded: Some(Box::new(loaded)),
             }));
         }
+        // One line each: a first look at the catalog should not drown in them.
         for d in &missing {
+            let file = loaded
+                .sources
+                .get(d.span.file)
+                .map(|f| f.path.to_string())
+                .unwrap_or_default();
             log::warn!(
-                "{} Its deliveries wait in the outbox until the configuration names it.",
-                d.render(&loaded.sources, baukasten_dsl::Lang::En).trim_end()
+                "{file}:{}:{}: {}; its deliveries wait in the outbox until the configuration names it",
+                d.span.line,
+                d.span.col,
+                d.message.get(baukasten_dsl::Lang::En)
             );
         }
     }
