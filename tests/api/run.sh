@@ -48,7 +48,19 @@ cleanup() {
 trap cleanup EXIT
 
 echo "-- baukasten serve (temporary data folder, today = $TODAY)"
-printf 'today: %s\n' "$TODAY" > "$work/config.yaml"
+# A config file makes every webhook the catalog delivers to required; nothing listens at these
+# addresses, so the deliveries wait and retry (tests/deliver/run.sh checks them).
+export BAUKASTEN_API_WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+{
+  printf 'today: %s\n' "$TODAY"
+  echo "webhooks:"
+  for tenant in musterstadt beispieldorf; do
+    echo "  $tenant:"
+    for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
+      echo "    $name: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_API_WEBHOOK_SECRET }"
+    done
+  done
+} > "$work/config.yaml"
 (cd "$REPO" && exec "$BAUKASTEN" serve --config "$work/config.yaml" --forms forms --data "$work/data" \
   --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err") &
 server=$!
