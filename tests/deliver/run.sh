@@ -7,7 +7,9 @@
 #      all 4 attempts, and the back office shows 4 attempts, delivered;
 #   2. the server is killed (SIGKILL) while three submissions' deliveries are pending (the
 #      receiver answers 503), the receiver starts taking them, the server is started again on
-#      the same data: all three arrive.
+#      the same data: all three arrive;
+#   3. a real SMTP server (aiosmtpd) receives the citizen's confirmation of receipt, with the
+#      reference and the answers.
 # The Python tool is pinned in requirements.txt and installed from PyPI into a virtual
 # environment outside the clone, once per version of that file.
 set -euo pipefail
@@ -60,10 +62,14 @@ receiver() {
   port="$(cat "$work/port")"; rm -f "$work/port"
 }
 
-# Writes the server's config: every webhook of the catalog goes to the receiver on $1.
+# Writes the server's config: every webhook of the catalog goes to the receiver on $1; mail
+# goes to the SMTP server on $2, if given.
 config() {
   local url="http://127.0.0.1:$1/hook"
   {
+    if [ -n "${2:-}" ]; then
+      echo "smtp: { host: 127.0.0.1, port: $2, from: \"Stadt Musterstadt <noreply@musterstadt.example>\", starttls: false }"
+    fi
     echo "tokens: { musterstadt: $TOKEN }"
     echo "delivery_schedule: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]"
     echo "webhooks:"
@@ -170,6 +176,45 @@ touch "$work/accept"
 serve
 await_delivered "$work/two.log" "${refs[@]}"
 echo "   ${refs[*]}: delivered after the restart"
+stop "$server"
+
+echo "-- 3. the citizen's confirmation of receipt through a real SMTP server (aiosmtpd)"
+mkdir -p "$work/mail"
+"$PY" "$HERE/smtp_sink.py" --dir "$work/mail" --port-file "$work/smtp-port" > "$work/smtp.out" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/smtp-port" ] && break; sleep 0.1; done
+receiver "$work/three.log"
+config "$port" "$(cat "$work/smtp-port")"
+serve
+ref="$("$PY" - "$base" <<'PYEOF'
+import json, sys, urllib.request
+body = {"kategorie": "schlagloch", "ortsangabe": "adresse", "strasse": "Holstenstraße",
+        "hausnummer": "12a", "beschreibung": "Tiefes Schlagloch am Fahrbahnrand.", "rueckmeldung": True,
+        "name": "Erika Mustermann", "email": "erika@example.org"}
+req = urllib.request.Request(sys.argv[1] + "/api/v1/services/musterstadt/maengelmelder/submissions",
+                             data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+with urllib.request.urlopen(req) as r:
+    print(json.load(r)["reference"])
+PYEOF
+)"
+"$PY" - "$work/mail" "$ref" <<'PYEOF'
+import email, email.policy, glob, sys, time
+folder, ref = sys.argv[1], sys.argv[2]
+deadline = time.time() + 60
+while time.time() < deadline:
+    for path in sorted(glob.glob(folder + "/*.eml")):
+        rcpt, _, raw = open(path, "rb").read().partition(b"\n")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        if rcpt.decode() == "erika@example.org" and ref in message["subject"]:
+            text = message.get_content()
+            assert f"Ihre Vorgangsnummer: {ref}" in text, text
+            assert "Holstenstraße" in text, text
+            assert message["from"].addresses[0].addr_spec == "noreply@musterstadt.example", message["from"]
+            print(f"   {ref}: confirmation to erika@example.org, subject “{message['subject']}”")
+            sys.exit(0)
+    time.sleep(0.2)
+sys.exit(f"no confirmation for {ref} within 60 s")
+PYEOF
 stop "$server"
 
 echo "delivery checks done in $((SECONDS - started)) s"

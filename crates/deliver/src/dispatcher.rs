@@ -9,8 +9,22 @@ use baukasten_store::{AfterAttempt, Delivery, DeliveryAttempt, Store, StoreError
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::mail::{Mail, Mailer};
 use crate::schedule::Schedule;
 use crate::webhook::{Answer, Webhooks};
+
+/// Writes the mail of an e-mail delivery (the office's, or the citizen's confirmation) for a
+/// submission; the server knows the service's texts. `None` falls back to a plain listing.
+pub type MailTexts = Arc<dyn Fn(&Submission, &Delivery) -> Option<Mail> + Send + Sync>;
+
+/// What one attempt came to, whatever the channel.
+enum Tried {
+    Done(Option<u16>),
+    Gone(u16),
+    Failed(Option<u16>, String),
+    /// The channel cannot deliver in this setup (not configured, or not in this release).
+    NotYet(String),
+}
 
 /// How many due entries one round takes.
 const BATCH: usize = 32;
@@ -41,9 +55,19 @@ pub struct Dispatcher {
     /// The server's address as receivers reach it, for links to attachments.
     public_url: String,
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+    mailer: Option<Mailer>,
+    texts: Option<MailTexts>,
 }
 
 impl Dispatcher {
+    /// Delivers e-mail through `mailer` (none: e-mail deliveries wait, hourly looked at), with
+    /// the texts `texts` writes.
+    pub fn with_mail(mut self, mailer: Option<Mailer>, texts: MailTexts) -> Self {
+        self.mailer = mailer;
+        self.texts = Some(texts);
+        self
+    }
+
     pub fn new(
         store: Arc<dyn Store>,
         webhooks: Webhooks,
@@ -57,6 +81,8 @@ impl Dispatcher {
             schedule,
             public_url: public_url.into().trim_end_matches('/').to_string(),
             now,
+            mailer: None,
+            texts: None,
         }
     }
 
@@ -92,38 +118,55 @@ impl Dispatcher {
     fn attempt(&self, delivery: &Delivery) -> (DeliveryAttempt, AfterAttempt, Outcome) {
         let at = (self.now)();
         let tenant = delivery.tenant.as_deref().unwrap_or_default();
-        let answer = match delivery.channel.as_str() {
+        let tried = match delivery.channel.as_str() {
             "webhook" => match self.body(delivery) {
-                Ok(body) => self
+                Ok(body) => match self
                     .webhooks
                     .send(tenant, &delivery.target, &delivery.id, at.timestamp(), &body)
-                    .unwrap_or_else(|| {
-                        Answer::Unreachable(format!(
+                {
+                    Some(Answer::Status(s @ 200..=299)) => Tried::Done(Some(s)),
+                    Some(Answer::Status(410)) => Tried::Gone(410),
+                    Some(Answer::Status(s)) => Tried::Failed(Some(s), format!("the receiver answered {s}")),
+                    Some(Answer::Unreachable(e)) => Tried::Failed(None, e),
+                    None => Tried::Failed(
+                        None,
+                        format!(
                             "the server configuration has no webhook `{}` for `{tenant}`",
                             delivery.target
-                        ))
-                    }),
-                Err(e) => Answer::Unreachable(e),
+                        ),
+                    ),
+                },
+                Err(e) => Tried::Failed(None, e),
             },
-            other => {
-                // Kept in the outbox: a release that delivers this channel takes it from here.
-                let attempt = DeliveryAttempt {
-                    at,
-                    status: None,
-                    error: Some(format!("this release does not deliver by `{other}` yet")),
-                };
-                return (attempt, AfterAttempt::RetryAt(at + NOT_AVAILABLE_RETRY), Outcome::Retry);
-            }
+            "email" | "email_confirmation" => match &self.mailer {
+                None => Tried::NotYet("no mail server is configured (`smtp:` in the server configuration)".into()),
+                Some(mailer) => match self.mail(delivery) {
+                    Ok(mail) => match mailer.send(&mail) {
+                        Ok(()) => Tried::Done(None),
+                        Err(e) => Tried::Failed(None, e),
+                    },
+                    Err(e) => Tried::Failed(None, e),
+                },
+            },
+            // Kept in the outbox: a release that delivers this channel takes it from here.
+            other => Tried::NotYet(format!("this release does not deliver by `{other}` yet")),
         };
-        let (status, error, outcome) = match answer {
-            Answer::Status(s @ 200..=299) => (Some(s), None, Outcome::Delivered),
-            Answer::Status(410) => (
-                Some(410),
+        let (status, error, outcome) = match tried {
+            Tried::Done(status) => (status, None, Outcome::Delivered),
+            Tried::Gone(s) => (
+                Some(s),
                 Some("the receiver answered 410 Gone: no more attempts".into()),
                 Outcome::Stopped,
             ),
-            Answer::Status(s) => (Some(s), Some(format!("the receiver answered {s}")), Outcome::Retry),
-            Answer::Unreachable(e) => (None, Some(e), Outcome::Retry),
+            Tried::Failed(status, e) => (status, Some(e), Outcome::Retry),
+            Tried::NotYet(e) => {
+                let attempt = DeliveryAttempt {
+                    at,
+                    status: None,
+                    error: Some(e),
+                };
+                return (attempt, AfterAttempt::RetryAt(at + NOT_AVAILABLE_RETRY), Outcome::Retry);
+            }
         };
         let attempt = DeliveryAttempt { at, status, error };
         let failed_so_far = delivery.series_attempts() + 1;
@@ -139,6 +182,35 @@ impl Dispatcher {
             },
         };
         (attempt, after, outcome)
+    }
+
+    /// The mail of an e-mail delivery: the server's texts, or a plain listing of the answers.
+    fn mail(&self, delivery: &Delivery) -> Result<Mail, String> {
+        let submission = self
+            .store
+            .submission(&delivery.reference)
+            .map_err(|e| format!("the submission cannot be read: {e}"))?
+            .ok_or_else(|| format!("the submission {} is not in the store", delivery.reference))?;
+        if let Some(mail) = self.texts.as_ref().and_then(|texts| texts(&submission, delivery)) {
+            return Ok(mail);
+        }
+        let mut text = format!(
+            "Vorgangsnummer / Reference: {}\nDienst / Service: {} ({})\nEingegangen / Received: {}\n\n",
+            submission.reference,
+            submission.service,
+            submission.version,
+            submission.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        if let Some(answers) = submission.data.get("answers").and_then(|a| a.as_object()) {
+            for (key, value) in answers {
+                text.push_str(&format!("{key}: {value}\n"));
+            }
+        }
+        Ok(Mail {
+            to: delivery.target.clone(),
+            subject: format!("{} – {}", submission.reference, submission.service),
+            text,
+        })
     }
 
     /// The webhook's body: `{"type": "submission.created", "timestamp", "data"}`.

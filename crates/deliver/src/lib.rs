@@ -7,16 +7,19 @@
 //! entry whose attempt was not recorded (the process was killed mid-request) is attempted
 //! again after a restart, with the same id, and receivers drop duplicates by that id.
 //!
-//! Channels: `webhook` ([`webhook`], the Standard Webhooks format, version 1). E-mail and
-//! FIT-Connect follow; their entries wait in the outbox (attempted hourly, with the reason)
-//! until a release that delivers them.
+//! Channels: `webhook` ([`webhook`], the Standard Webhooks format, version 1), `email` (to the
+//! office) and `email_confirmation` (the citizen's confirmation of receipt) through SMTP
+//! ([`mail`]). FIT-Connect follows; its entries, and e-mail ones while no mail server is
+//! configured, wait in the outbox (looked at hourly, with the reason) instead of being lost.
 //!
 //! The crate knows HTTP clients, not actix; it takes the time from its caller.
 
 mod dispatcher;
+pub mod mail;
 mod schedule;
 pub mod webhook;
 
-pub use dispatcher::{Dispatcher, DispatcherHandle, Outcome, payload};
+pub use dispatcher::{Dispatcher, DispatcherHandle, MailTexts, Outcome, payload};
+pub use mail::{Mail, Mailer, SmtpConfig};
 pub use schedule::Schedule;
 pub use webhook::{Secret, WebhookTarget, Webhooks};

@@ -104,6 +104,7 @@ pub(crate) fn check_service(
     }
     checker.expressions();
     checker.rules();
+    checker.confirmation_email();
     checker.cycles();
     checker.visibility_cycles();
     checker.duplicate_named(
@@ -453,6 +454,31 @@ impl<'s> Checker<'s, '_, '_> {
     }
 
     // ------------------------------------------------------------- rules and cycles
+
+    /// `confirmation_email:` names an e-mail field.
+    fn confirmation_email(&mut self) {
+        let service = self.service;
+        let Some(named) = &service.confirmation_email else {
+            return;
+        };
+        let path = &named.name;
+        match service.field(path) {
+            None => self.unknown_field(named.span, path, Code::UnknownReference),
+            Some(field) if !matches!(field.kind, FieldKind::Email) => self.diags.error_help(
+                Code::InvalidValue,
+                named.span,
+                Msg::new(
+                    format!("`confirmation_email` nennt `{path}`, das ist kein E-Mail-Feld."),
+                    format!("`confirmation_email` names `{path}`, which is not an e-mail field"),
+                ),
+                Msg::new(
+                    "Nennen Sie ein Feld mit `type: email`.",
+                    "name a field with `type: email`",
+                ),
+            ),
+            Some(_) => {}
+        }
+    }
 
     fn rules(&mut self) {
         let service = self.service;

@@ -66,6 +66,9 @@ pub struct Service {
     /// form when absent, so definitions written before it keep their hash.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_steps: Option<Text>,
+    /// The path of the e-mail field whose address gets the confirmation of receipt.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub confirmation_email: Option<Named>,
     pub reference_prefix: Option<String>,
     pub lists: BTreeMap<String, Vec<ChoiceOption>>,
     pub steps: Vec<Step>,

@@ -24,6 +24,7 @@ const REPLACED: &[&str] = &[
     "requirements",
     "privacy",
     "declaration",
+    "confirmation_email",
     "next_steps",
     "reference_prefix",
     "process",

@@ -490,6 +490,10 @@ impl<'d> Reader<'d> {
             privacy: e.get("privacy").and_then(|n| self.text(n)),
             declaration: e.get("declaration").and_then(|n| self.text(n)),
             next_steps: e.get("next_steps").and_then(|n| self.text(n)),
+            confirmation_email: e.get("confirmation_email").and_then(|n| {
+                self.string(n)?;
+                named(n)
+            }),
             reference_prefix,
             lists,
             steps,

@@ -772,6 +772,12 @@ macro_rules! metadata_keys {
                 "Declaration confirmed before sending.",
             ),
             key(
+                "confirmation_email",
+                Ty::Str,
+                "Das E-Mail-Feld (Pfad), an dessen Adresse die Eingangsbestätigung geht, wenn es beantwortet ist.",
+                "The e-mail field (path) whose address gets the confirmation of receipt, when answered.",
+            ),
+            key(
                 "next_steps",
                 Ty::Text,
                 "Was nach dem Absenden geschieht, in den Worten des Dienstes (Bestätigungsseite).",
@@ -793,7 +799,7 @@ macro_rules! metadata_keys {
     };
 }
 
-const METADATA: [Key; 11] = metadata_keys!();
+const METADATA: [Key; 12] = metadata_keys!();
 
 pub static SERVICE: Obj = Obj {
     name: "service",
@@ -832,6 +838,7 @@ pub static SERVICE: Obj = Obj {
             m[8],
             m[9],
             m[10],
+            m[11],
             key(
                 "lists",
                 Ty::MapOf(&Ty::List(&Ty::Obj(&OPTION))),
@@ -986,6 +993,7 @@ pub static OVERLAY: Obj = Obj {
             m[8],
             m[9],
             m[10],
+            m[11],
             key(
                 "override",
                 Ty::Obj(&OVERRIDE),

@@ -63,14 +63,33 @@ impl CompiledService {
             data: json!({ "answers": answers, "computed": evaluation.computed }),
             fee_total: money::format(evaluation.fee_total),
             attachments,
-            deliveries: service
-                .process
-                .deliver
-                .iter()
-                .map(|d| (d.channel().to_string(), d.target().to_string()))
-                .collect(),
+            deliveries: deliveries(service, &answers),
         }
     }
+}
+
+/// Where a submission goes: the process's `deliver:` targets, and the citizen's confirmation of
+/// receipt (`email_confirmation`) to the address of the `confirmation_email` field, when the
+/// (clean) answers hold one.
+fn deliveries(service: &baukasten_dsl::model::Service, answers: &Json) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = service
+        .process
+        .deliver
+        .iter()
+        .map(|d| (d.channel().to_string(), d.target().to_string()))
+        .collect();
+    if let Some(field) = &service.confirmation_email {
+        let address = field
+            .name
+            .split('.')
+            .try_fold(answers, |value, part| value.get(part))
+            .and_then(Json::as_str)
+            .filter(|a| !a.trim().is_empty());
+        if let Some(address) = address {
+            out.push(("email_confirmation".to_string(), address.to_string()));
+        }
+    }
+    out
 }
 
 /// The upload ids that the file answers of `answers` name, in field order.

@@ -65,6 +65,9 @@ pub struct Config {
     /// The waits before each attempt of a delivery, in seconds (default: 0, 5, 300, 1800,
     /// 7200, 18000, 36000, 50400, 72000, 86400).
     pub delivery_schedule: Option<baukasten_deliver::Schedule>,
+    /// The mail server for e-mail deliveries: `smtp: {host, port, from, starttls, user,
+    /// password_env}`. Without it, e-mail deliveries wait in the outbox.
+    pub smtp: Option<baukasten_deliver::SmtpConfig>,
     /// The address under which receivers reach this server, for links to attachments
     /// (default: `http://` and the listening address).
     pub public_url: Option<String>,
@@ -103,6 +106,7 @@ impl Default for Config {
             webhooks: Default::default(),
             delivery_schedule: None,
             public_url: None,
+            smtp: None,
             require_delivery_targets: false,
         }
     }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use baukasten_deliver::{Dispatcher, DispatcherHandle, WebhookTarget, Webhooks};
+use actix_web::web;
+use baukasten_deliver::{Dispatcher, DispatcherHandle, Mail, MailTexts, Mailer, WebhookTarget, Webhooks};
 use baukasten_dsl::model::Delivery;
 use baukasten_dsl::{Code, Diagnostic, Loaded, Msg};
 
@@ -61,15 +62,95 @@ pub fn webhooks(config: &Config) -> Result<Webhooks, String> {
     Webhooks::new(&config.webhooks, |name| std::env::var(name).ok())
 }
 
+/// The mail server of the configuration, if any, with its password from the environment.
+pub fn mailer(config: &Config) -> Result<Option<Mailer>, String> {
+    config
+        .smtp
+        .as_ref()
+        .map(|smtp| Mailer::new(smtp, |name| std::env::var(name).ok()))
+        .transpose()
+}
+
 /// Starts the dispatcher on its own thread.
-pub fn start(state: &crate::AppState, webhooks: Webhooks, public_url: String) -> DispatcherHandle {
+pub fn start(
+    state: web::Data<crate::AppState>,
+    webhooks: Webhooks,
+    mailer: Option<Mailer>,
+    public_url: String,
+) -> DispatcherHandle {
     let schedule = state.config.delivery_schedule.clone().unwrap_or_default();
-    Dispatcher::new(
-        state.store.clone(),
-        webhooks,
-        schedule,
-        public_url,
-        Arc::new(chrono::Utc::now),
-    )
-    .spawn()
+    let store = state.store.clone();
+    Dispatcher::new(store, webhooks, schedule, public_url, Arc::new(chrono::Utc::now))
+        .with_mail(mailer, mail_texts(state))
+        .spawn()
+}
+
+/// The mails' texts, from the service the submission was made on: the office gets the
+/// answers as the summary page shows them, the citizen a confirmation of receipt with the
+/// reference, what happens next and the answers. German, the language every service has.
+fn mail_texts(state: web::Data<crate::AppState>) -> MailTexts {
+    Arc::new(move |submission, delivery| {
+        let compiled = state.registry.pinned(&submission.definition_hash)?;
+        let service = compiled.service();
+        let answers = submission.data.get("answers")?;
+        let evaluation = compiled.evaluate(answers, &state.context());
+        let mut listing = String::new();
+        for step in compiled.summary(&evaluation, "de") {
+            if step.rows.is_empty() {
+                continue;
+            }
+            listing.push_str(&format!("\n{}\n", step.title.get("de")));
+            for row in step.rows {
+                listing.push_str(&format!("- {}: {}\n", row.label, row.lines.join(", ")));
+            }
+        }
+        if !evaluation.fee_total.is_zero() {
+            listing.push_str(&format!(
+                "\nGebühren: {}\n",
+                baukasten_engine::messages::german_money(evaluation.fee_total)
+            ));
+        }
+        let title = service.title.get("de");
+        let tenant = submission.tenant.as_deref().unwrap_or_default();
+        let municipality = state
+            .registry
+            .current()
+            .tenants
+            .iter()
+            .find(|t| t.id == tenant)
+            .map(|t| t.name.get("de").to_string())
+            .unwrap_or_else(|| tenant.to_string());
+        let received = submission
+            .created_at
+            .with_timezone(&state.config.time_zone)
+            .format("%d.%m.%Y, %H:%M Uhr");
+        let reference = &submission.reference;
+        Some(match delivery.channel.as_str() {
+            "email_confirmation" => {
+                let next = service.next_steps.as_ref().map_or(
+                    "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",
+                    |t| t.get("de"),
+                );
+                Mail {
+                    to: delivery.target.clone(),
+                    subject: format!("Ihr Antrag ist eingegangen: {title} ({reference})"),
+                    text: format!(
+                        "Guten Tag,\n\nIhr Antrag „{title}“ ist am {received} bei {municipality} eingegangen.\n\n\
+                         Ihre Vorgangsnummer: {reference}\nBitte geben Sie sie bei Rückfragen an.\n\n\
+                         Wie geht es weiter?\n{next}\n\nIhre Angaben:\n{listing}\n\
+                         Diese E-Mail wurde automatisch erstellt.\n"
+                    ),
+                }
+            }
+            _ => Mail {
+                to: delivery.target.clone(),
+                subject: format!("Neuer Antrag: {title} ({reference})"),
+                text: format!(
+                    "Ein neuer Antrag ist eingegangen.\n\nVorgangsnummer: {reference}\nDienst: {title} \
+                     (Version {})\nKommune: {municipality}\nEingegangen: {received}\n\nAngaben:\n{listing}",
+                    submission.version
+                ),
+            },
+        })
+    })
 }

@@ -70,6 +70,7 @@ pub struct Prepared {
     state: web::Data<AppState>,
     loader: Loader,
     webhooks: baukasten_deliver::Webhooks,
+    mailer: Option<baukasten_deliver::Mailer>,
 }
 
 /// Opens the store in `config.data` and publishes the catalog the loader reads.
@@ -90,6 +91,7 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let webhooks = deliveries::webhooks(&config).map_err(StartError::Config)?;
+    let mailer = deliveries::mailer(&config).map_err(StartError::Config)?;
     if config.delivery_schedule.as_ref().is_some_and(|s| s.attempts() == 0) {
         return Err(StartError::Config("delivery_schedule: at least one attempt".into()));
     }
@@ -132,6 +134,7 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
         state: web::Data::new(state),
         loader,
         webhooks,
+        mailer,
     })
 }
 
@@ -247,7 +250,7 @@ impl Prepared {
         }
         expire_drafts(state.clone());
         let public_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let dispatcher = deliveries::start(&state, self.webhooks, public_url);
+        let dispatcher = deliveries::start(state.clone(), self.webhooks, self.mailer, public_url);
         Ok(Running {
             addr,
             server: server.run(),

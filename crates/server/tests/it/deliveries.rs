@@ -189,3 +189,38 @@ fn with_a_config_file_an_unconfigured_webhook_stops_the_start_and_says_where() {
     );
     assert!(rendered.contains("for `musterstadt`"), "{rendered}");
 }
+
+#[test]
+fn a_citizen_who_gives_an_address_gets_a_confirmation_delivery() {
+    let server = start();
+    let mut answers = valid_answers(&catalog(), "musterstadt", "maengelmelder");
+    answers["rueckmeldung"] = serde_json::json!(true);
+    answers["name"] = serde_json::json!("Erika Mustermann");
+    answers["email"] = serde_json::json!("erika@example.org");
+    let service = catalog();
+    let body = with_uploads(
+        &server,
+        "musterstadt",
+        service.service(Some("musterstadt"), "maengelmelder").unwrap(),
+        &answers,
+    );
+    let reply = post_json(
+        &server,
+        "/api/v1/services/musterstadt/maengelmelder/submissions",
+        &body.to_string(),
+    );
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reference = reply.json()["reference"].as_str().unwrap().to_string();
+    // No mail server in this configuration: the confirmation waits in the outbox, saying why.
+    let list = wait_for(&server, &reference, |l| {
+        l.iter()
+            .any(|d| d["channel"] == "email_confirmation" && !d["history"].as_array().unwrap().is_empty())
+    });
+    let confirmation = list.iter().find(|d| d["channel"] == "email_confirmation").unwrap();
+    assert_eq!(confirmation["target"], "erika@example.org");
+    assert_eq!(confirmation["status"], "pending");
+    assert!(
+        confirmation["last_error"].as_str().unwrap().contains("smtp:"),
+        "{confirmation}"
+    );
+}
