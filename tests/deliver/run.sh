@@ -9,7 +9,8 @@
 #      receiver answers 503), the receiver starts taking them, the server is started again on
 #      the same data: all three arrive;
 #   3. a real SMTP server (aiosmtpd) receives the citizen's confirmation of receipt, with the
-#      reference and the answers.
+#      reference and the answers, and, once the back office marks the report as resolved, the
+#      message the service's `erledigt` state has for the citizen.
 # The Python tool is pinned in requirements.txt and installed from PyPI into a virtual
 # environment outside the clone, once per version of that file.
 set -euo pipefail
@@ -214,6 +215,25 @@ while time.time() < deadline:
             sys.exit(0)
     time.sleep(0.2)
 sys.exit(f"no confirmation for {ref} within 60 s")
+PYEOF
+"$PY" - "$work/mail" "$ref" "$base" "$TOKEN" <<'PYEOF'
+import email, email.policy, glob, json, sys, time, urllib.request
+folder, ref, base, token = sys.argv[1:]
+for state in ["in_bearbeitung", "erledigt"]:
+    req = urllib.request.Request(f"{base}/api/v1/submissions/{ref}/state", data=json.dumps({"state": state}).encode(),
+                                 headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    assert urllib.request.urlopen(req).status == 200
+deadline = time.time() + 60
+while time.time() < deadline:
+    for path in sorted(glob.glob(folder + "/*.eml")):
+        rcpt, _, raw = open(path, "rb").read().partition(b"\n")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        if rcpt.decode() == "erika@example.org" and message["subject"] == f"Ihr Antrag {ref}: Erledigt":
+            assert "ist behoben" in message.get_content(), message.get_content()
+            print(f"   {ref}: the message of the state `erledigt` reached erika@example.org")
+            sys.exit(0)
+    time.sleep(0.2)
+sys.exit(f"no message about the new state of {ref} within 60 s")
 PYEOF
 stop "$server"
 

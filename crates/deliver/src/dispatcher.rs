@@ -138,7 +138,7 @@ impl Dispatcher {
                 },
                 Err(e) => Tried::Failed(None, e),
             },
-            "email" | "email_confirmation" => match &self.mailer {
+            "email" | "email_confirmation" | "email_state" => match &self.mailer {
                 None => Tried::NotYet("no mail server is configured (`smtp:` in the server configuration)".into()),
                 Some(mailer) => match self.mail(delivery) {
                     Ok(mail) => match mailer.send(&mail) {

@@ -102,6 +102,7 @@ fn webhook() -> Vec<NewDelivery> {
     vec![NewDelivery {
         channel: "webhook".into(),
         target: "fachverfahren".into(),
+        event: None,
     }]
 }
 
@@ -188,6 +189,7 @@ fn an_unreachable_receiver_is_retried_on_schedule_and_a_channel_to_come_waits() 
     deliveries.push(NewDelivery {
         channel: "email".into(),
         target: "buergerbuero@musterstadt.example".into(),
+        event: None,
     });
     let (_dir, store, webhooks, reference) = setup(&url, deliveries);
     let dispatcher = Dispatcher::new(store.clone(), webhooks, Schedule::default(), "", Arc::new(now));

@@ -102,10 +102,12 @@ fn the_office_and_the_citizen_get_their_mails() {
             NewDelivery {
                 channel: "email".into(),
                 target: "bauhof@musterstadt.example".into(),
+                event: None,
             },
             NewDelivery {
                 channel: "email_confirmation".into(),
                 target: "erika@example.org".into(),
+                event: None,
             },
         ],
     };

@@ -363,6 +363,9 @@ pub struct Process {
 pub struct State {
     pub id: String,
     pub label: Option<Text>,
+    /// The message a citizen gets by e-mail when the submission enters this state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Text>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

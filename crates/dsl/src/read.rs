@@ -1366,12 +1366,20 @@ impl<'d> Reader<'d> {
                         State {
                             id,
                             label: s.get("label").and_then(|n| self.text(n)),
+                            notify: s.get("notify").and_then(|n| self.text(n)),
                         },
                         id_node.span,
                     )
                 } else {
                     let Some(id) = self.id(item) else { continue };
-                    (State { id, label: None }, item.span)
+                    (
+                        State {
+                            id,
+                            label: None,
+                            notify: None,
+                        },
+                        item.span,
+                    )
                 };
                 if !seen.insert(state.id.clone()) {
                     self.diags.error(

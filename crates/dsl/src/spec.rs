@@ -555,6 +555,12 @@ pub static STATE: Obj = Obj {
             "Bezeichnung für Sachbearbeitung und Bürger:innen.",
             "Label for clerks and citizens.",
         ),
+        key(
+            "notify",
+            Ty::Text,
+            "Nachricht an die Bürgerin oder den Bürger, wenn der Antrag diesen Stand erreicht (an die Adresse aus `confirmation_email`).",
+            "Message to the citizen when the submission reaches this state (to the address of `confirmation_email`).",
+        ),
     ],
 };
 

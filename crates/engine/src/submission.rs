@@ -78,18 +78,39 @@ fn deliveries(service: &baukasten_dsl::model::Service, answers: &Json) -> Vec<(S
         .iter()
         .map(|d| (d.channel().to_string(), d.target().to_string()))
         .collect();
-    if let Some(field) = &service.confirmation_email {
-        let address = field
-            .name
-            .split('.')
-            .try_fold(answers, |value, part| value.get(part))
-            .and_then(Json::as_str)
-            .filter(|a| !a.trim().is_empty());
-        if let Some(address) = address {
-            out.push(("email_confirmation".to_string(), address.to_string()));
-        }
+    if let Some(address) = citizen_address(service, answers) {
+        out.push(("email_confirmation".to_string(), address.to_string()));
     }
     out
+}
+
+/// The citizen's address: the answer of the field `confirmation_email` names, if given.
+fn citizen_address<'a>(service: &baukasten_dsl::model::Service, answers: &'a Json) -> Option<&'a str> {
+    let field = service.confirmation_email.as_ref()?;
+    field
+        .name
+        .split('.')
+        .try_fold(answers, |value, part| value.get(part))
+        .and_then(Json::as_str)
+        .filter(|a| !a.trim().is_empty())
+}
+
+/// The message to the citizen when a submission with these (clean) `answers` enters `state`:
+/// the address to send it to, when the state has a `notify:` text and the citizen gave an
+/// address in the `confirmation_email` field. The delivery's channel is `email_state`, its
+/// event `state:<id>`.
+pub fn state_notification<'a>(
+    service: &baukasten_dsl::model::Service,
+    answers: &'a Json,
+    state: &str,
+) -> Option<&'a str> {
+    service
+        .process
+        .states
+        .iter()
+        .find(|s| s.id == state)
+        .and_then(|s| s.notify.as_ref())?;
+    citizen_address(service, answers)
 }
 
 /// The upload ids that the file answers of `answers` name, in field order.

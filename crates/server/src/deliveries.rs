@@ -126,6 +126,20 @@ fn mail_texts(state: web::Data<crate::AppState>) -> MailTexts {
             .format("%d.%m.%Y, %H:%M Uhr");
         let reference = &submission.reference;
         Some(match delivery.channel.as_str() {
+            "email_state" => {
+                let state_id = delivery.event.as_deref()?.strip_prefix("state:")?;
+                let state = service.process.states.iter().find(|s| s.id == state_id)?;
+                let label = state.label.as_ref().map_or(state_id, |l| l.get("de"));
+                let message = state.notify.as_ref()?.get("de");
+                Mail {
+                    to: delivery.target.clone(),
+                    subject: format!("Ihr Antrag {reference}: {label}"),
+                    text: format!(
+                        "Guten Tag,\n\n{message}\n\nAntrag: {title}\nVorgangsnummer: {reference}\nStand: {label}\n\n\
+                         {municipality}\n\nDiese E-Mail wurde automatisch erstellt.\n"
+                    ),
+                }
+            }
             "email_confirmation" => {
                 let next = service.next_steps.as_ref().map_or(
                     "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",

@@ -30,7 +30,11 @@ pub fn new_submission(tenant: &str, record: SubmissionRecord, draft: Option<Stri
         draft,
         deliveries: deliveries
             .into_iter()
-            .map(|(channel, target)| NewDelivery { channel, target })
+            .map(|(channel, target)| NewDelivery {
+                channel,
+                target,
+                event: None,
+            })
             .collect(),
     };
     (new, initial_state)

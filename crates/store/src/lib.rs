@@ -80,6 +80,10 @@ pub struct NewSubmission {
 pub struct NewDelivery {
     pub channel: String,
     pub target: String,
+    /// What the delivery is about beyond the submission itself, e.g. `state:genehmigt` for a
+    /// message about a new state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
 }
 
 /// One entry of the outbox: a submission on its way to one target, with every attempt.
@@ -91,6 +95,9 @@ pub struct Delivery {
     pub tenant: Option<String>,
     pub channel: String,
     pub target: String,
+    /// See [`NewDelivery::event`]; `None` for the submission's own deliveries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
     pub status: DeliveryStatus,
     /// Every attempt, oldest first, over every series (a resend starts a new series).
     pub attempts: Vec<DeliveryAttempt>,
@@ -278,6 +285,20 @@ pub trait Store: Send + Sync {
         to: &str,
         actor: &str,
         now: DateTime<Utc>,
+    ) -> Result<StateChanged, StoreError> {
+        self.set_state_with(reference, from, to, actor, now, Vec::new())
+    }
+
+    /// [`Store::set_state`], writing `deliveries` (a message to the citizen about the new
+    /// state) to the outbox in the same transaction, due at `now`, only if the move is made.
+    fn set_state_with(
+        &self,
+        reference: &str,
+        from: &str,
+        to: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+        deliveries: Vec<NewDelivery>,
     ) -> Result<StateChanged, StoreError>;
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError>;

@@ -69,8 +69,8 @@ use serde_json::Value as Json;
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
     AfterAttempt, Attachment, AuditEntry, CatalogSources, DefinitionRecord, Delivery, DeliveryAttempt, DeliveryBacklog,
-    DeliveryStatus, Draft, ErrorKind, Idempotency, NewDraft, NewSubmission, StateChanged, Store, StoreError,
-    StoreStats, Submission, Submitted,
+    DeliveryStatus, Draft, ErrorKind, Idempotency, NewDelivery, NewDraft, NewSubmission, StateChanged, Store,
+    StoreError, StoreStats, Submission, Submitted,
 };
 
 /// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
@@ -827,28 +827,7 @@ fn submit_in(
         None => None,
     };
     let reference = unique_reference(t, &new.reference_prefix, now.year())?;
-    let mut deliveries = Vec::with_capacity(new.deliveries.len());
-    for asked in &new.deliveries {
-        let id = loop {
-            let id = format!("msg_{}", reference::new_id()?);
-            if t.outbox.get(id.as_str()).map_err(storage)?.is_none() {
-                break id;
-            }
-        };
-        deliveries.push(Delivery {
-            id,
-            reference: reference.clone(),
-            tenant: new.tenant.clone(),
-            channel: asked.channel.clone(),
-            target: asked.target.clone(),
-            status: DeliveryStatus::Pending,
-            attempts: Vec::new(),
-            series_start: 0,
-            next_attempt: Some(now),
-            created_at: now,
-        });
-    }
-
+    let deliveries = new_deliveries(t, &reference, new.tenant.as_deref(), &new.deliveries, now)?;
     let submission = Submission {
         reference,
         tenant: new.tenant,
@@ -888,16 +867,66 @@ fn submit_in(
             .insert(idem.key.as_str(), record.as_slice())
             .map_err(storage)?;
     }
-    for (position, delivery) in deliveries.iter().enumerate() {
-        put_delivery(t, delivery, None)?;
-        t.outbox_by_reference
-            .insert((reference, position as u64), delivery.id.as_str())
-            .map_err(storage)?;
-    }
+    add_deliveries(t, reference, &deliveries)?;
     if let Some(draft) = draft {
         delete_draft(t, &draft)?;
     }
     Ok(Submitted::Created(submission))
+}
+
+/// Outbox entries for what a submission (or a move of its state) asks for, due at `now`, each
+/// with a fresh `msg_…` id.
+fn new_deliveries(
+    t: &Tables<'_>,
+    reference: &str,
+    tenant: Option<&str>,
+    asked: &[NewDelivery],
+    now: DateTime<Utc>,
+) -> Result<Vec<Delivery>, StoreError> {
+    let mut out = Vec::with_capacity(asked.len());
+    for asked in asked {
+        let id = loop {
+            let id = format!("msg_{}", reference::new_id()?);
+            if t.outbox.get(id.as_str()).map_err(storage)?.is_none() && !out.iter().any(|d: &Delivery| d.id == id) {
+                break id;
+            }
+        };
+        out.push(Delivery {
+            id,
+            reference: reference.to_owned(),
+            tenant: tenant.map(str::to_owned),
+            channel: asked.channel.clone(),
+            target: asked.target.clone(),
+            event: asked.event.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            series_start: 0,
+            next_attempt: Some(now),
+            created_at: now,
+        });
+    }
+    Ok(out)
+}
+
+/// Writes new outbox entries of a submission, after those it has.
+fn add_deliveries(t: &mut Tables<'_>, reference: &str, deliveries: &[Delivery]) -> Result<(), StoreError> {
+    let next = {
+        let mut range = t
+            .outbox_by_reference
+            .range((reference, 0)..=(reference, u64::MAX))
+            .map_err(storage)?;
+        match range.next_back() {
+            Some(last) => last.map_err(storage)?.0.value().1 + 1,
+            None => 0,
+        }
+    };
+    for (n, delivery) in deliveries.iter().enumerate() {
+        put_delivery(t, delivery, None)?;
+        t.outbox_by_reference
+            .insert((reference, next + n as u64), delivery.id.as_str())
+            .map_err(storage)?;
+    }
+    Ok(())
 }
 
 /// Writes a delivery and keeps its place in the due index: there while it is pending, under
@@ -981,6 +1010,7 @@ fn set_state_in(
     to: &str,
     actor: &str,
     now: DateTime<Utc>,
+    asked: &[NewDelivery],
 ) -> Result<StateChanged, StoreError> {
     let Some(mut submission) = get_json::<Submission>(&t.submissions, "submissions", reference)? else {
         return Ok(StateChanged::NotFound);
@@ -997,9 +1027,11 @@ fn set_state_in(
         actor: actor.to_owned(),
         action: format!("state:{to}"),
     };
+    let deliveries = new_deliveries(t, reference, submission.tenant.as_deref(), asked, now)?;
     let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
+    add_deliveries(t, reference, &deliveries)?;
     Ok(StateChanged::Moved(submission))
 }
 
@@ -1265,16 +1297,17 @@ impl Store for RedbStore {
         Ok(out)
     }
 
-    fn set_state(
+    fn set_state_with(
         &self,
         reference: &str,
         from: &str,
         to: &str,
         actor: &str,
         now: DateTime<Utc>,
+        deliveries: Vec<NewDelivery>,
     ) -> Result<StateChanged, StoreError> {
         let (reference, from, to, actor) = (reference.to_owned(), from.to_owned(), to.to_owned(), actor.to_owned());
-        self.write(move |t| set_state_in(t, &reference, &from, &to, &actor, now))
+        self.write(move |t| set_state_in(t, &reference, &from, &to, &actor, now, &deliveries))
     }
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError> {

@@ -4,7 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use baukasten_engine::Lifecycle;
-use baukasten_store::{StateChanged, Submission};
+use baukasten_store::{NewDelivery, StateChanged, Submission};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use utoipa::{IntoParams, ToSchema};
@@ -138,6 +138,16 @@ pub(super) async fn set_state(
     Lifecycle::of(service.service())
         .check(&submission.state, &body.state)
         .map_err(|refused| ApiError::Conflict(refused.to_string()))?;
+    // A state with `notify:` sends the citizen a message, through the outbox, with the move.
+    let answers = submission.data.get("answers").cloned().unwrap_or_default();
+    let notify: Vec<NewDelivery> = baukasten_engine::state_notification(service.service(), &answers, &body.state)
+        .map(|address| NewDelivery {
+            channel: "email_state".into(),
+            target: address.to_string(),
+            event: Some(format!("state:{}", body.state)),
+        })
+        .into_iter()
+        .collect();
     let store = state.store.clone();
     let now = state.now();
     let (reference, from, to, actor) = (
@@ -148,7 +158,7 @@ pub(super) async fn set_state(
     );
     // The move was checked against the state read above; the store writes it only if the
     // submission is still in that state, so of two clerks moving it at once one wins.
-    let changed = web::block(move || store.set_state(&reference, &from, &to, &actor, now))
+    let changed = web::block(move || store.set_state_with(&reference, &from, &to, &actor, now, notify))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     match changed {
@@ -170,6 +180,9 @@ pub struct DeliveryOut {
     pub channel: String,
     /// The target the service names, e.g. the webhook `fachverfahren`.
     pub target: String,
+    /// What it is about beyond the submission, e.g. `state:erledigt` for the citizen's message
+    /// about a new state.
+    pub event: Option<String>,
     /// `pending`, `delivered`, `failed` (every attempt of the series failed) or `stopped` (the
     /// receiver answered 410 Gone).
     pub status: String,
@@ -206,6 +219,7 @@ impl From<baukasten_store::Delivery> for DeliveryOut {
             id: d.id,
             channel: d.channel,
             target: d.target,
+            event: d.event,
             status: serde_json::to_value(d.status)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_string))

@@ -223,4 +223,21 @@ fn a_citizen_who_gives_an_address_gets_a_confirmation_delivery() {
         confirmation["last_error"].as_str().unwrap().contains("smtp:"),
         "{confirmation}"
     );
+    // Reaching `erledigt`, whose `notify:` speaks to the citizen, adds a message; the step
+    // before it, without `notify:`, does not.
+    assert_eq!(
+        move_submission(&server, &reference, "in_bearbeitung", TOKEN_MUSTERSTADT).status,
+        200
+    );
+    assert_eq!(
+        move_submission(&server, &reference, "erledigt", TOKEN_MUSTERSTADT).status,
+        200
+    );
+    let list = wait_for(&server, &reference, |l| l.iter().any(|d| d["channel"] == "email_state"));
+    let states: Vec<&Json> = list
+        .iter()
+        .filter(|d| d["channel"] == "email_state")
+        .map(|d| &d["event"])
+        .collect();
+    assert_eq!(states, vec![&Json::from("state:erledigt")]);
 }

@@ -13,10 +13,12 @@ fn submit_with_deliveries(store: &RedbStore) -> String {
         NewDelivery {
             channel: "webhook".into(),
             target: "fachverfahren".into(),
+            event: None,
         },
         NewDelivery {
             channel: "email".into(),
             target: "buergerbuero@musterstadt.example".into(),
+            event: None,
         },
     ];
     match store.submit(new, None, "eingegangen", at(1, 0)).unwrap() {
@@ -138,6 +140,33 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
             .is_none()
     );
     assert!(store.resend("msg_unknown", at(2, 0)).unwrap().is_none());
+}
+
+#[test]
+fn a_message_about_a_new_state_is_written_only_with_the_move() {
+    let (_dir, store) = temp_store();
+    let reference = submit_with_deliveries(&store);
+    let notify = || {
+        vec![NewDelivery {
+            channel: "email_state".into(),
+            target: "erika@example.org".into(),
+            event: Some("state:genehmigt".into()),
+        }]
+    };
+    // The submission is not in `in_bearbeitung`: no move, no message.
+    let refused = store
+        .set_state_with(&reference, "in_bearbeitung", "genehmigt", "clerk:x", at(2, 0), notify())
+        .unwrap();
+    assert!(matches!(refused, baukasten_store::StateChanged::Conflict(_)));
+    assert_eq!(store.deliveries(&reference).unwrap().len(), 2);
+    let moved = store
+        .set_state_with(&reference, "eingegangen", "genehmigt", "clerk:x", at(2, 0), notify())
+        .unwrap();
+    assert!(matches!(moved, baukasten_store::StateChanged::Moved(_)));
+    let deliveries = store.deliveries(&reference).unwrap();
+    assert_eq!(deliveries.len(), 3, "after the submission's own");
+    assert_eq!(deliveries[2].event.as_deref(), Some("state:genehmigt"));
+    assert_eq!(deliveries[2].next_attempt, Some(at(2, 0)));
 }
 
 #[test]
