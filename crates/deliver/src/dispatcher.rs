@@ -86,11 +86,13 @@ impl Dispatcher {
         }
     }
 
-    /// Attempts every entry due now, once each, and records the attempts. Returns what became
-    /// of each, by delivery id.
+    /// Attempts every entry due now (at most a batch), once each, and records the attempts in
+    /// one write. Returns what became of each, by delivery id. Killed before that write, the
+    /// batch is attempted again after the restart: at least once.
     pub fn run_once(&self) -> Result<Vec<(String, Outcome)>, StoreError> {
         let now = (self.now)();
         let mut done = Vec::new();
+        let mut records = Vec::new();
         for delivery in self.store.due_deliveries(now, BATCH)? {
             let (attempt, after, outcome) = self.attempt(&delivery);
             match outcome {
@@ -108,9 +110,10 @@ impl Dispatcher {
                     attempt.error.as_deref().unwrap_or("failed")
                 ),
             }
-            self.store.record_attempt(&delivery.id, attempt, after)?;
+            records.push((delivery.id.clone(), attempt, after));
             done.push((delivery.id, outcome));
         }
+        self.store.record_attempts(records)?;
         Ok(done)
     }
 

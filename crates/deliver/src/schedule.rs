@@ -5,7 +5,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 /// The waits before each attempt of a series, in seconds: the first is the wait before the
-/// first attempt (0: at once), the second the wait after the first failure, and so on. After
+/// first attempt, which is always 0 (a delivery is due the moment it is written, and a resend
+/// the moment it is asked for), the second the wait after the first failure, and so on. After
 /// the last attempt fails, the delivery has failed.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(transparent)]
@@ -20,9 +21,15 @@ impl Default for Schedule {
 }
 
 impl Schedule {
-    /// A schedule from waits in seconds; `None` when it has no attempt at all.
+    /// A schedule from waits in seconds; `None` when it has no attempt at all or does not start
+    /// with 0.
     pub fn new(waits: Vec<u64>) -> Option<Self> {
-        (!waits.is_empty()).then_some(Schedule(waits))
+        (waits.first() == Some(&0)).then_some(Schedule(waits))
+    }
+
+    /// Whether the schedule can be used: at least one attempt, the first at once.
+    pub fn is_valid(&self) -> bool {
+        self.0.first() == Some(&0)
     }
 
     /// The wait before the next attempt, after `failed` attempts of the series have failed;
@@ -51,5 +58,9 @@ mod tests {
         let total: u64 = s.0.iter().sum();
         assert!((2 * 86_400..4 * 86_400).contains(&total), "{total}");
         assert!(Schedule::new(vec![]).is_none());
+        assert!(
+            Schedule::new(vec![60, 5]).is_none(),
+            "the first attempt is always at once"
+        );
     }
 }

@@ -92,8 +92,10 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let webhooks = deliveries::webhooks(&config).map_err(StartError::Config)?;
     let mailer = deliveries::mailer(&config).map_err(StartError::Config)?;
-    if config.delivery_schedule.as_ref().is_some_and(|s| s.attempts() == 0) {
-        return Err(StartError::Config("delivery_schedule: at least one attempt".into()));
+    if config.delivery_schedule.as_ref().is_some_and(|s| !s.is_valid()) {
+        return Err(StartError::Config(
+            "delivery_schedule: at least one attempt, and the first one at once (0)".into(),
+        ));
     }
     let mut loaded = baukasten_dsl::load_catalog(files.clone());
     let missing = deliveries::unconfigured_webhooks(&loaded, &config.webhooks);

@@ -827,7 +827,7 @@ fn submit_in(
         None => None,
     };
     let reference = unique_reference(t, &new.reference_prefix, now.year())?;
-    let deliveries = new_deliveries(t, &reference, new.tenant.as_deref(), &new.deliveries, now)?;
+    let deliveries = new_deliveries(&reference, new.tenant.as_deref(), &new.deliveries, now)?;
     let submission = Submission {
         reference,
         tenant: new.tenant,
@@ -867,7 +867,7 @@ fn submit_in(
             .insert(idem.key.as_str(), record.as_slice())
             .map_err(storage)?;
     }
-    add_deliveries(t, reference, &deliveries)?;
+    add_deliveries(t, reference, &deliveries, true)?;
     if let Some(draft) = draft {
         delete_draft(t, &draft)?;
     }
@@ -875,9 +875,9 @@ fn submit_in(
 }
 
 /// Outbox entries for what a submission (or a move of its state) asks for, due at `now`, each
-/// with a fresh `msg_…` id.
+/// with a fresh `msg_…` id: 128 random bits, so unlike the short reference numbers they are
+/// not looked up for uniqueness (the writer thread's time is the durable throughput).
 fn new_deliveries(
-    t: &Tables<'_>,
     reference: &str,
     tenant: Option<&str>,
     asked: &[NewDelivery],
@@ -885,12 +885,7 @@ fn new_deliveries(
 ) -> Result<Vec<Delivery>, StoreError> {
     let mut out = Vec::with_capacity(asked.len());
     for asked in asked {
-        let id = loop {
-            let id = format!("msg_{}", reference::new_id()?);
-            if t.outbox.get(id.as_str()).map_err(storage)?.is_none() && !out.iter().any(|d: &Delivery| d.id == id) {
-                break id;
-            }
-        };
+        let id = format!("msg_{}", reference::new_id()?);
         out.push(Delivery {
             id,
             reference: reference.to_owned(),
@@ -908,9 +903,19 @@ fn new_deliveries(
     Ok(out)
 }
 
-/// Writes new outbox entries of a submission, after those it has.
-fn add_deliveries(t: &mut Tables<'_>, reference: &str, deliveries: &[Delivery]) -> Result<(), StoreError> {
-    let next = {
+/// Writes new outbox entries of a submission, after those it has (a new submission has none).
+fn add_deliveries(
+    t: &mut Tables<'_>,
+    reference: &str,
+    deliveries: &[Delivery],
+    new_submission: bool,
+) -> Result<(), StoreError> {
+    if deliveries.is_empty() {
+        return Ok(());
+    }
+    let next = if new_submission {
+        0
+    } else {
         let mut range = t
             .outbox_by_reference
             .range((reference, 0)..=(reference, u64::MAX))
@@ -1027,11 +1032,11 @@ fn set_state_in(
         actor: actor.to_owned(),
         action: format!("state:{to}"),
     };
-    let deliveries = new_deliveries(t, reference, submission.tenant.as_deref(), asked, now)?;
+    let deliveries = new_deliveries(reference, submission.tenant.as_deref(), asked, now)?;
     let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
-    add_deliveries(t, reference, &deliveries)?;
+    add_deliveries(t, reference, &deliveries, false)?;
     Ok(StateChanged::Moved(submission))
 }
 
@@ -1511,6 +1516,18 @@ impl Store for RedbStore {
     ) -> Result<Option<Delivery>, StoreError> {
         let id = id.to_owned();
         self.write(move |t| record_attempt_in(t, &id, attempt, after))
+    }
+
+    fn record_attempts(&self, attempts: Vec<(String, DeliveryAttempt, AfterAttempt)>) -> Result<(), StoreError> {
+        if attempts.is_empty() {
+            return Ok(());
+        }
+        self.write(move |t| {
+            for (id, attempt, after) in attempts {
+                record_attempt_in(t, &id, attempt, after)?;
+            }
+            Ok(())
+        })
     }
 
     fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError> {
