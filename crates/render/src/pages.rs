@@ -502,7 +502,14 @@ impl Renderer {
                     .unwrap_or_default();
                 let message = e.message.get(lang);
                 errors.push(context! {
-                    href => format!("{}#{}", page.links.step(model, &e.step), field_anchor(model, &e.field)),
+                    // Fixed from the summary, the step leads back to it ("Weiter" returns here).
+                    href => format!(
+                        "{}?{}={}#{}",
+                        page.links.step(model, &e.step),
+                        crate::form::FROM_SUMMARY.0,
+                        crate::form::FROM_SUMMARY.1,
+                        field_anchor(model, &e.field)
+                    ),
                     message => labelled(&label, message),
                 });
             }

@@ -154,7 +154,7 @@ fn the_summary_lists_answers_with_change_links_fees_and_the_declaration() {
         "{failed}"
     );
     assert!(
-        failed.contains("<a href=\"/_/alle_felder/person#f-geburtsdatum-day\">Geburtsdatum: "),
+        failed.contains("<a href=\"/_/alle_felder/person?_zurueck=pruefen#f-geburtsdatum-day\">Geburtsdatum: "),
         "{failed}"
     );
     assert!(tag(&failed, "declaration").contains("aria-invalid=\"true\""));
