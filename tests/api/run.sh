@@ -23,15 +23,8 @@ if ! command -v python3 >/dev/null 2>&1; then
   exit 2
 fi
 
-lock_sum="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.baukasten-lock" 2>/dev/null)" != "$lock_sum" ]; then
-  echo "-- pip install -r tests/api/requirements.txt (into $VENV)"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
-    --index-url https://pypi.org/simple -r "$HERE/requirements.txt"
-  echo "$lock_sum" > "$VENV/.baukasten-lock"
-fi
+. "$HERE/../lib.sh"
+python_venv "$VENV" "$HERE/requirements.txt"
 # The generator formats its output with ruff, which comes with it.
 export PATH="$VENV/bin:$PATH"
 
@@ -53,13 +46,7 @@ echo "-- baukasten serve (temporary data folder, today = $TODAY)"
 export BAUKASTEN_API_WEBHOOK_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 {
   printf 'today: %s\n' "$TODAY"
-  echo "webhooks:"
-  for tenant in musterstadt beispieldorf; do
-    echo "  $tenant:"
-    for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
-      echo "    $name: { url: \"http://127.0.0.1:9/hook\", secret_env: BAUKASTEN_API_WEBHOOK_SECRET }"
-    done
-  done
+  catalog_webhooks "$REPO/forms" "http://127.0.0.1:9/hook" BAUKASTEN_API_WEBHOOK_SECRET
 } > "$work/config.yaml"
 (cd "$REPO" && exec "$BAUKASTEN" serve --config "$work/config.yaml" --forms forms --data "$work/data" \
   --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err") &

@@ -21,15 +21,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 VENV="${BAUKASTEN_DELIVER_VENV:-${HOME}/.cache/baukasten-deliver-venv}"
 started=$SECONDS
 
-lock_sum="$(sha256sum "$HERE/requirements.txt" | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.baukasten-lock" 2>/dev/null)" != "$lock_sum" ]; then
-  echo "-- pip install -r tests/deliver/requirements.txt (into $VENV)"
-  rm -rf "$VENV"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps \
-    --index-url https://pypi.org/simple -r "$HERE/requirements.txt"
-  echo "$lock_sum" > "$VENV/.baukasten-lock"
-fi
+. "$HERE/../lib.sh"
+python_venv "$VENV" "$HERE/requirements.txt"
 PY="$VENV/bin/python"
 
 echo "-- cargo build -p baukasten-cli"
@@ -73,13 +66,7 @@ config() {
     fi
     echo "tokens: { musterstadt: $TOKEN }"
     echo "delivery_schedule: [0, 1, 1, 1, 1, 1, 1, 1, 1, 1]"
-    echo "webhooks:"
-    for tenant in musterstadt beispieldorf; do
-      echo "  $tenant:"
-      for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
-        echo "    $name: { url: \"$url\", secret_env: BAUKASTEN_DELIVER_SECRET }"
-      done
-    done
+    catalog_webhooks "$REPO/forms" "$url" BAUKASTEN_DELIVER_SECRET
   } > "$work/baukasten.yaml"
 }
 

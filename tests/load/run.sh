@@ -45,15 +45,10 @@ SINK=$!
 for _ in $(seq 50); do [ -s "$WORK/sink-port" ] && break; sleep 0.1; done
 SINK_URL="http://127.0.0.1:$(cat "$WORK/sink-port")/hook"
 export BAUKASTEN_LOAD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+. tests/lib.sh
 {
     echo "rate_limit_per_minute: 100000000"
-    echo "webhooks:"
-    for tenant in musterstadt beispieldorf; do
-        echo "  $tenant:"
-        for name in fachverfahren meldewesen steuerverfahren ordnungsamt; do
-            echo "    $name: { url: \"$SINK_URL\", secret_env: BAUKASTEN_LOAD_SECRET }"
-        done
-    done
+    catalog_webhooks forms "$SINK_URL" BAUKASTEN_LOAD_SECRET
 } > "$WORK/config.yaml"
 
 "$BIN" serve --forms forms --data "$WORK/data" --addr 127.0.0.1:0 --config "$WORK/config.yaml" > "$WORK/out" 2>/dev/null &

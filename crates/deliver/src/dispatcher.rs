@@ -189,11 +189,7 @@ impl Dispatcher {
 
     /// The mail of an e-mail delivery: the server's texts, or a plain listing of the answers.
     fn mail(&self, delivery: &Delivery) -> Result<Mail, String> {
-        let submission = self
-            .store
-            .submission(&delivery.reference)
-            .map_err(|e| format!("the submission cannot be read: {e}"))?
-            .ok_or_else(|| format!("the submission {} is not in the store", delivery.reference))?;
+        let submission = self.submission(delivery)?;
         if let Some(mail) = self.texts.as_ref().and_then(|texts| texts(&submission, delivery)) {
             return Ok(mail);
         }
@@ -216,13 +212,17 @@ impl Dispatcher {
         })
     }
 
-    /// The webhook's body: `{"type": "submission.created", "timestamp", "data"}`.
-    fn body(&self, delivery: &Delivery) -> Result<Vec<u8>, String> {
-        let submission = self
-            .store
+    /// The submission a delivery is of; the error is the attempt's.
+    fn submission(&self, delivery: &Delivery) -> Result<Submission, String> {
+        self.store
             .submission(&delivery.reference)
             .map_err(|e| format!("the submission cannot be read: {e}"))?
-            .ok_or_else(|| format!("the submission {} is not in the store", delivery.reference))?;
+            .ok_or_else(|| format!("the submission {} is not in the store", delivery.reference))
+    }
+
+    /// The webhook's body: `{"type": "submission.created", "timestamp", "data"}`.
+    fn body(&self, delivery: &Delivery) -> Result<Vec<u8>, String> {
+        let submission = self.submission(delivery)?;
         let body = payload(&submission, &delivery.id, &self.public_url);
         serde_json::to_vec(&body).map_err(|e| e.to_string())
     }

@@ -79,11 +79,32 @@ struct Receiver {
     secrets: Vec<Secret>,
 }
 
-/// Every municipality's receivers, with their secrets read.
-#[derive(Debug, Clone, Default)]
+/// Every municipality's receivers, with their secrets read, and the one HTTP agent all
+/// attempts share (its TLS configuration and connections are built once, not per attempt).
+#[derive(Debug, Clone)]
 pub struct Webhooks {
     receivers: BTreeMap<(String, String), Receiver>,
-    timeout: Duration,
+    agent: ureq::Agent,
+}
+
+impl Default for Webhooks {
+    fn default() -> Self {
+        Webhooks {
+            receivers: BTreeMap::new(),
+            agent: agent(),
+        }
+    }
+}
+
+/// The agent for attempts: 30 s per attempt, statuses as answers (not errors), no redirects (a
+/// receiver answers at its configured address).
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(30)))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .build()
+        .into()
 }
 
 /// What a receiver made of an attempt.
@@ -133,7 +154,7 @@ impl Webhooks {
         }
         Ok(Webhooks {
             receivers,
-            timeout: Duration::from_secs(30),
+            agent: agent(),
         })
     }
 
@@ -145,13 +166,8 @@ impl Webhooks {
     /// Sends one attempt. `None` when the municipality has no such receiver.
     pub fn send(&self, tenant: &str, name: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Answer> {
         let receiver = self.receivers.get(&(tenant.to_string(), name.to_string()))?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(self.timeout))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .build()
-            .into();
-        let result = agent
+        let result = self
+            .agent
             .post(&receiver.url)
             .header("content-type", "application/json")
             .header("user-agent", concat!("Baukasten/", env!("CARGO_PKG_VERSION")))
