@@ -10,7 +10,13 @@
 #      the same data: all three arrive;
 #   3. a real SMTP server (aiosmtpd) receives the citizen's confirmation of receipt, with the
 #      reference and the answers, and, once the back office marks the report as resolved, the
-#      message the service's `erledigt` state has for the citizen.
+#      message the service's `erledigt` state has for the citizen;
+#   4. the receipt (receipts.py): a report with a photo, made in English, reaches the office by
+#      mail (German) and the citizen (English), each with the PDF receipt attached, and the back
+#      office fetches it from the API; every PDF is checked by tests/receipt/check.py (pikepdf
+#      and pdftotext: tagged, language, PDF/UA identification, texts in reading order, the
+#      photo's SHA-256) and page 1 is rendered to a PNG that is kept for a look.
+# The catalog is a copy of forms/ in which Mängelmelder also mails the Bauhof.
 # The Python tool is pinned in requirements.txt and installed from PyPI into a virtual
 # environment outside the clone, once per version of that file.
 set -euo pipefail
@@ -24,6 +30,11 @@ started=$SECONDS
 . "$HERE/../lib.sh"
 python_venv "$VENV" "$HERE/requirements.txt"
 PY="$VENV/bin/python"
+
+if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
+  echo "-- apt-get install poppler-utils (pdftotext, pdftoppm)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils >/dev/null
+fi
 
 echo "-- cargo build -p baukasten-cli"
 (cd "$REPO" && cargo build -q -p baukasten-cli)
@@ -41,6 +52,11 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+
+# The catalog: forms/, with Mängelmelder also delivering to the Bauhof by e-mail.
+cp -r "$REPO/forms" "$work/forms"
+sed -i 's/^    - webhook: fachverfahren$/&\n    - email: bauhof@musterstadt.example/' "$work/forms/maengelmelder.yaml"
+grep -q "email: bauhof@musterstadt.example" "$work/forms/maengelmelder.yaml"
 
 secret="whsec_$("$PY" -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
 export BAUKASTEN_DELIVER_SECRET="$secret"
@@ -72,7 +88,7 @@ config() {
 
 # Starts the server on the data folder; sets $base.
 serve() {
-  (cd "$REPO" && exec "$BAUKASTEN" serve --forms forms --data "$work/data" --addr 127.0.0.1:0 \
+  (cd "$REPO" && exec "$BAUKASTEN" serve --forms "$work/forms" --data "$work/data" --addr 127.0.0.1:0 \
     --config "$work/baukasten.yaml" > "$work/serve.out" 2> "$work/serve.err") &
   server=$!
   pids+=($server)
@@ -222,6 +238,11 @@ while time.time() < deadline:
     time.sleep(0.2)
 sys.exit(f"no message about the new state of {ref} within 60 s")
 PYEOF
+
+echo "-- 4. the PDF receipt: attached to the office's and the citizen's mails, and from the API"
+receipts_out="${TMPDIR:-/tmp}/baukasten-receipts"
+rm -rf "$receipts_out" && mkdir -p "$receipts_out"
+"$PY" "$HERE/receipts.py" "$base" "$TOKEN" "$work/mail" "$receipts_out" "$REPO/tests/receipt/check.py"
 stop "$server"
 
 echo "delivery checks done in $((SECONDS - started)) s"

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use baukasten_store::{AfterAttempt, Delivery, DeliveryAttempt, Store, StoreError, Submission};
 use chrono::{DateTime, Utc};
@@ -31,6 +31,11 @@ const BATCH: usize = 32;
 /// The longest the dispatcher sleeps: a new submission's deliveries start within this time
 /// even when nobody wakes it.
 const IDLE: Duration = Duration::from_secs(1);
+/// While other writes wait for the store (a burst of submissions), a round waits for a gap,
+/// checking this often, at most [`YIELD_AT_MOST`]: intake keeps its pace, and deliveries, which
+/// are asynchronous anyway, catch up after the burst (at least a round per half second meanwhile).
+const YIELD_STEP: Duration = Duration::from_millis(2);
+const YIELD_AT_MOST: Duration = Duration::from_millis(500);
 /// How often an entry of a channel this release does not deliver is looked at again.
 const NOT_AVAILABLE_RETRY: chrono::Duration = chrono::Duration::hours(1);
 
@@ -209,6 +214,7 @@ impl Dispatcher {
             to: delivery.target.clone(),
             subject: format!("{} – {}", submission.reference, submission.service),
             text,
+            attachments: Vec::new(),
         })
     }
 
@@ -236,6 +242,7 @@ impl Dispatcher {
             .name("baukasten-deliver".into())
             .spawn(move || {
                 while !stop_in.load(Ordering::Relaxed) {
+                    self.give_way(&stop_in);
                     let pause = match self.run_once() {
                         Ok(done) if done.len() == BATCH => Duration::ZERO,
                         Ok(_) => self.until_next_due(),
@@ -260,6 +267,14 @@ impl Dispatcher {
             stop,
             wake,
             thread: Some(thread),
+        }
+    }
+
+    /// Waits while other writes wait for the store, at most [`YIELD_AT_MOST`].
+    fn give_way(&self, stop: &AtomicBool) {
+        let started = Instant::now();
+        while self.store.writes_waiting() > 0 && started.elapsed() < YIELD_AT_MOST && !stop.load(Ordering::Relaxed) {
+            std::thread::sleep(YIELD_STEP);
         }
     }
 
@@ -293,6 +308,8 @@ pub fn payload(submission: &Submission, delivery_id: &str, public_url: &str) -> 
             "computed": submission.data.get("computed"),
             "fee_total": submission.fee_total,
             "attachments": attachments,
+            "receipt_url": format!("{public_url}/api/v1/submissions/{}/receipt.pdf", submission.reference),
+            "language": submission.data.get("lang").and_then(|l| l.as_str()).unwrap_or("de"),
             "created_at": submission.created_at,
         }
     })

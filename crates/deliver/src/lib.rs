@@ -20,6 +20,6 @@ mod schedule;
 pub mod webhook;
 
 pub use dispatcher::{Dispatcher, DispatcherHandle, MailTexts, Outcome, payload};
-pub use mail::{Mail, Mailer, SmtpConfig};
+pub use mail::{Mail, MailAttachment, Mailer, SmtpConfig};
 pub use schedule::Schedule;
 pub use webhook::{Secret, WebhookTarget, Webhooks};

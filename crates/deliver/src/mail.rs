@@ -1,7 +1,7 @@
 //! E-mail through SMTP (lettre): to the office for each `deliver: - email: …`, and the
-//! citizen's confirmation of receipt.
+//! citizen's confirmation of receipt, with the PDF receipt attached.
 
-use lettre::message::{Mailbox, header::ContentType};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{Message, SmtpTransport, Transport};
@@ -33,12 +33,32 @@ fn yes() -> bool {
     true
 }
 
-/// A mail ready to send: one recipient, a subject, plain text.
+/// A mail ready to send: one recipient, a subject, plain text, and files attached to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
     pub text: String,
+    pub attachments: Vec<MailAttachment>,
+}
+
+/// A file attached to a mail, e.g. the PDF receipt.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailAttachment {
+    pub file_name: String,
+    /// E.g. `application/pdf`.
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for MailAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailAttachment")
+            .field("file_name", &self.file_name)
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// Sends mail through the configured SMTP server.
@@ -96,13 +116,22 @@ impl Mailer {
             .to
             .parse()
             .map_err(|e| format!("`{}` is not an e-mail address: {e}", mail.to))?;
-        let message = Message::builder()
+        let builder = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(mail.subject.clone())
-            .header(ContentType::TEXT_PLAIN)
-            .body(mail.text.clone())
-            .map_err(|e| format!("the mail cannot be built: {e}"))?;
+            .subject(mail.subject.clone());
+        let message = if mail.attachments.is_empty() {
+            builder.header(ContentType::TEXT_PLAIN).body(mail.text.clone())
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(SinglePart::plain(mail.text.clone()));
+            for file in &mail.attachments {
+                let media_type = ContentType::parse(&file.media_type)
+                    .map_err(|e| format!("`{}` is not a media type: {e}", file.media_type))?;
+                parts = parts.singlepart(Attachment::new(file.file_name.clone()).body(file.bytes.clone(), media_type));
+            }
+            builder.multipart(parts)
+        }
+        .map_err(|e| format!("the mail cannot be built: {e}"))?;
         self.transport
             .send(&message)
             .map(|_| ())

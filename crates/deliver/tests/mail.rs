@@ -4,7 +4,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use baukasten_deliver::{Dispatcher, Mail, Mailer, Outcome, Schedule, SmtpConfig, Webhooks};
+use baukasten_deliver::{Dispatcher, Mail, MailAttachment, Mailer, Outcome, Schedule, SmtpConfig, Webhooks};
 use baukasten_store::{DeliveryStatus, NewDelivery, NewSubmission, RedbStore, Store, Submitted};
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::json;
@@ -122,6 +122,11 @@ fn the_office_and_the_citizen_get_their_mails() {
             to: delivery.target.clone(),
             subject: format!("Ihr Antrag {} ist eingegangen", submission.reference),
             text: format!("Vorgangsnummer: {}\nGrüße aus Musterstadt", submission.reference),
+            attachments: vec![MailAttachment {
+                file_name: format!("Eingangsbestaetigung-{}.pdf", submission.reference),
+                media_type: "application/pdf".into(),
+                bytes: b"%PDF-1.7 receipt".to_vec(),
+            }],
         })
     });
     let dispatcher = Dispatcher::new(
@@ -159,6 +164,18 @@ fn the_office_and_the_citizen_get_their_mails() {
         citizen.data
     );
     assert!(citizen.data.contains("Subject: Ihr Antrag"), "{}", citizen.data);
+    // The receipt travels as a PDF attachment beside the text.
+    assert!(citizen.data.contains("multipart/mixed"), "{}", citizen.data);
+    assert!(
+        citizen.data.contains(&format!(
+            "Content-Disposition: attachment; filename=\"Eingangsbestaetigung-{reference}.pdf\""
+        )),
+        "{}",
+        citizen.data
+    );
+    assert!(citizen.data.contains("Content-Type: application/pdf"), "{}", citizen.data);
+    assert!(citizen.data.contains("JVBERi0xLjcgcmVjZWlwdA=="), "{}", citizen.data);
+    assert!(!office.data.contains("multipart"), "{}", office.data);
     assert!(
         store
             .deliveries(&reference)
@@ -180,6 +197,7 @@ fn a_mail_server_that_is_down_is_retried_and_plain_text_only_on_this_machine() {
             to: "a@example.org".into(),
             subject: "x".into(),
             text: "y".into(),
+            attachments: vec![],
         })
         .unwrap_err();
     assert!(err.contains("mail server"), "{err}");

@@ -167,6 +167,11 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
         "Sie können diese Seite als Beleg ausdrucken oder als PDF speichern.",
         "You can print this page as a receipt or save it as a PDF.",
     ),
+    (
+        "receipt_download",
+        "Eingangsbestätigung herunterladen (PDF, barrierefrei)",
+        "Download the confirmation of receipt (PDF, accessible)",
+    ),
     ("your_answers", "Ihre Angaben", "Your answers"),
     // Resume
     (

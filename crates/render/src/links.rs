@@ -32,6 +32,11 @@ pub trait Links {
     fn send(&self, service: &Service) -> String;
     /// The confirmation page after sending.
     fn confirmation(&self, service: &Service) -> String;
+    /// The receipt (PDF) of the submission just sent, offered on the confirmation page; `None`
+    /// where there is none (static previews).
+    fn receipt(&self, _service: &Service) -> Option<String> {
+        None
+    }
     /// The page where a citizen enters a resume code; also the target of its form.
     fn resume(&self, service: &Service) -> String;
     /// The endpoint the optional script posts a step's form to (as the form itself is posted,

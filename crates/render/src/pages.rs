@@ -559,6 +559,7 @@ impl Renderer {
             fee_total => total,
             has_fee => !evaluation.fee_total.is_zero(),
             next_steps => text(&model.next_steps, lang),
+            receipt_url => page.links.receipt(model),
             change => false,
         };
         self.render_with("confirmation.html", page, *other_language, ctx)

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::web;
-use baukasten_deliver::{Dispatcher, DispatcherHandle, Mail, MailTexts, Mailer, WebhookTarget, Webhooks};
+use baukasten_deliver::{
+    Dispatcher, DispatcherHandle, Mail, MailAttachment, MailTexts, Mailer, WebhookTarget, Webhooks,
+};
+use baukasten_engine::messages::{english_date, english_money, german_money};
 use baukasten_dsl::model::Delivery;
 use baukasten_dsl::{Code, Diagnostic, Loaded, Msg};
 
 use crate::config::Config;
+use crate::receipts;
 
 /// A diagnostic at every `webhook:` of a service that a municipality offering it has not
 /// configured under `webhooks:` in the server configuration.
@@ -86,74 +90,128 @@ pub fn start(
 }
 
 /// The mails' texts, from the service the submission was made on: the office gets the
-/// answers as the summary page shows them, the citizen a confirmation of receipt with the
-/// reference, what happens next and the answers. German, the language every service has.
+/// answers as the summary page shows them, in German, with the PDF receipt; the citizen a
+/// confirmation of receipt with the reference, what happens next, the answers and the receipt,
+/// and the messages of states, in the language they used.
 fn mail_texts(state: web::Data<crate::AppState>) -> MailTexts {
     Arc::new(move |submission, delivery| {
         let compiled = state.registry.pinned(&submission.definition_hash)?;
         let service = compiled.service();
+        let lang = match delivery.channel.as_str() {
+            "email" => "de",
+            _ => receipts::language_of(submission),
+        };
+        let en = lang == "en";
         let answers = submission.data.get("answers")?;
         let evaluation = compiled.evaluate(answers, &state.context());
         let mut listing = String::new();
-        for step in compiled.summary(&evaluation, "de") {
+        for step in compiled.summary(&evaluation, lang) {
             if step.rows.is_empty() {
                 continue;
             }
-            listing.push_str(&format!("\n{}\n", step.title.get("de")));
+            listing.push_str(&format!("\n{}\n", step.title.get(lang)));
             for row in step.rows {
                 listing.push_str(&format!("- {}: {}\n", row.label, row.lines.join(", ")));
             }
         }
         if !evaluation.fee_total.is_zero() {
-            listing.push_str(&format!(
-                "\nGebühren: {}\n",
-                baukasten_engine::messages::german_money(evaluation.fee_total)
-            ));
+            listing.push_str(&if en {
+                format!("\nFees: {}\n", english_money(evaluation.fee_total))
+            } else {
+                format!("\nGebühren: {}\n", german_money(evaluation.fee_total))
+            });
         }
-        let title = service.title.get("de");
-        let tenant = submission.tenant.as_deref().unwrap_or_default();
-        let municipality = state
-            .registry
-            .current()
-            .tenants
-            .iter()
-            .find(|t| t.id == tenant)
-            .map(|t| t.name.get("de").to_string())
-            .unwrap_or_else(|| tenant.to_string());
-        let received = submission
-            .created_at
-            .with_timezone(&state.config.time_zone)
-            .format("%d.%m.%Y, %H:%M Uhr");
+        let title = service.title.get(lang);
+        let municipality = receipts::municipality_name(&state, submission.tenant.as_deref(), lang);
+        let received = submission.created_at.with_timezone(&state.config.time_zone);
+        let received = if en {
+            format!(
+                "{} at {}",
+                english_date(received.date_naive()),
+                received.format("%H:%M")
+            )
+        } else {
+            received.format("%d.%m.%Y, %H:%M Uhr").to_string()
+        };
         let reference = &submission.reference;
+        // The receipt, for the office's mail and the citizen's confirmation. A receipt that
+        // cannot be made is a defect to fix, not a reason to hold the mail back.
+        let receipt = || match receipts::pdf(&state, submission, lang) {
+            Ok(bytes) => vec![MailAttachment {
+                file_name: receipts::file_name(submission, lang),
+                media_type: "application/pdf".into(),
+                bytes,
+            }],
+            Err(e) => {
+                log::error!("the mail of delivery {} goes without its receipt: {e}", delivery.id);
+                Vec::new()
+            }
+        };
+        let automatic = if en {
+            "This e-mail was created automatically."
+        } else {
+            "Diese E-Mail wurde automatisch erstellt."
+        };
         Some(match delivery.channel.as_str() {
             "email_state" => {
                 let state_id = delivery.event.as_deref()?.strip_prefix("state:")?;
                 let state = service.process.states.iter().find(|s| s.id == state_id)?;
-                let label = state.label.as_ref().map_or(state_id, |l| l.get("de"));
-                let message = state.notify.as_ref()?.get("de");
+                let label = state.label.as_ref().map_or(state_id, |l| l.get(lang));
+                let message = state.notify.as_ref()?.get(lang);
+                let text = if en {
+                    format!(
+                        "Hello,\n\n{message}\n\nApplication: {title}\nReference number: {reference}\nStatus: {label}\n\n\
+                         {municipality}\n\n{automatic}\n"
+                    )
+                } else {
+                    format!(
+                        "Guten Tag,\n\n{message}\n\nAntrag: {title}\nVorgangsnummer: {reference}\nStand: {label}\n\n\
+                         {municipality}\n\n{automatic}\n"
+                    )
+                };
                 Mail {
                     to: delivery.target.clone(),
-                    subject: format!("Ihr Antrag {reference}: {label}"),
-                    text: format!(
-                        "Guten Tag,\n\n{message}\n\nAntrag: {title}\nVorgangsnummer: {reference}\nStand: {label}\n\n\
-                         {municipality}\n\nDiese E-Mail wurde automatisch erstellt.\n"
-                    ),
+                    subject: if en {
+                        format!("Your application {reference}: {label}")
+                    } else {
+                        format!("Ihr Antrag {reference}: {label}")
+                    },
+                    text,
+                    attachments: Vec::new(),
                 }
             }
             "email_confirmation" => {
-                let next = service.next_steps.as_ref().map_or(
-                    "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",
-                    |t| t.get("de"),
-                );
+                let next = match &service.next_steps {
+                    Some(t) => t.get(lang),
+                    None if en => "We will check your application and contact you. If anything is missing, we will ask you.",
+                    None => "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",
+                };
+                let (subject, text) = if en {
+                    (
+                        format!("Your application has been received: {title} ({reference})"),
+                        format!(
+                            "Hello,\n\nYour application “{title}” reached {municipality} on {received}.\n\n\
+                             Your reference number: {reference}\nPlease quote it in any enquiry.\n\n\
+                             What happens next?\n{next}\n\nYour answers:\n{listing}\n\
+                             The confirmation of receipt is attached as a PDF.\n\n{automatic}\n"
+                        ),
+                    )
+                } else {
+                    (
+                        format!("Ihr Antrag ist eingegangen: {title} ({reference})"),
+                        format!(
+                            "Guten Tag,\n\nIhr Antrag „{title}“ ist am {received} bei {municipality} eingegangen.\n\n\
+                             Ihre Vorgangsnummer: {reference}\nBitte geben Sie sie bei Rückfragen an.\n\n\
+                             Wie geht es weiter?\n{next}\n\nIhre Angaben:\n{listing}\n\
+                             Die Eingangsbestätigung liegt als PDF bei.\n\n{automatic}\n"
+                        ),
+                    )
+                };
                 Mail {
                     to: delivery.target.clone(),
-                    subject: format!("Ihr Antrag ist eingegangen: {title} ({reference})"),
-                    text: format!(
-                        "Guten Tag,\n\nIhr Antrag „{title}“ ist am {received} bei {municipality} eingegangen.\n\n\
-                         Ihre Vorgangsnummer: {reference}\nBitte geben Sie sie bei Rückfragen an.\n\n\
-                         Wie geht es weiter?\n{next}\n\nIhre Angaben:\n{listing}\n\
-                         Diese E-Mail wurde automatisch erstellt.\n"
-                    ),
+                    subject,
+                    text,
+                    attachments: receipt(),
                 }
             }
             _ => Mail {
@@ -161,9 +219,11 @@ fn mail_texts(state: web::Data<crate::AppState>) -> MailTexts {
                 subject: format!("Neuer Antrag: {title} ({reference})"),
                 text: format!(
                     "Ein neuer Antrag ist eingegangen.\n\nVorgangsnummer: {reference}\nDienst: {title} \
-                     (Version {})\nKommune: {municipality}\nEingegangen: {received}\n\nAngaben:\n{listing}",
+                     (Version {})\nKommune: {municipality}\nEingegangen: {received}\n\nAngaben:\n{listing}\n\
+                     Die Eingangsbestätigung liegt als PDF bei.\n",
                     submission.version
                 ),
+                attachments: receipt(),
             },
         })
     })

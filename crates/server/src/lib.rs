@@ -19,6 +19,7 @@ pub mod error;
 pub mod guard;
 pub mod lang;
 pub mod metrics;
+pub mod receipts;
 pub mod security;
 pub mod state;
 pub mod submissions;

@@ -385,6 +385,13 @@ pub trait Store: Send + Sync {
 
     /// How many deliveries wait for an attempt and how many have failed (for `/metrics`).
     fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError>;
+
+    /// How many writes wait for their commit just now. The dispatcher holds back its own
+    /// writes while others wait (a burst of submissions), so intake keeps its pace. A store
+    /// that cannot tell says 0.
+    fn writes_waiting(&self) -> usize {
+        0
+    }
     fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
 }
 

@@ -52,7 +52,7 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::thread::JoinHandle;
@@ -152,6 +152,8 @@ struct Counters {
     commit_seconds: Mutex<(Vec<u64>, f64)>,
     /// Per bucket of [`BATCH_SIZES`], the commits that carried at most that many writes.
     batch_sizes: Mutex<Vec<u64>>,
+    /// Writes handed to the writer whose callers wait for their commit.
+    waiting: AtomicUsize,
 }
 
 impl Counters {
@@ -439,6 +441,8 @@ impl RedbStore {
             let _ = fallback.send(Err(e));
         });
         let job = Job { run, abandon };
+        self.stats.waiting.fetch_add(1, Ordering::Relaxed);
+        let _waited = Waiting(&self.stats.waiting);
         {
             let queue = self.queue.read().unwrap_or_else(PoisonError::into_inner);
             let sender = queue.as_ref().ok_or_else(closed)?;
@@ -447,6 +451,15 @@ impl RedbStore {
         answer
             .recv()
             .map_err(|_| error(ErrorKind::Closed, "the writer stopped before the write was committed"))?
+    }
+}
+
+/// One write counted in [`Counters::waiting`] until its caller has the answer (or gives up).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -1547,6 +1560,10 @@ impl Store for RedbStore {
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
         let id = id.to_owned();
         self.write(move |t| resend_in(t, &id, now))
+    }
+
+    fn writes_waiting(&self) -> usize {
+        self.stats.waiting.load(Ordering::Relaxed)
     }
 
     fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError> {

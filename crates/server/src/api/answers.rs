@@ -237,7 +237,9 @@ pub(super) async fn submit(
     if !evaluation.is_valid() || !checked.is_empty() {
         return Err(ApiError::Invalid(problems(&evaluation.errors_with(checked), lang)));
     }
-    let (new, initial) = crate::submissions::new_submission(&tenant, offer.compiled.submission(&evaluation), None);
+    let spoken = crate::submissions::spoken(offer.service(), lang);
+    let (new, initial) =
+        crate::submissions::new_submission(&tenant, offer.compiled.submission(&evaluation), None, spoken);
     let store = state.store.clone();
     let now = state.now();
     let submitted = web::block(move || store.submit(new, idempotency, &initial, now))

@@ -284,3 +284,34 @@ pub(super) async fn resend_delivery(
         None => Err(ApiError::NotFound("no such delivery".into())),
     }
 }
+
+/// The submission's receipt as an accessible PDF (PDF/UA-1): the case, every answer as on the
+/// summary page, the fees, the attachments with their SHA-256 (back office). German unless
+/// `Accept-Language` (or `?lang=en`) asks for English and the service speaks it.
+#[utoipa::path(get, path = "/api/v1/submissions/{reference}/receipt.pdf", operation_id = "get_receipt",
+    params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`")), security(("bearer" = [])),
+    responses((status = 200, description = "The receipt", content_type = "application/pdf", body = Vec<u8>),
+        (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 404, description = "No such submission for this token's municipality", body = ErrorBody)))]
+#[get("/api/v1/submissions/{reference}/receipt.pdf")]
+pub(super) async fn get_receipt(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = clerk_of(&state, &req)?;
+    let submission = owned_submission(&state, &tenant, path.into_inner()).await?;
+    let lang = crate::lang::Lang::of_request(&req).code();
+    let name = crate::receipts::file_name(&submission, lang);
+    let shared = state.clone();
+    let pdf = web::block(move || crate::receipts::pdf(&shared, &submission, lang))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(pdf))
+}

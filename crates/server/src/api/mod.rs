@@ -50,6 +50,7 @@ pub use services::ServiceSummary;
         backoffice::set_state,
         backoffice::list_deliveries,
         backoffice::resend_delivery,
+        backoffice::get_receipt,
         attachments::upload,
         attachments::download,
         openapi_json,
@@ -100,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(backoffice::set_state)
         .service(backoffice::list_deliveries)
         .service(backoffice::resend_delivery)
+        .service(backoffice::get_receipt)
         .service(attachments::upload)
         .service(attachments::download)
         .service(openapi_json);

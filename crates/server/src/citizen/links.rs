@@ -56,6 +56,9 @@ impl Links for ServerLinks {
     fn confirmation(&self, service: &Service) -> String {
         format!("{}bestaetigung", self.base(service))
     }
+    fn receipt(&self, service: &Service) -> Option<String> {
+        Some(format!("{}eingangsbestaetigung.pdf", self.base(service)))
+    }
     fn resume(&self, service: &Service) -> String {
         format!("{}fortsetzen", self.base(service))
     }

@@ -4,7 +4,7 @@
 //!
 //! URLs of a service live under `/{tenant}/{service}/`: `schritt/{step}` (and `schritt/{step}/live`,
 //! where the optional script posts the step's form while it is filled in), `pruefen` (summary),
-//! `senden`, `bestaetigung`, `fortsetzen` (resume) and `verlaengern` (more time). A cookie
+//! `senden`, `bestaetigung` (with `eingangsbestaetigung.pdf`, the receipt), `fortsetzen` (resume) and `verlaengern` (more time). A cookie
 //! scoped to that path carries the signed session: `n:<nonce>` before anything is saved,
 //! `d:<draft id>` while a draft exists, `r:<reference>` after sending. Every form carries a
 //! CSRF token derived from that value.
@@ -45,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{tenant}/{service}/pruefen", web::get().to(sending::summary))
         .route("/{tenant}/{service}/senden", web::post().to(sending::send))
         .route("/{tenant}/{service}/bestaetigung", web::get().to(sending::confirmation))
+        .route("/{tenant}/{service}/eingangsbestaetigung.pdf", web::get().to(sending::receipt))
         .route("/{tenant}/{service}/fortsetzen", web::get().to(resume::resume_page))
         .route("/{tenant}/{service}/fortsetzen", web::post().to(resume::resume_post))
         .route("/{tenant}/{service}/verlaengern", web::post().to(resume::extend));

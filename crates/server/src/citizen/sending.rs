@@ -67,6 +67,7 @@ pub(super) async fn send(mut ctx: Ctx, payload: web::Payload) -> HttpResponse {
         &ctx.offer.tenant.id,
         compiled.submission(&evaluation),
         Some(draft.id.clone()),
+        crate::submissions::spoken(compiled.service(), ctx.lang),
     );
     // The draft id makes a double submit (two clicks, a retried post) store one submission.
     let idempotency = Idempotency {
@@ -112,4 +113,36 @@ pub(super) async fn confirmation(mut ctx: Ctx) -> HttpResponse {
     ctx.respond(StatusCode::OK, false, None, |r, page| {
         r.confirmation(page, &compiled, &evaluation, &submission.reference)
     })
+}
+
+/// The receipt as a PDF, for the citizen who has just sent (the session names the reference),
+/// in the language of the pages.
+pub(super) async fn receipt(mut ctx: Ctx) -> HttpResponse {
+    let state = ctx.state.clone();
+    let Some(Session::Sent(reference)) = ctx.session.clone() else {
+        return ctx.redirect(&ctx.links().start(ctx.offer.service()));
+    };
+    let lang = ctx.lang.code();
+    let made = web::block(move || {
+        let submission = state
+            .store
+            .submission(&reference)?
+            .ok_or_else(|| ApiError::NotFound("no such submission".into()))?;
+        let pdf = crate::receipts::pdf(&state, &submission, lang)?;
+        Ok::<_, ApiError>((crate::receipts::file_name(&submission, lang), pdf))
+    })
+    .await;
+    match made {
+        Ok(Ok((name, pdf))) => HttpResponse::Ok()
+            .content_type("application/pdf")
+            .insert_header((
+                actix_web::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ))
+            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+            .body(pdf),
+        Ok(Err(ApiError::NotFound(_))) => ctx.redirect(&ctx.links().start(ctx.offer.service())),
+        Ok(Err(e)) => ctx.error_page(e),
+        Err(e) => ctx.error_page(ApiError::Internal(e.to_string())),
+    }
 }

@@ -125,6 +125,8 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as sent, for answers that are not text (a PDF).
+    pub bytes: Vec<u8>,
 }
 
 impl Reply {
@@ -148,13 +150,19 @@ pub fn reply(response: Result<ureq::http::Response<ureq::Body>, ureq::Error>) ->
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_str().unwrap_or("").to_string()))
         .collect();
-    let body = response
+    let bytes = response
         .body_mut()
         .with_config()
         .limit(50 * 1024 * 1024)
-        .read_to_string()
+        .read_to_vec()
         .unwrap_or_default();
-    Reply { status, headers, body }
+    let body = String::from_utf8_lossy(&bytes).into_owned();
+    Reply {
+        status,
+        headers,
+        body,
+        bytes,
+    }
 }
 
 pub fn get(server: &TestServer, path: &str) -> Reply {

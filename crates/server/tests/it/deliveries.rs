@@ -241,3 +241,33 @@ fn a_citizen_who_gives_an_address_gets_a_confirmation_delivery() {
         .collect();
     assert_eq!(states, vec![&Json::from("state:erledigt")]);
 }
+
+#[test]
+fn the_back_office_gets_the_receipt_of_its_own_submissions_only() {
+    let server = start();
+    let reference = submit_maengelmelder(&server);
+    let path = format!("/api/v1/submissions/{reference}/receipt.pdf");
+    let pdf = get_with_token(&server, &path, TOKEN_MUSTERSTADT);
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.bytes.starts_with(b"%PDF-"), "{}", pdf.body);
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.contains(&format!("Eingangsbestaetigung-{reference}.pdf"))),
+        "{:?}",
+        pdf.headers
+    );
+    // Tagged, with its language and the PDF/UA identification.
+    for marker in ["/StructTreeRoot", "/MarkInfo", "/Lang", "pdfuaid"] {
+        assert!(
+            pdf.bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+            "{marker} in the receipt"
+        );
+    }
+    let other = get_with_token(&server, &path, TOKEN_BEISPIELDORF);
+    assert_eq!(other.status, 404, "{}", other.body);
+    assert_eq!(other.json()["error"]["code"], "not_found");
+    assert_eq!(get(&server, &path).status, 401);
+    let unknown = get_with_token(&server, "/api/v1/submissions/MM-2026-XXXXX/receipt.pdf", TOKEN_MUSTERSTADT);
+    assert_eq!(unknown.status, 404);
+}

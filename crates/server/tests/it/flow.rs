@@ -226,9 +226,29 @@ fn complete(server: &TestServer, tenant: &str, service: &Service, answers: &Json
     assert_eq!(to, format!("{base}bestaetigung"));
     let confirmation = browser.get(&to);
     assert_eq!(confirmation.status, 200);
-    reference_in(&confirmation.body)
+    // The receipt to keep: a PDF, for this session only.
+    let receipt = format!("{base}eingangsbestaetigung.pdf");
+    assert!(
+        confirmation.body.contains(&format!("href=\"{receipt}\" download")),
+        "the confirmation offers the receipt: {}",
+        confirmation.body
+    );
+    let pdf = browser.get(&receipt);
+    assert_eq!(pdf.status, 200, "{}", pdf.body);
+    assert_eq!(pdf.header("content-type"), Some("application/pdf"));
+    assert!(pdf.bytes.starts_with(b"%PDF-"), "{}", pdf.body);
+    let reference = reference_in(&confirmation.body)
         .unwrap_or_else(|| panic!("the confirmation shows a reference: {}", confirmation.body))
-        .to_string()
+        .to_string();
+    assert!(
+        pdf.header("content-disposition")
+            .is_some_and(|d| d.contains(&format!("{reference}.pdf"))),
+        "{:?}",
+        pdf.headers
+    );
+    let stranger = get(server, &receipt);
+    assert_eq!(stranger.status, 303, "without the session there is no receipt");
+    reference
 }
 
 /// Answers every step of the service with `answers` through the pages, "Weiter" after each,
