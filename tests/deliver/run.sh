@@ -210,8 +210,10 @@ while time.time() < deadline:
         rcpt, _, raw = open(path, "rb").read().partition(b"\n")
         message = email.message_from_bytes(raw, policy=email.policy.default)
         if rcpt.decode() == "erika@example.org" and ref in message["subject"]:
-            text = message.get_content()
+            text = message.get_body(preferencelist=("plain",)).get_content()
             assert f"Ihre Vorgangsnummer: {ref}" in text, text
+            pdfs = [p.get_filename() for p in message.iter_attachments() if p.get_content_type() == "application/pdf"]
+            assert pdfs == [f"Eingangsbestaetigung-{ref}.pdf"], pdfs
             assert "Holstenstraße" in text, text
             assert message["from"].addresses[0].addr_spec == "noreply@musterstadt.example", message["from"]
             print(f"   {ref}: confirmation to erika@example.org, subject “{message['subject']}”")
@@ -232,7 +234,8 @@ while time.time() < deadline:
         rcpt, _, raw = open(path, "rb").read().partition(b"\n")
         message = email.message_from_bytes(raw, policy=email.policy.default)
         if rcpt.decode() == "erika@example.org" and message["subject"] == f"Ihr Antrag {ref}: Erledigt":
-            assert "ist behoben" in message.get_content(), message.get_content()
+            text = message.get_body(preferencelist=("plain",)).get_content()
+            assert "ist behoben" in text, text
             print(f"   {ref}: the message of the state `erledigt` reached erika@example.org")
             sys.exit(0)
     time.sleep(0.2)

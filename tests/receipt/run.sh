@@ -11,9 +11,10 @@ REPO="$(cd "$HERE/../.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 VENV="${BAUKASTEN_RECEIPT_VENV:-${HOME}/.cache/baukasten-receipt-venv}"
 
-for tool in pdftotext pdftoppm; do
-  command -v "$tool" > /dev/null || { echo "run.sh: $tool missing (apt-get install poppler-utils)" >&2; exit 1; }
-done
+if ! command -v pdftotext >/dev/null || ! command -v pdftoppm >/dev/null; then
+  echo "-- apt-get install poppler-utils (pdftotext, pdftoppm)"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils >/dev/null
+fi
 
 . "$HERE/../lib.sh"
 python_venv "$VENV" "$HERE/requirements.txt"

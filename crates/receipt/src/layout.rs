@@ -157,7 +157,7 @@ pub(crate) fn lay_out(receipt: &Receipt, fonts: &Fonts) -> Plan {
         let heading = heading.trim();
         if !heading.is_empty() {
             flow.space(BEFORE_HEADING);
-            flow.heading(2, heading, HEADING, table.keep());
+            flow.heading(2, heading, HEADING, AFTER_HEADING + table.keep());
             flow.y += AFTER_HEADING;
         } else {
             flow.space(AFTER_HEADING);
@@ -622,8 +622,16 @@ mod tests {
     fn a_heading_is_never_the_last_thing_on_a_page() {
         // Tables of different lengths put the headings at every height on the page.
         let mut moved = 0;
-        for rows in 0..30 {
-            let plan = plan(&receipt(rows));
+        // Each once with a first row of one line and once with a question over three lines.
+        for (rows, long_first) in (0..30).flat_map(|rows| [(rows, false), (rows, true)]) {
+            let mut receipt = receipt(rows);
+            if long_first {
+                for section in &mut receipt.sections {
+                    section.table.rows[0].cells[0] =
+                        vec!["Möchten Sie eine Rückmeldung, wenn der gemeldete Mangel behoben ist?".into()];
+                }
+            }
+            let plan = plan(&receipt);
             let texts = texts(&plan);
             let page = |leaf: usize| texts.iter().find(|t| t.0 == Some(leaf)).unwrap().1;
             for (i, block) in plan.blocks.iter().enumerate() {

@@ -8,9 +8,9 @@ use actix_web::web;
 use baukasten_deliver::{
     Dispatcher, DispatcherHandle, Mail, MailAttachment, MailTexts, Mailer, WebhookTarget, Webhooks,
 };
-use baukasten_engine::messages::{english_date, english_money, german_money};
 use baukasten_dsl::model::Delivery;
 use baukasten_dsl::{Code, Diagnostic, Loaded, Msg};
+use baukasten_engine::messages::{english_date, english_money, german_money};
 
 use crate::config::Config;
 use crate::receipts;
@@ -183,7 +183,9 @@ fn mail_texts(state: web::Data<crate::AppState>) -> MailTexts {
             "email_confirmation" => {
                 let next = match &service.next_steps {
                     Some(t) => t.get(lang),
-                    None if en => "We will check your application and contact you. If anything is missing, we will ask you.",
+                    None if en => {
+                        "We will check your application and contact you. If anything is missing, we will ask you."
+                    }
                     None => "Wir prüfen Ihren Antrag und melden uns bei Ihnen. Wenn Angaben fehlen, fragen wir nach.",
                 };
                 let (subject, text) = if en {

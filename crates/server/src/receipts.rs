@@ -40,7 +40,11 @@ pub fn pdf(state: &AppState, submission: &Submission, lang: &str) -> Result<Vec<
 
 /// The file name offered for the download: `Eingangsbestaetigung-BPA-2026-7K3Q9.pdf`.
 pub fn file_name(submission: &Submission, lang: &str) -> String {
-    let word = if lang == "en" { "Receipt" } else { "Eingangsbestaetigung" };
+    let word = if lang == "en" {
+        "Receipt"
+    } else {
+        "Eingangsbestaetigung"
+    };
     format!("{word}-{}.pdf", submission.reference)
 }
 
@@ -65,9 +69,15 @@ pub fn document(state: &AppState, submission: &Submission, lang: &str) -> Result
     let municipality = municipality_name(state, submission.tenant.as_deref(), lang);
     let received = submission.created_at.with_timezone(&state.config.time_zone);
     let (date, time) = if en {
-        (english_date(received.date_naive()), received.format("%H:%M").to_string())
+        (
+            english_date(received.date_naive()),
+            received.format("%H:%M").to_string(),
+        )
     } else {
-        (received.format("%d.%m.%Y").to_string(), received.format("%H:%M Uhr").to_string())
+        (
+            received.format("%d.%m.%Y").to_string(),
+            received.format("%H:%M Uhr").to_string(),
+        )
     };
     let money = |d| if en { english_money(d) } else { german_money(d) };
 

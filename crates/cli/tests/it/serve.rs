@@ -158,8 +158,13 @@ fn no_acknowledged_submission_is_lost_when_the_server_is_killed() {
                 })
             })
             .collect();
-        // Kill at a different moment each round, while submissions are in flight.
-        std::thread::sleep(Duration::from_millis(150 + (round * 37) % 200));
+        // Kill at a different moment each round, while submissions are in flight: once the
+        // round has stored something (however slow the machine is today), a little later.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while acknowledged.lock().unwrap().len() == seen && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(50 + (round * 37) % 200));
         child.kill().expect("SIGKILL");
         let _ = child.wait();
         stop.store(true, Ordering::Relaxed);

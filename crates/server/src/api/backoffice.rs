@@ -290,7 +290,7 @@ pub(super) async fn resend_delivery(
 /// `Accept-Language` (or `?lang=en`) asks for English and the service speaks it.
 #[utoipa::path(get, path = "/api/v1/submissions/{reference}/receipt.pdf", operation_id = "get_receipt",
     params(("reference" = String, Path, description = "The reference number, e.g. `BPA-2026-7K3Q9`")), security(("bearer" = [])),
-    responses((status = 200, description = "The receipt", content_type = "application/pdf", body = Vec<u8>),
+    responses((status = 200, description = "The receipt (PDF/UA-1)", content_type = "application/pdf"),
         (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 404, description = "No such submission for this token's municipality", body = ErrorBody)))]
 #[get("/api/v1/submissions/{reference}/receipt.pdf")]

@@ -45,7 +45,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{tenant}/{service}/pruefen", web::get().to(sending::summary))
         .route("/{tenant}/{service}/senden", web::post().to(sending::send))
         .route("/{tenant}/{service}/bestaetigung", web::get().to(sending::confirmation))
-        .route("/{tenant}/{service}/eingangsbestaetigung.pdf", web::get().to(sending::receipt))
+        .route(
+            "/{tenant}/{service}/eingangsbestaetigung.pdf",
+            web::get().to(sending::receipt),
+        )
         .route("/{tenant}/{service}/fortsetzen", web::get().to(resume::resume_page))
         .route("/{tenant}/{service}/fortsetzen", web::post().to(resume::resume_post))
         .route("/{tenant}/{service}/verlaengern", web::post().to(resume::extend));

@@ -359,6 +359,7 @@ fn the_openapi_document_matches_the_routes() {
         "POST /api/v1/submissions/{reference}/state",
         "GET /api/v1/submissions/{reference}/deliveries",
         "POST /api/v1/submissions/{reference}/deliveries/{id}/resend",
+        "GET /api/v1/submissions/{reference}/receipt.pdf",
         "POST /api/v1/services/{tenant}/{service}/attachments",
         "GET /api/v1/attachments/{id}",
         "GET /api/v1/openapi.json",

@@ -268,6 +268,14 @@ fn the_back_office_gets_the_receipt_of_its_own_submissions_only() {
     assert_eq!(other.status, 404, "{}", other.body);
     assert_eq!(other.json()["error"]["code"], "not_found");
     assert_eq!(get(&server, &path).status, 401);
-    let unknown = get_with_token(&server, "/api/v1/submissions/MM-2026-XXXXX/receipt.pdf", TOKEN_MUSTERSTADT);
+    let unknown = get_with_token(
+        &server,
+        "/api/v1/submissions/MM-2026-XXXXX/receipt.pdf",
+        TOKEN_MUSTERSTADT,
+    );
     assert_eq!(unknown.status, 404);
+    // The API document says what comes back.
+    let document = get(&server, "/api/v1/openapi.json").json();
+    let ok = &document["paths"]["/api/v1/submissions/{reference}/receipt.pdf"]["get"]["responses"]["200"];
+    assert!(ok["content"].get("application/pdf").is_some(), "{ok}");
 }

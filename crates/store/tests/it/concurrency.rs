@@ -86,3 +86,38 @@ fn closing_during_a_burst_keeps_every_acknowledged_submission() {
     }
     assert_eq!(store.submissions(None, 10_000).unwrap().len(), acknowledged.len());
 }
+
+#[test]
+fn the_writes_waiting_for_their_commit_are_counted_while_they_wait() {
+    let (_dir, store) = temp_store();
+    assert_eq!(store.writes_waiting(), 0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let most = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut most = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                most = most.max(store.writes_waiting());
+            }
+            most
+        });
+        let writers: Vec<_> = (0..16)
+            .map(|thread| {
+                let store = &store;
+                s.spawn(move || {
+                    for i in 0..20 {
+                        let new = parking_permit(Some("musterstadt"), &format!("{thread}/{i}"));
+                        store.submit(new, None, "eingegangen", at(2, i)).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        watcher.join().unwrap()
+    });
+    // Sixteen callers waited at once at some moment (at least two did), and none is left.
+    assert!((2..=16).contains(&most), "{most}");
+    assert_eq!(store.writes_waiting(), 0);
+}
