@@ -172,6 +172,10 @@ pub struct Submission {
     /// The process state; starts as the state the server names, e.g. `eingegangen`.
     pub state: String,
     pub created_at: DateTime<Utc>,
+    /// The ids of its outbox entries, in the order they were written. Records written before
+    /// the field existed name none; their entries are found through an index.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<String>,
 }
 
 /// The answer to [`Store::submit`].

@@ -42,7 +42,7 @@
 //! | `definitions` | definition hash | the definition's JSON |
 //! | `outbox` | delivery id (`msg_…`) | [`Delivery`] |
 //! | `outbox_due` | (next attempt µs, delivery id), pending deliveries only | `()` |
-//! | `outbox_by_reference` | (reference, position) | delivery id |
+//! | `outbox_by_reference` | (reference, position) | delivery id; only in files of the first release with an outbox (since then a submission's record names its entries) |
 //! | `outbox_failed` | delivery id, failed deliveries only | `()` |
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
@@ -676,7 +676,6 @@ struct Tables<'t> {
     definitions: Table<'t, Str, Bytes>,
     outbox: Table<'t, Str, Bytes>,
     outbox_due: Table<'t, (i64, Str), ()>,
-    outbox_by_reference: Table<'t, (Str, u64), Str>,
     outbox_failed: Table<'t, Str, ()>,
 }
 
@@ -695,7 +694,6 @@ impl<'t> Tables<'t> {
             definitions: txn.open_table(DEFINITIONS).map_err(storage)?,
             outbox: txn.open_table(OUTBOX).map_err(storage)?,
             outbox_due: txn.open_table(OUTBOX_DUE).map_err(storage)?,
-            outbox_by_reference: txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?,
             outbox_failed: txn.open_table(OUTBOX_FAILED).map_err(storage)?,
         })
     }
@@ -852,6 +850,7 @@ fn submit_in(
         attachments: new.attachments,
         state: initial_state.to_owned(),
         created_at: now,
+        deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
     };
     let entry = AuditEntry {
         at: now,
@@ -880,7 +879,7 @@ fn submit_in(
             .insert(idem.key.as_str(), record.as_slice())
             .map_err(storage)?;
     }
-    add_deliveries(t, reference, &deliveries, true)?;
+    add_deliveries(t, &deliveries)?;
     if let Some(draft) = draft {
         delete_draft(t, &draft)?;
     }
@@ -888,8 +887,10 @@ fn submit_in(
 }
 
 /// Outbox entries for what a submission (or a move of its state) asks for, due at `now`, each
-/// with a fresh `msg_…` id: 128 random bits, so unlike the short reference numbers they are
-/// not looked up for uniqueness (the writer thread's time is the durable throughput).
+/// with a fresh `msg_…` id: the time in microseconds (13 hex digits), then 76 random bits.
+/// Random enough not to be looked up for uniqueness (the writer thread's time is the durable
+/// throughput), and ordered by time, so new entries go to the end of the `outbox` table
+/// instead of all over it (fewer pages to write per commit).
 fn new_deliveries(
     reference: &str,
     tenant: Option<&str>,
@@ -898,7 +899,11 @@ fn new_deliveries(
 ) -> Result<Vec<Delivery>, StoreError> {
     let mut out = Vec::with_capacity(asked.len());
     for asked in asked {
-        let id = format!("msg_{}", reference::new_id()?);
+        let id = format!(
+            "msg_{:013x}{}",
+            now.timestamp_micros().max(0),
+            &reference::new_id()?[..19]
+        );
         out.push(Delivery {
             id,
             reference: reference.to_owned(),
@@ -916,52 +921,52 @@ fn new_deliveries(
     Ok(out)
 }
 
-/// Writes new outbox entries of a submission, after those it has (a new submission has none).
-fn add_deliveries(
-    t: &mut Tables<'_>,
-    reference: &str,
-    deliveries: &[Delivery],
-    new_submission: bool,
-) -> Result<(), StoreError> {
-    if deliveries.is_empty() {
-        return Ok(());
-    }
-    let next = if new_submission {
-        0
-    } else {
-        let mut range = t
-            .outbox_by_reference
-            .range((reference, 0)..=(reference, u64::MAX))
-            .map_err(storage)?;
-        match range.next_back() {
-            Some(last) => last.map_err(storage)?.0.value().1 + 1,
-            None => 0,
-        }
-    };
-    for (n, delivery) in deliveries.iter().enumerate() {
-        put_delivery(t, delivery, None)?;
-        t.outbox_by_reference
-            .insert((reference, next + n as u64), delivery.id.as_str())
-            .map_err(storage)?;
+/// Writes new outbox entries; their submission's record names them.
+fn add_deliveries(t: &mut Tables<'_>, deliveries: &[Delivery]) -> Result<(), StoreError> {
+    for delivery in deliveries {
+        put_delivery(t, delivery, Was::default())?;
     }
     Ok(())
 }
 
-/// Writes a delivery and keeps its place in the due index: there while it is pending, under
-/// its next attempt. `was_due` is where the stored record was in the index, if anywhere.
-fn put_delivery(t: &mut Tables<'_>, delivery: &Delivery, was_due: Option<DateTime<Utc>>) -> Result<(), StoreError> {
+/// What the stored record of a delivery was, for the indexes: where it was in the due index
+/// (if anywhere), and whether it was in the failed one. A new delivery was in neither.
+#[derive(Default)]
+struct Was {
+    due: Option<DateTime<Utc>>,
+    failed: bool,
+}
+
+impl Was {
+    fn of(delivery: &Delivery) -> Was {
+        Was {
+            due: delivery
+                .next_attempt
+                .filter(|_| delivery.status == DeliveryStatus::Pending),
+            failed: delivery.status == DeliveryStatus::Failed,
+        }
+    }
+}
+
+/// Writes a delivery and keeps its place in the indexes: in the due one while it is pending,
+/// under its next attempt; in the failed one while it has failed.
+fn put_delivery(t: &mut Tables<'_>, delivery: &Delivery, was: Was) -> Result<(), StoreError> {
     let encoded = encode(delivery)?;
     let id = delivery.id.as_str();
-    if let Some(at) = was_due {
+    if let Some(at) = was.due {
         t.outbox_due.remove((at.timestamp_micros(), id)).map_err(storage)?;
     }
     if let (DeliveryStatus::Pending, Some(at)) = (delivery.status, delivery.next_attempt) {
         t.outbox_due.insert((at.timestamp_micros(), id), ()).map_err(storage)?;
     }
-    if delivery.status == DeliveryStatus::Failed {
-        t.outbox_failed.insert(id, ()).map_err(storage)?;
-    } else {
-        t.outbox_failed.remove(id).map_err(storage)?;
+    match (was.failed, delivery.status == DeliveryStatus::Failed) {
+        (false, true) => {
+            t.outbox_failed.insert(id, ()).map_err(storage)?;
+        }
+        (true, false) => {
+            t.outbox_failed.remove(id).map_err(storage)?;
+        }
+        _ => {}
     }
     t.outbox.insert(id, encoded.as_slice()).map_err(storage)?;
     Ok(())
@@ -976,9 +981,7 @@ fn record_attempt_in(
     let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", id)? else {
         return Ok(None);
     };
-    let was_due = delivery
-        .next_attempt
-        .filter(|_| delivery.status == DeliveryStatus::Pending);
+    let was = Was::of(&delivery);
     delivery.attempts.push(attempt);
     (delivery.status, delivery.next_attempt) = match after {
         AfterAttempt::Delivered => (DeliveryStatus::Delivered, None),
@@ -986,7 +989,7 @@ fn record_attempt_in(
         AfterAttempt::Failed => (DeliveryStatus::Failed, None),
         AfterAttempt::Stopped => (DeliveryStatus::Stopped, None),
     };
-    put_delivery(t, &delivery, was_due)?;
+    put_delivery(t, &delivery, was)?;
     Ok(Some(delivery))
 }
 
@@ -994,13 +997,11 @@ fn resend_in(t: &mut Tables<'_>, id: &str, now: DateTime<Utc>) -> Result<Option<
     let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", id)? else {
         return Ok(None);
     };
-    let was_due = delivery
-        .next_attempt
-        .filter(|_| delivery.status == DeliveryStatus::Pending);
+    let was = Was::of(&delivery);
     delivery.status = DeliveryStatus::Pending;
     delivery.series_start = delivery.attempts.len();
     delivery.next_attempt = Some(now);
-    put_delivery(t, &delivery, was_due)?;
+    put_delivery(t, &delivery, was)?;
     Ok(Some(delivery))
 }
 
@@ -1046,10 +1047,11 @@ fn set_state_in(
         action: format!("state:{to}"),
     };
     let deliveries = new_deliveries(reference, submission.tenant.as_deref(), asked, now)?;
+    submission.deliveries.extend(deliveries.iter().map(|d| d.id.clone()));
     let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
-    add_deliveries(t, reference, &deliveries, false)?;
+    add_deliveries(t, &deliveries)?;
     Ok(StateChanged::Moved(submission))
 }
 
@@ -1545,12 +1547,26 @@ impl Store for RedbStore {
 
     fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError> {
         let txn = self.read()?;
-        let index = txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?;
+        let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
         let outbox = txn.open_table(OUTBOX).map_err(storage)?;
+        // Entries written before the submission's record named them are in the index, in
+        // files from the first release with an outbox.
+        let mut ids = Vec::new();
+        match txn.open_table(OUTBOX_BY_REFERENCE) {
+            Ok(index) => {
+                for entry in index.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
+                    ids.push(entry.map_err(storage)?.1.value().to_owned());
+                }
+            }
+            Err(redb::TableError::TableDoesNotExist(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+        if let Some(submission) = get_json::<Submission>(&submissions, "submissions", reference)? {
+            ids.extend(submission.deliveries);
+        }
         let mut out = Vec::new();
-        for entry in index.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
-            let (_, id) = entry.map_err(storage)?;
-            if let Some(delivery) = get_json(&outbox, "outbox", id.value())? {
+        for id in ids {
+            if let Some(delivery) = get_json(&outbox, "outbox", &id)? {
                 out.push(delivery);
             }
         }

@@ -23,6 +23,7 @@ fn submission(reference: &str, tenant: &str, seconds: i64) -> Submission {
         attachments: vec![],
         state: "eingegangen".to_owned(),
         created_at: at(2, seconds),
+        deliveries: vec![],
     }
 }
 

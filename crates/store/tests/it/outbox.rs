@@ -195,3 +195,101 @@ fn the_stored_delivery_format_is_read_by_later_releases() {
     assert_eq!(delivery.attempts[0].status, Some(500));
     assert_eq!(delivery.series_attempts(), 1);
 }
+
+/// A file as the first release with an outbox wrote it: the submission's record does not name
+/// its deliveries; an index table (`outbox_by_reference`) does. Its deliveries are still
+/// listed, due and attempted, and one added by a later move comes after them.
+#[test]
+fn deliveries_of_the_first_outbox_release_are_still_found() {
+    use redb::{Database, TableDefinition};
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let golden = include_str!("../fixtures/delivery-0.2.json");
+    let submission = serde_json::json!({
+        "reference": "BPA-2026-7K3Q9", "tenant": "musterstadt", "service": "bewohnerparkausweis",
+        "version": "1.0.0", "definition_hash": "sha256:abc", "data": {"answers": {}},
+        "fee_total": "30.70", "attachments": [], "state": "eingegangen",
+        "created_at": "2026-03-01T12:00:00Z"
+    });
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
+            meta.insert("format_version", b"3".as_slice()).unwrap();
+            let mut submissions = txn
+                .open_table(TableDefinition::<&str, &[u8]>::new("submissions"))
+                .unwrap();
+            submissions
+                .insert("BPA-2026-7K3Q9", submission.to_string().as_bytes())
+                .unwrap();
+            let mut outbox = txn.open_table(TableDefinition::<&str, &[u8]>::new("outbox")).unwrap();
+            outbox
+                .insert("msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c", golden.as_bytes())
+                .unwrap();
+            let mut due = txn
+                .open_table(TableDefinition::<(i64, &str), ()>::new("outbox_due"))
+                .unwrap();
+            due.insert(
+                (at(1, 5).timestamp_micros(), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c"),
+                (),
+            )
+            .unwrap();
+            let mut index = txn
+                .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
+                .unwrap();
+            index
+                .insert(("BPA-2026-7K3Q9", 0), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c")
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let listed = store.deliveries("BPA-2026-7K3Q9").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c");
+    assert_eq!(store.due_deliveries(at(1, 5), 10).unwrap().len(), 1);
+    let notify = vec![NewDelivery {
+        channel: "email_state".into(),
+        target: "erika@example.org".into(),
+        event: Some("state:in_bearbeitung".into()),
+    }];
+    store
+        .set_state_with(
+            "BPA-2026-7K3Q9",
+            "eingegangen",
+            "in_bearbeitung",
+            "clerk:x",
+            at(1, 9),
+            notify,
+        )
+        .unwrap();
+    let listed: Vec<String> = store
+        .deliveries("BPA-2026-7K3Q9")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.channel)
+        .collect();
+    assert_eq!(listed, ["webhook", "email_state"]);
+}
+
+#[test]
+fn new_delivery_ids_are_ordered_by_time() {
+    let (_dir, store) = temp_store();
+    let first = submit_with_deliveries(&store);
+    let mut later = parking_permit(Some("musterstadt"), "Max");
+    later.deliveries = vec![NewDelivery {
+        channel: "webhook".into(),
+        target: "fachverfahren".into(),
+        event: None,
+    }];
+    let Submitted::Created(later) = store.submit(later, None, "eingegangen", at(1, 60)).unwrap() else {
+        panic!()
+    };
+    let ids: Vec<String> = store.deliveries(&first).unwrap().into_iter().map(|d| d.id).collect();
+    let newer = &store.deliveries(&later.reference).unwrap()[0].id;
+    assert!(ids.iter().all(|id| id.len() == 36 && id.starts_with("msg_")), "{ids:?}");
+    assert!(ids.iter().all(|id| id < newer), "{ids:?} before {newer}");
+    assert_eq!(later.deliveries, vec![newer.clone()], "the record names its entries");
+}
