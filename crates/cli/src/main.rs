@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: StoreCommand,
     },
+    /// The accounts of the clerks' inbox (`/verwaltung/`), while the server is stopped.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
 }
 
 #[derive(Subcommand)]
@@ -65,6 +70,37 @@ enum StoreCommand {
         /// The data folder. Default: ./data
         #[arg(long, env = "BAUKASTEN_DATA")]
         data: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Adds an account, or sets a new password for it; the password is read from standard
+    /// input (one line, at least 12 characters).
+    Add {
+        /// The data folder. Default: ./data
+        #[arg(long, env = "BAUKASTEN_DATA")]
+        data: Option<PathBuf>,
+        /// The municipality the account belongs to, e.g. `musterstadt`.
+        #[arg(long)]
+        municipality: String,
+        /// The user name.
+        name: String,
+    },
+    /// Lists a municipality's accounts.
+    List {
+        #[arg(long, env = "BAUKASTEN_DATA")]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        municipality: String,
+    },
+    /// Removes an account and ends its sessions.
+    Remove {
+        #[arg(long, env = "BAUKASTEN_DATA")]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        municipality: String,
+        name: String,
     },
 }
 
@@ -89,6 +125,7 @@ enum SchemaKind {
 mod render_cmd;
 mod serve_cmd;
 mod store_cmd;
+mod user_cmd;
 mod test_cmd;
 
 fn main() -> ExitCode {
@@ -112,6 +149,22 @@ fn main() -> ExitCode {
         Command::Store {
             command: StoreCommand::Verify { data },
         } => store_cmd::verify(&data.unwrap_or_else(|| PathBuf::from("data")), lang),
+        Command::User { command } => {
+            let data = |d: Option<PathBuf>| d.unwrap_or_else(|| PathBuf::from("data"));
+            match command {
+                UserCommand::Add {
+                    data: d,
+                    municipality,
+                    name,
+                } => user_cmd::add(&data(d), &municipality, &name, lang),
+                UserCommand::List { data: d, municipality } => user_cmd::list(&data(d), &municipality, lang),
+                UserCommand::Remove {
+                    data: d,
+                    municipality,
+                    name,
+                } => user_cmd::remove(&data(d), &municipality, &name, lang),
+            }
+        }
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
             print_or_fail(&format!(

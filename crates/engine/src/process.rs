@@ -4,7 +4,7 @@
 //! The rules live here so that every way of changing a state (the JSON API today, the clerks'
 //! inbox later) asks the same question and gets the same answer.
 
-use baukasten_dsl::model::Service;
+use baukasten_dsl::model::{Service, Text};
 
 /// The state of a new submission when its service declares no `process: states:`.
 pub const DEFAULT_INITIAL_STATE: &str = "eingegangen";
@@ -47,6 +47,39 @@ impl<'a> Lifecycle<'a> {
         } else {
             process.transitions.iter().any(|t| t.from == from && t.to == to)
         }
+    }
+
+    /// The moves offered from state `from`, in the order the process declares them: each
+    /// target with the transition's label, else the target state's label, else none. Exactly
+    /// the moves [`Lifecycle::allows`] (where no transitions are declared: every other state).
+    pub fn moves_from(&self, from: &str) -> Vec<(&'a str, Option<&'a Text>)> {
+        let process = &self.service.process;
+        let state_label = |id: &str| process.states.iter().find(|s| s.id == id).and_then(|s| s.label.as_ref());
+        if process.transitions.is_empty() {
+            process
+                .states
+                .iter()
+                .filter(|s| s.id != from)
+                .map(|s| (s.id.as_str(), s.label.as_ref()))
+                .collect()
+        } else {
+            process
+                .transitions
+                .iter()
+                .filter(|t| t.from == from)
+                .map(|t| (t.to.as_str(), t.label.as_ref().or_else(|| state_label(&t.to))))
+                .collect()
+        }
+    }
+
+    /// A state's label in the process, if it has one.
+    pub fn state_label(&self, id: &str) -> Option<&'a Text> {
+        self.service
+            .process
+            .states
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.label.as_ref())
     }
 
     /// [`Lifecycle::allows`] as a result, with the refusal to report.

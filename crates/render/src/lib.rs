@@ -16,6 +16,7 @@
 //! built by [`theme_css`], so pages work under a strict Content-Security-Policy.
 
 mod assets;
+pub mod backoffice;
 mod fields;
 mod form;
 mod i18n;

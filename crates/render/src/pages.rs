@@ -103,6 +103,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("confirmation.html", include_str!("../templates/confirmation.html")),
     ("resume.html", include_str!("../templates/resume.html")),
     ("message.html", include_str!("../templates/message.html")),
+    ("inbox_sign_in.html", include_str!("../templates/inbox_sign_in.html")),
+    ("inbox_list.html", include_str!("../templates/inbox_list.html")),
+    ("inbox_tally.html", include_str!("../templates/inbox_tally.html")),
+    ("inbox_detail.html", include_str!("../templates/inbox_detail.html")),
 ];
 
 /// Renders every page. Build one with [`Renderer::new`] and share it (`Send + Sync`).
@@ -195,7 +199,7 @@ fn escape_html(
 }
 
 /// A serializable value as a template value.
-fn ser<T: Serialize>(value: T) -> Value {
+pub(crate) fn ser<T: Serialize>(value: T) -> Value {
     Value::from(Serde(value))
 }
 
@@ -285,7 +289,7 @@ impl Renderer {
 
     /// Renders a page, with the language switch only where `other_language` (a service's
     /// pages have it only where the service has texts in the other language).
-    fn render_with(&self, name: &str, page: &Page, other_language: bool, ctx: Value) -> String {
+    pub(crate) fn render_with(&self, name: &str, page: &Page, other_language: bool, ctx: Value) -> String {
         let lang = lang_of(page.lang);
         let ui = if lang == "en" { &self.ui_en } else { &self.ui_de };
         let mut frame = self.frame(page);

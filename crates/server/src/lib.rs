@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod backoffice;
 pub mod body;
 pub mod catalog;
 pub mod citizen;
@@ -126,6 +127,7 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     let state = AppState {
         limiter: RateLimiter::new(config.rate_limit_per_minute, config.trusted_proxies.clone()),
         in_flight: Default::default(),
+        sign_in_attempts: Default::default(),
         config,
         registry,
         store,
@@ -239,6 +241,7 @@ impl Prepared {
                 .route("/readyz", web::get().to(readyz))
                 .route("/metrics", web::get().to(metrics))
                 .configure(api::routes)
+                .configure(backoffice::routes)
                 .configure(citizen::routes)
                 .default_service(web::to(citizen::not_found))
         })

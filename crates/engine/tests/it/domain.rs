@@ -93,6 +93,28 @@ fn a_submission_starts_in_the_first_state_and_moves_only_along_transitions() {
 }
 
 #[test]
+fn the_moves_offered_from_a_state_are_exactly_the_allowed_ones() {
+    let s = compile(SERVICE);
+    let life = Lifecycle::of(s.service());
+    let targets = |from: &str| -> Vec<&str> { life.moves_from(from).into_iter().map(|(to, _)| to).collect() };
+    assert_eq!(targets("neu"), ["in_pruefung"]);
+    assert_eq!(targets("in_pruefung"), ["erledigt"]);
+    assert!(targets("erledigt").is_empty(), "a final state offers nothing");
+    let open = compile(&SERVICE.replace(
+        "  transitions:\n    - { from: neu, to: in_pruefung }\n    - { from: in_pruefung, to: erledigt }\n",
+        "",
+    ));
+    let life = Lifecycle::of(open.service());
+    let targets: Vec<&str> = life.moves_from("neu").into_iter().map(|(to, _)| to).collect();
+    assert_eq!(targets, ["in_pruefung", "erledigt"]);
+    for from in ["neu", "in_pruefung", "erledigt"] {
+        for (to, _) in life.moves_from(from) {
+            assert!(life.allows(from, to));
+        }
+    }
+}
+
+#[test]
 fn the_submission_record_is_built_from_the_evaluation() {
     let s = compile(SERVICE);
     let e = eval(

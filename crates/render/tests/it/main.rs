@@ -4,6 +4,7 @@
 mod catalog;
 mod common;
 mod form;
+mod inbox;
 mod markup;
 mod site;
 mod snapshots;

@@ -70,7 +70,7 @@ pub(super) fn page<'a>(
     }
 }
 
-pub(super) fn remember_language(req: &HttpRequest, response: &mut actix_web::HttpResponseBuilder) {
+pub(crate) fn remember_language(req: &HttpRequest, response: &mut actix_web::HttpResponseBuilder) {
     let query = req.query_string();
     if let Some(lang) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
         let lang = if lang == "en" { "en" } else { "de" };
@@ -91,7 +91,7 @@ fn html_response(req: &HttpRequest, status: StatusCode, body: String) -> HttpRes
     response.body(body)
 }
 
-pub(super) fn not_found_page(state: &AppState, req: &HttpRequest, lang: Lang) -> HttpResponse {
+pub(crate) fn not_found_page(state: &AppState, req: &HttpRequest, lang: Lang) -> HttpResponse {
     let published = state.registry.current();
     let tenant = req
         .path()
