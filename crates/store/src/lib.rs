@@ -247,6 +247,10 @@ pub struct Attachment {
     pub created_at: DateTime<Utc>,
 }
 
+/// The longest comment an audit entry keeps, in characters (Unicode scalar values); see
+/// [`Store::set_state_with`].
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+
 /// One line of the audit trail of a submission.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AuditEntry {
@@ -255,6 +259,66 @@ pub struct AuditEntry {
     pub actor: String,
     /// What happened: `submitted`, `state:in_bearbeitung`, `exported`, …
     pub action: String,
+    /// For a state change: the state it left (entries written before this field name none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// For a state change: what the clerk wrote about it, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A clerk's account in the back office: one municipality, a name, a password hash (PHC
+/// string, argon2id; the server hashes and verifies, the store only keeps it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Account {
+    pub tenant: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A clerk signed in to the back office. The id is the cookie's value: 128 random bits, hex.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClerkSession {
+    pub id: String,
+    pub tenant: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    /// The last request seen, to the minute: a session idle longer than the server's timeout
+    /// is over.
+    pub last_seen: DateTime<Utc>,
+}
+
+/// Which of a municipality's submissions the inbox lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InboxQuery {
+    pub tenant: String,
+    /// Only this service's.
+    pub service: Option<String>,
+    /// Only those in this state.
+    pub state: Option<String>,
+    /// Received at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Received before.
+    pub until: Option<DateTime<Utc>>,
+    /// Words that must all occur (case-insensitive) in the reference or in one of
+    /// `text_fields`.
+    pub text: Option<String>,
+    /// Paths into the answers whose values the text is searched in, e.g. `name` or
+    /// `antragsteller.familienname` (the server names a service's name fields).
+    pub text_fields: Vec<String>,
+    /// The cursor of the page before ([`InboxPage::next`]); none for the first page.
+    pub after: Option<String>,
+    pub limit: usize,
+}
+
+/// One page of the inbox, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxPage {
+    pub submissions: Vec<Submission>,
+    /// The cursor of the next page, if there are more. Stable: submissions received meanwhile
+    /// do not shift later pages.
+    pub next: Option<String>,
 }
 
 /// Storage of everything the server keeps.
@@ -282,6 +346,8 @@ pub trait Store: Send + Sync {
     /// compare-and-set: the state is read inside the writing transaction, and if it is not
     /// `from` any more (another clerk moved it since the caller checked the move) nothing is
     /// written and the answer is [`StateChanged::Conflict`].
+    ///
+    /// The audit entry is `state:<to>` with [`AuditEntry::from`] the state it left.
     fn set_state(
         &self,
         reference: &str,
@@ -290,17 +356,25 @@ pub trait Store: Send + Sync {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<StateChanged, StoreError> {
-        self.set_state_with(reference, from, to, actor, now, Vec::new())
+        self.set_state_with(reference, from, to, actor, None, now, Vec::new())
     }
 
-    /// [`Store::set_state`], writing `deliveries` (a message to the citizen about the new
-    /// state) to the outbox in the same transaction, due at `now`, only if the move is made.
+    /// [`Store::set_state`] with the clerk's `comment` in the audit entry, writing
+    /// `deliveries` (a message to the citizen about the new state) to the outbox in the same
+    /// transaction, due at `now`, only if the move is made.
+    ///
+    /// The comment is kept as given, but at most [`MAX_COMMENT_CHARS`] characters: a longer
+    /// one is cut there (at a character boundary) rather than refused, so a move is never lost
+    /// over its comment. The server may refuse long comments before they get here.
+    // The arguments are the move itself; a struct would only rename them at every call.
+    #[allow(clippy::too_many_arguments)]
     fn set_state_with(
         &self,
         reference: &str,
         from: &str,
         to: &str,
         actor: &str,
+        comment: Option<&str>,
         now: DateTime<Utc>,
         deliveries: Vec<NewDelivery>,
     ) -> Result<StateChanged, StoreError>;
@@ -397,6 +471,53 @@ pub trait Store: Send + Sync {
         0
     }
     fn catalog(&self, key: &str) -> Result<Option<CatalogSources>, StoreError>;
+
+    // The back office's accounts and sessions.
+
+    /// Adds an account, or replaces the one of that municipality and name (a new password).
+    fn put_account(&self, account: Account) -> Result<(), StoreError>;
+    fn account(&self, tenant: &str, name: &str) -> Result<Option<Account>, StoreError>;
+    /// A municipality's accounts, by name.
+    fn accounts(&self, tenant: &str) -> Result<Vec<Account>, StoreError>;
+    /// Removes an account and ends its sessions (in one transaction); false if there was none.
+    fn remove_account(&self, tenant: &str, name: &str) -> Result<bool, StoreError>;
+    /// Starts a session for an account (which the caller has checked).
+    fn create_clerk_session(&self, tenant: &str, name: &str, now: DateTime<Utc>) -> Result<ClerkSession, StoreError>;
+    /// The session with this id, if it exists, its account still does, and it was last seen
+    /// less than `idle` ago; it is then seen now (written at most once a minute). An expired
+    /// session is removed.
+    ///
+    /// The server calls this on every back-office request, so it is a read unless something
+    /// must be written: `last_seen` is moved to `now` only once it is a minute or more behind
+    /// (the answer then carries the new value), and an expired session, one whose account is
+    /// gone or one whose record is damaged is removed.
+    fn clerk_session(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<ClerkSession>, StoreError>;
+    /// Ends a session (sign-out); nothing happens for an unknown id.
+    fn end_clerk_session(&self, id: &str) -> Result<(), StoreError>;
+
+    // The inbox.
+
+    /// A page of a municipality's submissions, newest first, filtered by `query`.
+    ///
+    /// `limit` 0 means 50; more than 500 means 500. The page's `next` is set only when more
+    /// matching submissions follow. A cursor is opaque to the caller; one that this store did
+    /// not make (it does not parse) is taken as no cursor: the first page is returned. Damaged
+    /// records are left out, as in every list.
+    ///
+    /// Without filters a page reads its own submissions and one more (to know whether another
+    /// page follows), however many there are. `from` and `until` narrow the range read;
+    /// `service`, `state` and `text` are checked on each submission read, so a rare match may
+    /// read many of them.
+    fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
+    /// How many of a municipality's submissions are in each state (all services). States
+    /// without submissions are left out. Kept up to date on every write rather than counted,
+    /// so it is cheap to ask on every page of the inbox.
+    fn state_counts(&self, tenant: &str) -> Result<BTreeMap<String, u64>, StoreError>;
 }
 
 /// The store's counters for `/metrics`.

@@ -2,12 +2,13 @@
 //!
 //! # Writes: one writer thread, group commit
 //!
-//! Every write (submissions, drafts, attachments, definitions, state changes) is a job sent
-//! over a channel to one writer thread. The writer takes the first waiting job and everything
-//! queued behind it (at most [`MAX_BATCH`]), runs them one after another in ONE write
-//! transaction, commits it with immediate durability (fsync) and only then answers each
-//! caller. Sixty-four citizens sending at once therefore pay for one or two fsyncs together
-//! instead of sixty-four in a row, and still nothing is acknowledged before it is on disk.
+//! Every write (submissions, drafts, attachments, definitions, state changes, accounts and
+//! sessions) is a job sent over a channel to one writer thread. The writer takes the first
+//! waiting job and everything queued behind it (at most [`MAX_BATCH`]), runs them one after
+//! another in ONE write transaction, commits it with immediate durability (fsync) and only
+//! then answers each caller. Sixty-four citizens sending at once therefore pay for one or two
+//! fsyncs together instead of sixty-four in a row, and still nothing is acknowledged before it
+//! is on disk.
 //!
 //! Because the jobs of a batch run in order inside the same transaction, each one sees what
 //! the ones before it wrote: a second request with the same idempotency key in the same batch
@@ -44,6 +45,21 @@
 //! | `outbox_due` | (next attempt µs, delivery id), pending deliveries only | `()` |
 //! | `outbox_by_reference` | (reference, position) | delivery id; only in files of the first release with an outbox (since then a submission's record names its entries) |
 //! | `outbox_failed` | delivery id, failed deliveries only | `()` |
+//! | `state_counts` (since version 4) | (tenant or `""`, state) | how many of the tenant's submissions are in the state (u64; no row for none) |
+//! | `accounts` (since version 4) | (tenant, name) | [`Account`] |
+//! | `clerk_sessions` (since version 4) | session id | [`ClerkSession`] |
+//!
+//! `state_counts` is kept in the same transaction as every write that adds a submission or
+//! moves one, so it always agrees with `submissions`; the inbox asks it instead of counting.
+//!
+//! # Format versions
+//!
+//! | version | what changed | migration |
+//! | --- | --- | --- |
+//! | 1 | the first | — |
+//! | 2 | `submissions_by_tenant` | built from the submissions |
+//! | 3 | records end in a checksum (see [`seal`]) | none: older records are read without one |
+//! | 4 | `state_counts`, `accounts`, `clerk_sessions`; audit entries with `from` and `comment` | counts built from the submissions |
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
@@ -68,14 +84,15 @@ use serde_json::Value as Json;
 
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
-    AfterAttempt, Attachment, AuditEntry, CatalogSources, DefinitionRecord, Delivery, DeliveryAttempt, DeliveryBacklog,
-    DeliveryStatus, Draft, ErrorKind, Idempotency, NewDelivery, NewDraft, NewSubmission, StateChanged, Store,
-    StoreError, StoreStats, Submission, Submitted,
+    Account, AfterAttempt, Attachment, AuditEntry, CatalogSources, ClerkSession, DefinitionRecord, Delivery,
+    DeliveryAttempt, DeliveryBacklog, DeliveryStatus, Draft, ErrorKind, Idempotency, InboxPage, InboxQuery,
+    MAX_COMMENT_CHARS, NewDelivery, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats, Submission,
+    Submitted,
 };
 
-/// The file format this build writes. Version 1 had no `submissions_by_tenant` index;
-/// version 2 added it (migration [`migrate_1_to_2`]).
-pub const FORMAT_VERSION: u64 = 3;
+/// The file format this build writes; the module documentation lists the versions and
+/// [`MIGRATIONS`] the steps between them.
+pub const FORMAT_VERSION: u64 = 4;
 
 /// The most jobs one write transaction takes. Large enough that a burst of concurrent
 /// submissions shares a commit, small enough that one transaction stays short and a caller at
@@ -102,6 +119,9 @@ const OUTBOX: TableDefinition<Str, Bytes> = TableDefinition::new("outbox");
 const OUTBOX_DUE: TableDefinition<(i64, Str), ()> = TableDefinition::new("outbox_due");
 const OUTBOX_BY_REFERENCE: TableDefinition<(Str, u64), Str> = TableDefinition::new("outbox_by_reference");
 const OUTBOX_FAILED: TableDefinition<Str, ()> = TableDefinition::new("outbox_failed");
+const STATE_COUNTS: TableDefinition<(Str, Str), u64> = TableDefinition::new("state_counts");
+const ACCOUNTS: TableDefinition<(Str, Str), Bytes> = TableDefinition::new("accounts");
+const CLERK_SESSIONS: TableDefinition<Str, Bytes> = TableDefinition::new("clerk_sessions");
 
 /// One idempotency record: which request first used the key, and what it created.
 #[derive(Serialize, Deserialize)]
@@ -329,6 +349,7 @@ impl RedbStore {
             ("idempotency", IDEMPOTENCY),
             ("drafts", DRAFTS),
             ("definitions", DEFINITIONS),
+            ("clerk_sessions", CLERK_SESSIONS),
         ] {
             let table = txn.open_table(table).map_err(storage)?;
             for entry in table.iter().map_err(storage)? {
@@ -341,6 +362,12 @@ impl RedbStore {
             let (key, value) = entry.map_err(storage)?;
             let (reference, seq) = key.value();
             check(decode::<AuditEntry>("audit", &format!("{reference}#{seq}"), value.value()).map(drop));
+        }
+        let accounts = txn.open_table(ACCOUNTS).map_err(storage)?;
+        for entry in accounts.iter().map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (tenant, name) = key.value();
+            check(decode::<Account>("accounts", &format!("{tenant}/{name}"), value.value()).map(drop));
         }
         let attachments = txn.open_table(ATTACHMENTS).map_err(storage)?;
         let bytes = txn.open_table(ATTACHMENT_BYTES).map_err(storage)?;
@@ -394,6 +421,30 @@ impl RedbStore {
                 .map_err(|e| error(ErrorKind::Io, format!("closing the database: {e}")))?;
         }
         Ok(())
+    }
+
+    /// The submission an index entry names, for a list: a damaged record, or one the index
+    /// names but that is not there, is left out (logged and counted in
+    /// [`StoreStats::damaged_records`]) instead of failing the list.
+    fn listed(
+        &self,
+        table: &impl ReadableTable<Str, Bytes>,
+        reference: &str,
+    ) -> Result<Option<Submission>, StoreError> {
+        match get_json(table, "submissions", reference) {
+            Ok(Some(submission)) => Ok(Some(submission)),
+            Ok(None) => {
+                log::error!("table submissions_by_tenant names {reference}, which does not exist; left out of a list");
+                self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) if e.kind == ErrorKind::Corrupt => {
+                log::error!("a damaged submission was left out of a list: {e}");
+                self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn db(&self) -> Result<Arc<Database>, StoreError> {
@@ -677,6 +728,9 @@ struct Tables<'t> {
     outbox: Table<'t, Str, Bytes>,
     outbox_due: Table<'t, (i64, Str), ()>,
     outbox_failed: Table<'t, Str, ()>,
+    state_counts: Table<'t, (Str, Str), u64>,
+    accounts: Table<'t, (Str, Str), Bytes>,
+    clerk_sessions: Table<'t, Str, Bytes>,
 }
 
 impl<'t> Tables<'t> {
@@ -695,6 +749,9 @@ impl<'t> Tables<'t> {
             outbox: txn.open_table(OUTBOX).map_err(storage)?,
             outbox_due: txn.open_table(OUTBOX_DUE).map_err(storage)?,
             outbox_failed: txn.open_table(OUTBOX_FAILED).map_err(storage)?,
+            state_counts: txn.open_table(STATE_COUNTS).map_err(storage)?,
+            accounts: txn.open_table(ACCOUNTS).map_err(storage)?,
+            clerk_sessions: txn.open_table(CLERK_SESSIONS).map_err(storage)?,
         })
     }
 }
@@ -708,7 +765,38 @@ type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 /// `MIGRATIONS[i]` migrates from version `i + 1` to `i + 2`. A new format version adds its
 /// step here and raises [`FORMAT_VERSION`]; old steps are never changed, because files of
 /// every older version may still be out there.
-const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2, migrate_2_to_3];
+const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2, migrate_2_to_3, migrate_3_to_4];
+
+/// Version 4 added the back office's accounts and sessions (new, empty tables, created with
+/// every other table on open) and `state_counts`, built here from the submissions. A damaged
+/// submission is left out of the counts as it is left out of lists (and logged), so that one
+/// flipped bit does not keep the whole store from opening; `verify` finds it.
+fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
+    let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+    let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for entry in submissions.range::<Str>(..).map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        match decode::<Submission>("submissions", key.value(), value.value()) {
+            Ok(s) => {
+                *counts
+                    .entry((count_tenant(s.tenant.as_deref()).to_owned(), s.state))
+                    .or_default() += 1
+            }
+            Err(e) if e.kind == ErrorKind::Corrupt => {
+                log::error!("a damaged submission was left out of the state counts: {e}");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut table = txn.open_table(STATE_COUNTS).map_err(storage)?;
+    // A file of an older version has no such table; should one be there anyway, it is
+    // rebuilt rather than added to.
+    table.retain(|_, _| false).map_err(storage)?;
+    for ((tenant, state), n) in &counts {
+        table.insert((tenant.as_str(), state.as_str()), n).map_err(storage)?;
+    }
+    Ok(())
+}
 
 /// Version 2 added `submissions_by_tenant`, so that a municipality's newest submissions are a
 /// range read instead of a scan over everybody's. Builds it from the submissions.
@@ -856,6 +944,8 @@ fn submit_in(
         at: now,
         actor: "citizen".to_owned(),
         action: "submitted".to_owned(),
+        from: None,
+        comment: None,
     };
     let record = idempotency
         .as_ref()
@@ -874,6 +964,7 @@ fn submit_in(
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.by_tenant.insert(tenant_key(&submission), ()).map_err(storage)?;
     t.audit.insert((reference, 0), entry.as_slice()).map_err(storage)?;
+    count_state(t, submission.tenant.as_deref(), &submission.state, 1)?;
     if let (Some(idem), Some(record)) = (&idempotency, &record) {
         t.idempotency
             .insert(idem.key.as_str(), record.as_slice())
@@ -1022,15 +1113,29 @@ fn unique_reference(t: &Tables<'_>, prefix: &str, year: i32) -> Result<String, S
     ))
 }
 
-fn set_state_in(
-    t: &mut Tables<'_>,
-    reference: &str,
-    from: &str,
-    to: &str,
-    actor: &str,
+/// What [`set_state_in`] is asked to do: move `reference` from `from` to `to`.
+struct Move {
+    reference: String,
+    from: String,
+    to: String,
+    actor: String,
+    /// Already cut to [`MAX_COMMENT_CHARS`].
+    comment: Option<String>,
     now: DateTime<Utc>,
-    asked: &[NewDelivery],
-) -> Result<StateChanged, StoreError> {
+    deliveries: Vec<NewDelivery>,
+}
+
+fn set_state_in(t: &mut Tables<'_>, asked: Move) -> Result<StateChanged, StoreError> {
+    let Move {
+        reference,
+        from,
+        to,
+        actor,
+        comment,
+        now,
+        deliveries: asked,
+    } = asked;
+    let reference = reference.as_str();
     let Some(mut submission) = get_json::<Submission>(&t.submissions, "submissions", reference)? else {
         return Ok(StateChanged::NotFound);
     };
@@ -1040,19 +1145,56 @@ fn set_state_in(
         return Ok(StateChanged::Conflict(submission));
     }
     let next = next_audit_seq(&t.audit, reference)?;
-    submission.state = to.to_owned();
+    submission.state.clone_from(&to);
     let entry = AuditEntry {
         at: now,
-        actor: actor.to_owned(),
+        actor,
         action: format!("state:{to}"),
+        from: Some(from.clone()),
+        comment,
     };
-    let deliveries = new_deliveries(reference, submission.tenant.as_deref(), asked, now)?;
+    let deliveries = new_deliveries(reference, submission.tenant.as_deref(), &asked, now)?;
     submission.deliveries.extend(deliveries.iter().map(|d| d.id.clone()));
     let (encoded, entry) = (encode(&submission)?, encode(&entry)?);
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
     t.audit.insert((reference, next), entry.as_slice()).map_err(storage)?;
+    let tenant = submission.tenant.as_deref();
+    count_state(t, tenant, &from, -1)?;
+    count_state(t, tenant, &to, 1)?;
     add_deliveries(t, &deliveries)?;
     Ok(StateChanged::Moved(submission))
+}
+
+/// A clerk's comment as the audit trail keeps it: at most [`MAX_COMMENT_CHARS`] characters.
+fn cut_comment(comment: &str) -> String {
+    match comment.char_indices().nth(MAX_COMMENT_CHARS) {
+        Some((end, _)) => comment[..end].to_owned(),
+        None => comment.to_owned(),
+    }
+}
+
+/// The tenant part of a `state_counts` key: submissions without a municipality count under
+/// `""`.
+fn count_tenant(tenant: Option<&str>) -> &str {
+    tenant.unwrap_or("")
+}
+
+/// Adds `delta` (+1 or -1) to the count of a tenant's submissions in `state`. A count that
+/// reaches zero is removed, so the table holds only states that have submissions.
+fn count_state(t: &mut Tables<'_>, tenant: Option<&str>, state: &str, delta: i64) -> Result<(), StoreError> {
+    let key = (count_tenant(tenant), state);
+    let before = t.state_counts.get(key).map_err(storage)?.map_or(0, |v| v.value());
+    let after = before.checked_add_signed(delta).unwrap_or_else(|| {
+        // Cannot happen while every write keeps the counts; a count is never made negative.
+        log::error!("table state_counts: the count of {state} for {tenant:?} would go below zero");
+        0
+    });
+    if after == 0 {
+        t.state_counts.remove(key).map_err(storage)?;
+    } else {
+        t.state_counts.insert(key, after).map_err(storage)?;
+    }
+    Ok(())
 }
 
 fn next_audit_seq(audit: &impl ReadableTable<(Str, u64), Bytes>, reference: &str) -> Result<u64, StoreError> {
@@ -1263,6 +1405,197 @@ fn collect_file_ids(value: &Json, out: &mut std::collections::HashSet<String>) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Accounts and clerk sessions.
+
+/// How far `last_seen` may lag behind before a request writes it: sessions expire after
+/// minutes or hours, so a minute's precision is plenty, and most requests stay reads.
+const SEEN_PRECISION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+fn remove_account_in(t: &mut Tables<'_>, tenant: &str, name: &str) -> Result<bool, StoreError> {
+    // Sessions are few (one per signed-in clerk), so they are found by a scan rather than
+    // kept in a second index. A damaged session names no account that can be read; it is
+    // left, and removed when it is next presented (see `see_session_in`).
+    let mut ended = Vec::new();
+    for entry in t.clerk_sessions.iter().map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        if let Ok(session) = decode::<ClerkSession>("clerk_sessions", key.value(), value.value())
+            && session.tenant == tenant
+            && session.name == name
+        {
+            ended.push(session.id);
+        }
+    }
+    for id in &ended {
+        t.clerk_sessions.remove(id.as_str()).map_err(storage)?;
+    }
+    Ok(t.accounts.remove((tenant, name)).map_err(storage)?.is_some())
+}
+
+fn create_clerk_session_in(
+    t: &mut Tables<'_>,
+    tenant: String,
+    name: String,
+    now: DateTime<Utc>,
+) -> Result<ClerkSession, StoreError> {
+    let id = loop {
+        let id = reference::new_id()?;
+        if t.clerk_sessions.get(id.as_str()).map_err(storage)?.is_none() {
+            break id;
+        }
+    };
+    let session = ClerkSession {
+        id,
+        tenant,
+        name,
+        created_at: now,
+        last_seen: now,
+    };
+    let encoded = encode(&session)?;
+    t.clerk_sessions
+        .insert(session.id.as_str(), encoded.as_slice())
+        .map_err(storage)?;
+    Ok(session)
+}
+
+/// What a session is worth at `now`, from what is stored.
+enum Seen {
+    /// Valid, and `last_seen` is recent enough.
+    Valid(ClerkSession),
+    /// Valid, but `last_seen` is to be moved to now.
+    Stale(ClerkSession),
+    /// Expired, its account is gone, or its record is damaged: to be removed.
+    Over,
+    Unknown,
+}
+
+/// Judges a session from the tables of a read or a write transaction alike, so that the read
+/// that decides whether to write and the write itself decide the same way.
+fn judge_session(
+    sessions: &impl ReadableTable<Str, Bytes>,
+    accounts: &impl ReadableTable<(Str, Str), Bytes>,
+    id: &str,
+    now: DateTime<Utc>,
+    idle: chrono::TimeDelta,
+) -> Result<Seen, StoreError> {
+    let session = match get_json::<ClerkSession>(sessions, "clerk_sessions", id) {
+        Ok(Some(session)) => session,
+        Ok(None) => return Ok(Seen::Unknown),
+        Err(e) if e.kind == ErrorKind::Corrupt => {
+            // The clerk signs in again instead of meeting an error on every request.
+            log::error!("a damaged clerk session is ended: {e}");
+            return Ok(Seen::Over);
+        }
+        Err(e) => return Err(e),
+    };
+    let since = now - session.last_seen;
+    let account = accounts
+        .get((session.tenant.as_str(), session.name.as_str()))
+        .map_err(storage)?;
+    Ok(if account.is_none() || since >= idle {
+        Seen::Over
+    } else if since >= SEEN_PRECISION {
+        Seen::Stale(session)
+    } else {
+        Seen::Valid(session)
+    })
+}
+
+/// The write half of [`Store::clerk_session`]: judged again inside the writer's transaction,
+/// so that a session ended or removed with its account meanwhile is not written back.
+fn see_session_in(
+    t: &mut Tables<'_>,
+    id: &str,
+    now: DateTime<Utc>,
+    idle: chrono::TimeDelta,
+) -> Result<Option<ClerkSession>, StoreError> {
+    match judge_session(&t.clerk_sessions, &t.accounts, id, now, idle)? {
+        Seen::Valid(session) => Ok(Some(session)),
+        Seen::Stale(mut session) => {
+            session.last_seen = now;
+            let encoded = encode(&session)?;
+            t.clerk_sessions.insert(id, encoded.as_slice()).map_err(storage)?;
+            Ok(Some(session))
+        }
+        Seen::Over => {
+            t.clerk_sessions.remove(id).map_err(storage)?;
+            Ok(None)
+        }
+        Seen::Unknown => Ok(None),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The inbox.
+
+/// The page size when the query names none, and the largest one.
+const INBOX_DEFAULT_LIMIT: usize = 50;
+const INBOX_MAX_LIMIT: usize = 500;
+
+/// An inbox cursor: the place of the last submission of a page in `submissions_by_tenant`,
+/// written `{created µs}.{reference}` (a reference holds no dot).
+fn inbox_cursor(s: &Submission) -> String {
+    format!("{}.{}", s.created_at.timestamp_micros(), s.reference)
+}
+
+/// The place an inbox cursor names; `None` for anything [`inbox_cursor`] did not make.
+fn parse_inbox_cursor(cursor: &str) -> Option<(i64, &str)> {
+    let (micros, reference) = cursor.split_once('.')?;
+    let micros = micros.parse().ok()?;
+    (!reference.is_empty()).then_some((micros, reference))
+}
+
+/// The inbox's text filter: lower-case words that must each occur in the reference or in one
+/// of the answers at the given paths.
+struct TextFilter<'q> {
+    words: Vec<String>,
+    fields: &'q [String],
+}
+
+impl<'q> TextFilter<'q> {
+    fn new(query: &'q InboxQuery) -> Option<Self> {
+        let words: Vec<String> = query
+            .text
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_lowercase)
+            .collect();
+        (!words.is_empty()).then_some(TextFilter {
+            words,
+            fields: &query.text_fields,
+        })
+    }
+
+    fn matches(&self, s: &Submission) -> bool {
+        let answers = s.data.get("answers");
+        let mut haystacks = vec![s.reference.to_lowercase()];
+        haystacks.extend(
+            self.fields
+                .iter()
+                .filter_map(|path| answer_at(answers?, path))
+                .map(str::to_lowercase),
+        );
+        self.words
+            .iter()
+            .all(|word| haystacks.iter().any(|h| h.contains(word.as_str())))
+    }
+}
+
+/// The string answer at a dotted path (`antragsteller.familienname`; a number indexes a
+/// list), if there is one. Numbers, booleans and anything else are not text.
+fn answer_at<'a>(answers: &'a Json, path: &str) -> Option<&'a str> {
+    let mut value = answers;
+    for part in path.split('.') {
+        value = match value {
+            Json::Object(map) => map.get(part)?,
+            Json::Array(items) => items.get(part.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    value.as_str()
+}
+
+// ---------------------------------------------------------------------------------------------
 // The trait.
 
 impl Store for RedbStore {
@@ -1323,11 +1656,21 @@ impl Store for RedbStore {
         from: &str,
         to: &str,
         actor: &str,
+        comment: Option<&str>,
         now: DateTime<Utc>,
         deliveries: Vec<NewDelivery>,
     ) -> Result<StateChanged, StoreError> {
-        let (reference, from, to, actor) = (reference.to_owned(), from.to_owned(), to.to_owned(), actor.to_owned());
-        self.write(move |t| set_state_in(t, &reference, &from, &to, &actor, now, &deliveries))
+        let asked = Move {
+            reference: reference.to_owned(),
+            from: from.to_owned(),
+            to: to.to_owned(),
+            actor: actor.to_owned(),
+            // Cut here, on the caller's thread, to keep the writer's time short.
+            comment: comment.map(cut_comment),
+            now,
+            deliveries,
+        };
+        self.write(move |t| set_state_in(t, asked))
     }
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError> {
@@ -1590,6 +1933,156 @@ impl Store for RedbStore {
             pending: due.len().map_err(storage)?,
             failed: failed.len().map_err(storage)?,
         })
+    }
+
+    fn put_account(&self, account: Account) -> Result<(), StoreError> {
+        let encoded = encode(&account)?;
+        self.write(move |t| {
+            t.accounts
+                .insert((account.tenant.as_str(), account.name.as_str()), encoded.as_slice())
+                .map_err(storage)?;
+            Ok(())
+        })
+    }
+
+    fn account(&self, tenant: &str, name: &str) -> Result<Option<Account>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(ACCOUNTS).map_err(storage)?;
+        match table.get((tenant, name)).map_err(storage)? {
+            Some(value) => decode("accounts", &format!("{tenant}/{name}"), value.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn accounts(&self, tenant: &str) -> Result<Vec<Account>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(ACCOUNTS).map_err(storage)?;
+        let mut out = Vec::new();
+        // Keys sort by tenant, then name: the tenant's accounts are one run, by name.
+        for entry in table.range((tenant, "")..).map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (owner, name) = key.value();
+            if owner != tenant {
+                break;
+            }
+            match decode("accounts", &format!("{owner}/{name}"), value.value()) {
+                Ok(account) => out.push(account),
+                Err(e) if e.kind == ErrorKind::Corrupt => {
+                    log::error!("a damaged account was left out of a list: {e}");
+                    self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    fn remove_account(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
+        let (tenant, name) = (tenant.to_owned(), name.to_owned());
+        self.write(move |t| remove_account_in(t, &tenant, &name))
+    }
+
+    fn create_clerk_session(&self, tenant: &str, name: &str, now: DateTime<Utc>) -> Result<ClerkSession, StoreError> {
+        let (tenant, name) = (tenant.to_owned(), name.to_owned());
+        self.write(move |t| create_clerk_session_in(t, tenant, name, now))
+    }
+
+    fn clerk_session(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        idle: chrono::Duration,
+    ) -> Result<Option<ClerkSession>, StoreError> {
+        let seen = {
+            let txn = self.read()?;
+            let sessions = txn.open_table(CLERK_SESSIONS).map_err(storage)?;
+            let accounts = txn.open_table(ACCOUNTS).map_err(storage)?;
+            judge_session(&sessions, &accounts, id, now, idle)?
+        };
+        match seen {
+            Seen::Valid(session) => Ok(Some(session)),
+            Seen::Unknown => Ok(None),
+            Seen::Stale(_) | Seen::Over => {
+                let id = id.to_owned();
+                self.write(move |t| see_session_in(t, &id, now, idle))
+            }
+        }
+    }
+
+    fn end_clerk_session(&self, id: &str) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.write(move |t| {
+            t.clerk_sessions.remove(id.as_str()).map_err(storage)?;
+            Ok(())
+        })
+    }
+
+    fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError> {
+        let limit = match query.limit {
+            0 => INBOX_DEFAULT_LIMIT,
+            n => n.min(INBOX_MAX_LIMIT),
+        };
+        let tenant = Some(query.tenant.as_str());
+        // Newest first is the tenant's run of the index read backwards. The range starts at
+        // `from` and ends (exclusive) at `until` or at the cursor's place, whichever is
+        // earlier, so neither the time filter nor a later page reads what it skips. An empty
+        // reference sorts before every other, so `(t, µs, "")` is the first key of that µs.
+        let start = (tenant, query.from.map_or(i64::MIN, |t| t.timestamp_micros()), "");
+        let mut end = (tenant, query.until.map_or(i64::MAX, |t| t.timestamp_micros()), "");
+        if let Some((micros, reference)) = query.after.as_deref().and_then(parse_inbox_cursor) {
+            end = end.min((tenant, micros, reference));
+        }
+        let mut page = Vec::new();
+        if start >= end {
+            return Ok(InboxPage {
+                submissions: page,
+                next: None,
+            });
+        }
+        let text = TextFilter::new(query);
+        let txn = self.read()?;
+        let index = txn.open_table(BY_TENANT).map_err(storage)?;
+        let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
+        for entry in index.range(start..end).map_err(storage)?.rev() {
+            let (key, _) = entry.map_err(storage)?;
+            let Some(submission) = self.listed(&submissions, key.value().2)? else {
+                continue;
+            };
+            let wanted = query.service.as_ref().is_none_or(|s| *s == submission.service)
+                && query.state.as_ref().is_none_or(|s| *s == submission.state)
+                && text.as_ref().is_none_or(|t| t.matches(&submission));
+            if !wanted {
+                continue;
+            }
+            if page.len() == limit {
+                // One more matches than the page holds: there is a next page.
+                let next = page.last().map(inbox_cursor);
+                return Ok(InboxPage {
+                    submissions: page,
+                    next,
+                });
+            }
+            page.push(submission);
+        }
+        Ok(InboxPage {
+            submissions: page,
+            next: None,
+        })
+    }
+
+    fn state_counts(&self, tenant: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(STATE_COUNTS).map_err(storage)?;
+        let mut out = BTreeMap::new();
+        for entry in table.range((tenant, "")..).map_err(storage)? {
+            let (key, value) = entry.map_err(storage)?;
+            let (owner, state) = key.value();
+            if owner != tenant {
+                break;
+            }
+            out.insert(state.to_owned(), value.value());
+        }
+        Ok(out)
     }
 }
 

@@ -158,7 +158,7 @@ pub(super) async fn set_state(
     );
     // The move was checked against the state read above; the store writes it only if the
     // submission is still in that state, so of two clerks moving it at once one wins.
-    let changed = web::block(move || store.set_state_with(&reference, &from, &to, &actor, now, notify))
+    let changed = web::block(move || store.set_state_with(&reference, &from, &to, &actor, None, now, notify))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
     match changed {

@@ -2,7 +2,9 @@
 //! should be. These tests write files with redb directly, as an older or newer Baukasten (or
 //! another program) would have left them.
 
-use baukasten_store::{ErrorKind, RedbStore, Store, Submission, Submitted};
+use std::collections::BTreeMap;
+
+use baukasten_store::{ALPHABET, ErrorKind, RedbStore, Store, Submission, Submitted};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::json;
 
@@ -10,6 +12,7 @@ use crate::{at, store_path};
 
 const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 const SUBMISSIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("submissions");
+const AUDIT: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("audit");
 
 fn submission(reference: &str, tenant: &str, seconds: i64) -> Submission {
     Submission {
@@ -55,8 +58,8 @@ fn a_new_file_gets_the_current_version() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
     drop(RedbStore::open(&path).unwrap());
-    assert_eq!(stored_version(&path), b"3");
-    assert_eq!(baukasten_store::FORMAT_VERSION, 3);
+    assert_eq!(stored_version(&path), b"4");
+    assert_eq!(baukasten_store::FORMAT_VERSION, 4);
 }
 
 #[test]
@@ -85,7 +88,124 @@ fn a_version_1_file_is_migrated_and_lists_by_tenant() {
     );
     assert_eq!(store.submission("BPA-2026-AAAAA").unwrap(), Some(rows[0].clone()));
     drop(store);
-    assert_eq!(stored_version(&path), b"3");
+    assert_eq!(stored_version(&path), b"4");
+}
+
+/// A version 3 file has no `state_counts`: opening it counts its submissions, per tenant and
+/// state, once; from then on every submission and move keeps the counts.
+#[test]
+fn a_version_3_file_gets_its_state_counts_on_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    let mut rows = Vec::new();
+    for (i, (tenant, state)) in [
+        ("musterstadt", "eingegangen"),
+        ("musterstadt", "eingegangen"),
+        ("musterstadt", "in_bearbeitung"),
+        ("musterstadt", "genehmigt"),
+        ("musterstadt", "eingegangen"),
+        ("beispieldorf", "eingegangen"),
+        ("beispieldorf", "abgelehnt"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut s = submission(&format!("BPA-2026-AAAA{}", ALPHABET[i] as char), tenant, i as i64);
+        s.state = state.to_owned();
+        rows.push(s);
+    }
+    let mut shared = submission("BPA-2026-BBBBB", "x", 99);
+    shared.tenant = None;
+    rows.push(shared);
+    let mut encoded: Vec<_> = rows
+        .iter()
+        .map(|s| (s.reference.as_str(), serde_json::to_vec(s).unwrap()))
+        .collect();
+    // A damaged record is left out of the counts as it is out of lists; the file still opens.
+    encoded.push(("BPA-2026-XXXXX", b"{not json".to_vec()));
+    write_file(&path, b"3", &encoded);
+
+    let store = RedbStore::open(&path).unwrap();
+    let counts = |tenant: &str| store.state_counts(tenant).unwrap();
+    assert_eq!(
+        counts("musterstadt"),
+        BTreeMap::from([
+            ("eingegangen".to_owned(), 3),
+            ("genehmigt".to_owned(), 1),
+            ("in_bearbeitung".to_owned(), 1),
+        ])
+    );
+    assert_eq!(
+        counts("beispieldorf"),
+        BTreeMap::from([("abgelehnt".to_owned(), 1), ("eingegangen".to_owned(), 1)])
+    );
+    assert_eq!(counts(""), BTreeMap::from([("eingegangen".to_owned(), 1)]));
+    assert_eq!(counts("nirgendwo"), BTreeMap::new());
+
+    // Kept from now on, and not counted again on the next open.
+    store
+        .set_state(&rows[2].reference, "in_bearbeitung", "genehmigt", "clerk:x", at(3, 0))
+        .unwrap();
+    drop(store);
+    assert_eq!(stored_version(&path), b"4");
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(
+        store.state_counts("musterstadt").unwrap(),
+        BTreeMap::from([("eingegangen".to_owned(), 3), ("genehmigt".to_owned(), 2)])
+    );
+}
+
+/// Audit entries written before `from` and `comment` existed are plain JSON without them (and,
+/// before version 3, without a checksum): they still read, with neither.
+#[test]
+fn an_audit_entry_without_from_and_comment_still_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    let mut s = submission("BPA-2026-AAAAA", "musterstadt", 10);
+    s.state = "in_bearbeitung".to_owned();
+    write_file(&path, b"3", &[(&s.reference, serde_json::to_vec(&s).unwrap())]);
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut audit = txn.open_table(AUDIT).unwrap();
+            let submitted = br#"{"at":"2026-03-02T12:00:10Z","actor":"citizen","action":"submitted"}"#;
+            let moved = br#"{"at":"2026-03-02T13:00:00Z","actor":"clerk:musterstadt","action":"state:in_bearbeitung"}"#;
+            audit.insert(("BPA-2026-AAAAA", 0), submitted.as_slice()).unwrap();
+            audit.insert(("BPA-2026-AAAAA", 1), moved.as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    store
+        .set_state_with(
+            "BPA-2026-AAAAA",
+            "in_bearbeitung",
+            "genehmigt",
+            "clerk:musterstadt",
+            Some("Unterlagen vollständig"),
+            at(3, 0),
+            Vec::new(),
+        )
+        .unwrap();
+    let audit = store.audit("BPA-2026-AAAAA").unwrap();
+    let seen: Vec<_> = audit
+        .iter()
+        .map(|e| (e.action.as_str(), e.from.as_deref(), e.comment.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("submitted", None, None),
+            ("state:in_bearbeitung", None, None),
+            (
+                "state:genehmigt",
+                Some("in_bearbeitung"),
+                Some("Unterlagen vollständig")
+            ),
+        ]
+    );
+    assert_eq!(audit[1].at, at(2, 3600));
 }
 
 #[test]
@@ -106,12 +226,12 @@ fn a_failed_migration_leaves_the_file_as_it_was() {
 fn a_file_from_a_newer_baukasten_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = store_path(&dir);
-    write_file(&path, b"4", &[]);
+    write_file(&path, b"5", &[]);
     let err = RedbStore::open(&path).unwrap_err();
     assert_eq!(err.kind, ErrorKind::Incompatible);
     assert!(err.detail.contains("newer Baukasten"), "{err}");
-    assert!(err.detail.contains("format version 4"), "{err}");
-    assert_eq!(stored_version(&path), b"4");
+    assert!(err.detail.contains("format version 5"), "{err}");
+    assert_eq!(stored_version(&path), b"5");
 }
 
 #[test]
@@ -239,4 +359,32 @@ fn a_damaged_record_is_found_by_its_checksum_and_left_out_of_lists() {
     let verified = store.verify().unwrap();
     assert_eq!(verified.damaged.len(), 2, "{:?}", verified.damaged);
     assert_eq!(verified.checked, 7, "3 submissions, their 3 audit entries, 1 file");
+}
+
+/// The store that release 0.1.0 wrote (`tests/fixtures/store-0.1.0/`, also opened by the
+/// server's upgrade test): opened by this release, its submission is counted in its state and
+/// its audit entries, written without `from` and `comment`, still read.
+#[test]
+fn the_store_of_release_0_1_0_gets_state_counts() {
+    let golden = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/store-0.1.0");
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(golden.join("fixture.json")).unwrap()).unwrap();
+    let reference = fixture["submission"].as_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::copy(golden.join("baukasten.redb"), &path).unwrap();
+
+    let store = RedbStore::open(&path).unwrap();
+    let submission = store.submission(reference).unwrap().unwrap();
+    let tenant = submission.tenant.clone().unwrap_or_default();
+    assert_eq!(
+        store.state_counts(&tenant).unwrap(),
+        BTreeMap::from([(submission.state.clone(), 1)])
+    );
+    let audit = store.audit(reference).unwrap();
+    assert!(!audit.is_empty());
+    assert!(audit.iter().all(|e| e.from.is_none() && e.comment.is_none()));
+    drop(store);
+    assert_eq!(stored_version(&path), b"4");
 }

@@ -1,10 +1,12 @@
 //! Integration tests of the redb store: every method against a real file in a temporary
 //! folder, reopened where durability matters.
 
+mod accounts;
 mod concurrency;
 mod drafts;
 mod faults;
 mod format;
+mod inbox;
 mod outbox;
 mod submissions;
 

@@ -155,12 +155,28 @@ fn a_message_about_a_new_state_is_written_only_with_the_move() {
     };
     // The submission is not in `in_bearbeitung`: no move, no message.
     let refused = store
-        .set_state_with(&reference, "in_bearbeitung", "genehmigt", "clerk:x", at(2, 0), notify())
+        .set_state_with(
+            &reference,
+            "in_bearbeitung",
+            "genehmigt",
+            "clerk:x",
+            None,
+            at(2, 0),
+            notify(),
+        )
         .unwrap();
     assert!(matches!(refused, baukasten_store::StateChanged::Conflict(_)));
     assert_eq!(store.deliveries(&reference).unwrap().len(), 2);
     let moved = store
-        .set_state_with(&reference, "eingegangen", "genehmigt", "clerk:x", at(2, 0), notify())
+        .set_state_with(
+            &reference,
+            "eingegangen",
+            "genehmigt",
+            "clerk:x",
+            None,
+            at(2, 0),
+            notify(),
+        )
         .unwrap();
     assert!(matches!(moved, baukasten_store::StateChanged::Moved(_)));
     let deliveries = store.deliveries(&reference).unwrap();
@@ -261,6 +277,7 @@ fn deliveries_of_the_first_outbox_release_are_still_found() {
             "eingegangen",
             "in_bearbeitung",
             "clerk:x",
+            None,
             at(1, 9),
             notify,
         )
