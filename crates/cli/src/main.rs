@@ -125,8 +125,8 @@ enum SchemaKind {
 mod render_cmd;
 mod serve_cmd;
 mod store_cmd;
-mod user_cmd;
 mod test_cmd;
+mod user_cmd;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

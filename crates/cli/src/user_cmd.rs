@@ -12,7 +12,11 @@ use baukasten_server::backoffice::{MIN_PASSWORD, account};
 use baukasten_store::{RedbStore, Store};
 
 fn say(lang: Lang, de: &str, en: &str) -> String {
-    if lang == Lang::De { de.to_string() } else { en.to_string() }
+    if lang == Lang::De {
+        de.to_string()
+    } else {
+        en.to_string()
+    }
 }
 
 fn fail(lang: Lang, de: &str, en: &str) -> ExitCode {
@@ -23,7 +27,9 @@ fn fail(lang: Lang, de: &str, en: &str) -> ExitCode {
 /// A name or municipality id: letters, digits, `.`, `_`, `-`, 1 to 64 characters.
 fn well_formed(text: &str) -> bool {
     (1..=64).contains(&text.chars().count())
-        && text.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && text
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
 fn open(data: &Path, lang: Lang) -> Result<RedbStore, ExitCode> {
@@ -61,7 +67,9 @@ pub fn add(data: &Path, municipality: &str, name: &str, lang: Lang) -> ExitCode 
         Err(e) => {
             return fail(
                 lang,
-                &format!("das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein (aus der Standardeingabe gelesen)."),
+                &format!(
+                    "das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein (aus der Standardeingabe gelesen)."
+                ),
                 &format!("{e} (read from standard input)"),
             );
         }

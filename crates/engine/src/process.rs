@@ -54,7 +54,13 @@ impl<'a> Lifecycle<'a> {
     /// the moves [`Lifecycle::allows`] (where no transitions are declared: every other state).
     pub fn moves_from(&self, from: &str) -> Vec<(&'a str, Option<&'a Text>)> {
         let process = &self.service.process;
-        let state_label = |id: &str| process.states.iter().find(|s| s.id == id).and_then(|s| s.label.as_ref());
+        let state_label = |id: &str| {
+            process
+                .states
+                .iter()
+                .find(|s| s.id == id)
+                .and_then(|s| s.label.as_ref())
+        };
         if process.transitions.is_empty() {
             process
                 .states

@@ -142,9 +142,13 @@ pub struct Transition {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Notice {
     /// The state was changed to this label.
-    Moved { state: String },
+    Moved {
+        state: String,
+    },
     /// A colleague changed the state first; it is now this label.
-    Conflict { state: String },
+    Conflict {
+        state: String,
+    },
     /// The move is not one the process allows (any more).
     NotAllowed,
     Resent,

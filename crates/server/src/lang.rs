@@ -1,6 +1,7 @@
 //! The language of a response: German unless the client asks for English.
 
 use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::header;
 
 /// The language of a response: German unless the client asks for English.
@@ -37,5 +38,20 @@ impl Lang {
         } else {
             Lang::De
         }
+    }
+}
+
+/// Keeps a `?lang=` choice in a cookie for the pages that follow.
+pub fn remember_language(req: &HttpRequest, response: &mut actix_web::HttpResponseBuilder) {
+    let query = req.query_string();
+    if let Some(lang) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
+        let lang = if lang == "en" { "en" } else { "de" };
+        response.cookie(
+            Cookie::build("lang", lang.to_string())
+                .path("/")
+                .same_site(SameSite::Lax)
+                .max_age(time::Duration::days(365))
+                .finish(),
+        );
     }
 }

@@ -10,7 +10,7 @@ use baukasten_store::Store;
 use crate::catalog::Registry;
 use crate::config::Config;
 use crate::metrics::Metrics;
-use crate::security::{InFlight, RateLimiter, Secret};
+use crate::security::{InFlight, RateLimiter, Secret, SignInAttempts};
 
 /// What every handler shares.
 pub struct AppState {
@@ -24,22 +24,6 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// Failed sign-ins to the back office, per client address and per account.
     pub sign_in_attempts: SignInAttempts,
-}
-
-/// Failed sign-ins of the last minute: 20 per client address (an office behind one address
-/// has many clerks), 5 per account.
-pub struct SignInAttempts {
-    pub per_client: crate::backoffice::Attempts,
-    pub per_account: crate::backoffice::Attempts,
-}
-
-impl Default for SignInAttempts {
-    fn default() -> Self {
-        SignInAttempts {
-            per_client: crate::backoffice::Attempts::new(20),
-            per_account: crate::backoffice::Attempts::new(5),
-        }
-    }
 }
 
 impl AppState {

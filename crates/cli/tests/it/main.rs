@@ -5,6 +5,7 @@ mod authoring;
 mod render;
 mod serve;
 mod store;
+mod user;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

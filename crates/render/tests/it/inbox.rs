@@ -168,7 +168,10 @@ fn the_sign_in_page_asks_for_municipality_name_and_password_and_says_what_went_w
     assert!(html.contains("<html lang=\"en\">"));
     assert!(html.contains("Too many attempts to sign in."), "{html}");
     // With one municipality there is nothing to choose.
-    assert!(html.contains("type=\"hidden\" name=\"municipality\" value=\"musterstadt\""), "{html}");
+    assert!(
+        html.contains("type=\"hidden\" name=\"municipality\" value=\"musterstadt\""),
+        "{html}"
+    );
     assert!(!html.contains("<select"), "{html}");
 }
 
@@ -241,11 +244,12 @@ fn the_detail_offers_exactly_the_moves_given_and_says_when_a_colleague_was_first
     let moved = r.inbox_detail(
         &page("en", &links),
         &clerk(),
-        &detail(Some(Notice::Moved {
-            state: "Closed".into(),
-        })),
+        &detail(Some(Notice::Moved { state: "Closed".into() })),
     );
-    assert!(moved.contains("role=\"status\"><p>The status is now “Closed”.</p>"), "{moved}");
+    assert!(
+        moved.contains("role=\"status\"><p>The status is now “Closed”.</p>"),
+        "{moved}"
+    );
     let last = InboxDetail {
         transitions: vec![],
         ..detail(None)

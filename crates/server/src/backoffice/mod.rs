@@ -13,7 +13,7 @@
 mod sign_in;
 mod views;
 
-pub use sign_in::{Attempts, Identity, MIN_PASSWORD, PasswordProblem, Passwords, SignIn, account, verify};
+pub use sign_in::{Identity, MIN_PASSWORD, PasswordProblem, Passwords, SignIn, account, verify};
 
 use std::time::Instant;
 
@@ -145,11 +145,7 @@ impl Signed {
     }
 
     pub(crate) fn csrf_ok(&self, token: Option<&str>) -> bool {
-        token.is_some_and(|t| {
-            self.state
-                .secret
-                .csrf_ok(&format!("clerk:{}", self.session.id), t)
-        })
+        token.is_some_and(|t| self.state.secret.csrf_ok(&format!("clerk:{}", self.session.id), t))
     }
 
     pub(crate) fn clerk(&self) -> Clerk {
@@ -181,7 +177,7 @@ impl Signed {
 
     /// The 404 page: what a clerk sees of another municipality's submission.
     pub(crate) fn not_found(&self) -> HttpResponse {
-        crate::citizen::not_found_page(&self.state, &self.req, self.lang)
+        self.page(StatusCode::NOT_FOUND, |r, page, _| r.not_found(page))
     }
 
     pub(crate) fn error(&self, e: ApiError) -> HttpResponse {
@@ -194,12 +190,18 @@ fn html(req: &HttpRequest, status: StatusCode, body: String) -> HttpResponse {
     response
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"));
-    crate::citizen::remember_language(req, &mut response);
+    crate::lang::remember_language(req, &mut response);
     response.body(body)
 }
 
+/// The error page, with the error's status: a forged or stale form is a 403, not a 500.
 fn error_page(state: &AppState, req: &HttpRequest, lang: Lang, e: ApiError) -> HttpResponse {
-    log::error!("back office page failed: {e:?}");
+    let status = actix_web::ResponseError::status_code(&e);
+    if status.is_server_error() {
+        log::error!("back office page failed: {e:?}");
+    } else {
+        log::warn!("back office request refused: {e}");
+    }
     let links = InboxLinks::new(req, lang);
     let page = Page {
         lang: lang.code(),
@@ -207,10 +209,6 @@ fn error_page(state: &AppState, req: &HttpRequest, lang: Lang, e: ApiError) -> H
         links: &links,
         csrf: None,
         session: None,
-    };
-    let status = match actix_web::ResponseError::status_code(&e) {
-        s if s.is_server_error() => s,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
     html(req, status, state.renderer.error(&page))
 }
@@ -322,20 +320,36 @@ async fn sign_in_post(state: web::Data<AppState>, req: HttpRequest, payload: web
     let tenant = field(&pairs, "municipality").unwrap_or_default().to_string();
     let name = field(&pairs, "name").unwrap_or_default().trim().to_string();
     let password = field(&pairs, "password").unwrap_or_default().to_string();
-    let nonce = req.cookie(NONCE_COOKIE).map(|c| c.value().to_string()).unwrap_or_default();
+    let nonce = req
+        .cookie(NONCE_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
     let csrf_ok = !nonce.is_empty()
         && field(&pairs, "_csrf").is_some_and(|t| state.secret.csrf_ok(&format!("sign-in:{nonce}"), t));
     if !csrf_ok {
-        return sign_in_form(&state, &req, StatusCode::FORBIDDEN, &tenant, &name, Some(SignInProblem::Expired));
+        return sign_in_form(
+            &state,
+            &req,
+            StatusCode::FORBIDDEN,
+            &tenant,
+            &name,
+            Some(SignInProblem::Expired),
+        );
     }
     let client = format!("ip:{}", state.limiter.client(&req));
     let account_key = format!("name:{tenant}/{}", name.to_lowercase());
     let now = Instant::now();
-    let allowed =
-        state.sign_in_attempts.per_client.allowed(&[&client], now) && state.sign_in_attempts.per_account.allowed(&[&account_key], now);
+    let allowed = state.sign_in_attempts.per_client.allowed(&[&client], now)
+        && state.sign_in_attempts.per_account.allowed(&[&account_key], now);
     if !allowed {
-        let mut response =
-            sign_in_form(&state, &req, StatusCode::TOO_MANY_REQUESTS, &tenant, &name, Some(SignInProblem::Throttled));
+        let mut response = sign_in_form(
+            &state,
+            &req,
+            StatusCode::TOO_MANY_REQUESTS,
+            &tenant,
+            &name,
+            Some(SignInProblem::Throttled),
+        );
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, header::HeaderValue::from(60));
@@ -363,7 +377,14 @@ async fn sign_in_post(state: web::Data<AppState>, req: HttpRequest, payload: web
             state.sign_in_attempts.per_client.failed(&[&client], now);
             state.sign_in_attempts.per_account.failed(&[&account_key], now);
             log::warn!("back office: a failed sign-in for {account_key} from {client}");
-            sign_in_form(&state, &req, StatusCode::UNAUTHORIZED, &tenant, &name, Some(SignInProblem::Wrong))
+            sign_in_form(
+                &state,
+                &req,
+                StatusCode::UNAUTHORIZED,
+                &tenant,
+                &name,
+                Some(SignInProblem::Wrong),
+            )
         }
         Ok(Err(e)) => error_page(&state, &req, lang, e.into()),
         Err(e) => error_page(&state, &req, lang, ApiError::Internal(e.to_string())),
@@ -377,7 +398,9 @@ async fn sign_out(state: web::Data<AppState>, req: HttpRequest, payload: web::Pa
     };
     let pairs = form(payload).await.unwrap_or_default();
     if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden("the form's token does not match the session".into()));
+        return signed.error(ApiError::Forbidden(
+            "the form's token does not match the session".into(),
+        ));
     }
     let store = signed.state.store.clone();
     let id = signed.session.id.clone();
@@ -407,7 +430,9 @@ async fn change_state(
         Err(e) => return signed.error(e),
     };
     if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden("the form's token does not match the session".into()));
+        return signed.error(ApiError::Forbidden(
+            "the form's token does not match the session".into(),
+        ));
     }
     let reference = path.into_inner();
     let Some(submission) = views::owned(&signed, &reference).await else {
@@ -419,7 +444,10 @@ async fn change_state(
     let life = Lifecycle::of(compiled.service());
     let to = field(&pairs, "to").unwrap_or_default().to_string();
     let seen = field(&pairs, "from").unwrap_or_default().to_string();
-    let comment = field(&pairs, "comment").map(str::trim).filter(|c| !c.is_empty()).map(str::to_string);
+    let comment = field(&pairs, "comment")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
     let label = |id: &str| views::state_label(&life, id, signed.lang);
     if seen != submission.state {
         let notice = Notice::Conflict {
@@ -472,7 +500,9 @@ async fn resend(
     };
     let pairs = form(payload).await.unwrap_or_default();
     if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden("the form's token does not match the session".into()));
+        return signed.error(ApiError::Forbidden(
+            "the form's token does not match the session".into(),
+        ));
     }
     let (reference, id) = path.into_inner();
     if views::owned(&signed, &reference).await.is_none() {

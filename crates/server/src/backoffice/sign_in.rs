@@ -2,9 +2,7 @@
 //! store; an OpenID Connect login can take the place of [`Passwords`] behind [`SignIn`]
 //! without the inbox noticing.
 
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -89,46 +87,6 @@ pub fn account(tenant: &str, name: &str, password: &str, now: DateTime<Utc>) -> 
     })
 }
 
-/// Failed sign-ins per key (a client address, or a municipality and name) in the last minute:
-/// after `limit` of them, the key waits until the minute is over.
-pub struct Attempts {
-    limit: usize,
-    window: Duration,
-    failed: Mutex<HashMap<String, Vec<Instant>>>,
-}
-
-impl Attempts {
-    pub fn new(limit: usize) -> Self {
-        Attempts {
-            limit,
-            window: Duration::from_secs(60),
-            failed: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Whether every key may try now.
-    pub fn allowed(&self, keys: &[&str], now: Instant) -> bool {
-        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter().all(|key| {
-            failed.get_mut(*key).is_none_or(|times| {
-                times.retain(|t| now.duration_since(*t) < self.window);
-                times.len() < self.limit
-            })
-        })
-    }
-
-    /// Counts a failed attempt for every key.
-    pub fn failed(&self, keys: &[&str], now: Instant) {
-        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
-        if failed.len() > 10_000 {
-            failed.retain(|_, times| times.iter().any(|t| now.duration_since(*t) < self.window));
-        }
-        for key in keys {
-            failed.entry((*key).to_string()).or_default().push(now);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,19 +109,5 @@ mod tests {
             account("m", "n", "zu-kurz", Utc::now()).unwrap_err(),
             PasswordProblem::TooShort(MIN_PASSWORD)
         );
-    }
-
-    #[test]
-    fn attempts_are_limited_per_key_for_a_minute() {
-        let attempts = Attempts::new(3);
-        let t0 = Instant::now();
-        for _ in 0..3 {
-            assert!(attempts.allowed(&["ip:1", "musterstadt/erika"], t0));
-            attempts.failed(&["ip:1", "musterstadt/erika"], t0);
-        }
-        assert!(!attempts.allowed(&["ip:1"], t0));
-        assert!(!attempts.allowed(&["ip:2", "musterstadt/erika"], t0), "another address, same name");
-        assert!(attempts.allowed(&["ip:2", "musterstadt/max"], t0));
-        assert!(attempts.allowed(&["ip:1", "musterstadt/erika"], t0 + Duration::from_secs(61)));
     }
 }

@@ -69,9 +69,8 @@ pub(crate) fn state_label(life: &Lifecycle, id: &str, lang: Lang) -> String {
 /// or their id, also inside groups.
 fn name_fields(service: &Service) -> Vec<String> {
     const NAMES: [&str; 5] = ["name", "given-name", "family-name", "additional-name", "organization"];
-    let is_name = |id: &str, autocomplete: Option<&str>| {
-        autocomplete.is_some_and(|a| NAMES.contains(&a)) || id.contains("name")
-    };
+    let is_name =
+        |id: &str, autocomplete: Option<&str>| autocomplete.is_some_and(|a| NAMES.contains(&a)) || id.contains("name");
     let mut out = Vec::new();
     for step in &service.steps {
         for field in &step.fields {
@@ -107,10 +106,17 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
     let tenant = signed.session.tenant.clone();
     let published = signed.state.registry.current();
     let offers: Vec<_> = published.offers_of(&tenant).cloned().collect();
-    let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
     let (service, state_filter, text) = (blank(&query.service), blank(&query.state), blank(&query.q));
     let from = blank(&query.from).and_then(|d| day_start(&signed.state, &d));
-    let until = blank(&query.until).and_then(|d| day_start(&signed.state, &d)).map(|t| t + chrono::Duration::days(1));
+    let until = blank(&query.until)
+        .and_then(|d| day_start(&signed.state, &d))
+        .map(|t| t + chrono::Duration::days(1));
     let mut text_fields: Vec<String> = offers.iter().flat_map(|o| name_fields(o.service())).collect();
     text_fields.sort();
     text_fields.dedup();
@@ -156,7 +162,10 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
     for offer in &offers {
         for s in &offer.service().process.states {
             if !states.iter().any(|(id, _)| *id == s.id) {
-                let label = s.label.as_ref().map_or_else(|| s.id.clone(), |l| l.get(lang.code()).to_string());
+                let label = s
+                    .label
+                    .as_ref()
+                    .map_or_else(|| s.id.clone(), |l| l.get(lang.code()).to_string());
                 states.push((s.id.clone(), label));
             }
         }
@@ -262,14 +271,10 @@ pub(crate) async fn detail(
     };
     let notice = match query.hinweis.as_deref() {
         Some("stand") => {
-            let label = signed
-                .state
-                .registry
-                .pinned(&submission.definition_hash)
-                .map_or_else(
-                    || submission.state.clone(),
-                    |c| state_label(&Lifecycle::of(c.service()), &submission.state, signed.lang),
-                );
+            let label = signed.state.registry.pinned(&submission.definition_hash).map_or_else(
+                || submission.state.clone(),
+                |c| state_label(&Lifecycle::of(c.service()), &submission.state, signed.lang),
+            );
             Some(Notice::Moved { state: label })
         }
         Some("erneut") => Some(Notice::Resent),
@@ -313,7 +318,13 @@ pub(crate) async fn render_detail(
     let code = lang.code();
     let answers = submission.data.get("answers").cloned().unwrap_or_default();
     let evaluation = compiled.evaluate(&answers, &signed.state.context());
-    let money = |d| if lang == Lang::En { english_money(d) } else { german_money(d) };
+    let money = |d| {
+        if lang == Lang::En {
+            english_money(d)
+        } else {
+            german_money(d)
+        }
+    };
     let reference = &submission.reference;
     let view = InboxDetail {
         reference: reference.clone(),
@@ -469,10 +480,7 @@ pub(crate) async fn attachment(state: web::Data<AppState>, req: HttpRequest, pat
     };
     match found {
         Some((meta, bytes)) if meta.tenant.as_deref() == Some(signed.session.tenant.as_str()) => {
-            let disposition = format!(
-                "attachment; filename=\"{}\"",
-                meta.file_name.replace(['"', '\\'], "_")
-            );
+            let disposition = format!("attachment; filename=\"{}\"", meta.file_name.replace(['"', '\\'], "_"));
             HttpResponse::Ok()
                 .content_type(meta.media_type.as_str())
                 .insert_header((header::CONTENT_DISPOSITION, disposition))
@@ -483,4 +491,3 @@ pub(crate) async fn attachment(state: web::Data<AppState>, req: HttpRequest, pat
         _ => signed.not_found(),
     }
 }
-

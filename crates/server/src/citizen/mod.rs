@@ -20,7 +20,6 @@ mod sending;
 mod session;
 mod steps;
 
-use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use baukasten_dsl::model::{Service, Tenant};
@@ -70,19 +69,7 @@ pub(super) fn page<'a>(
     }
 }
 
-pub(crate) fn remember_language(req: &HttpRequest, response: &mut actix_web::HttpResponseBuilder) {
-    let query = req.query_string();
-    if let Some(lang) = query.split('&').find_map(|kv| kv.strip_prefix("lang=")) {
-        let lang = if lang == "en" { "en" } else { "de" };
-        response.cookie(
-            Cookie::build("lang", lang.to_string())
-                .path("/")
-                .same_site(SameSite::Lax)
-                .max_age(time::Duration::days(365))
-                .finish(),
-        );
-    }
-}
+use crate::lang::remember_language;
 
 fn html_response(req: &HttpRequest, status: StatusCode, body: String) -> HttpResponse {
     let mut response = HttpResponse::build(status);
@@ -91,7 +78,7 @@ fn html_response(req: &HttpRequest, status: StatusCode, body: String) -> HttpRes
     response.body(body)
 }
 
-pub(crate) fn not_found_page(state: &AppState, req: &HttpRequest, lang: Lang) -> HttpResponse {
+pub(super) fn not_found_page(state: &AppState, req: &HttpRequest, lang: Lang) -> HttpResponse {
     let published = state.registry.current();
     let tenant = req
         .path()

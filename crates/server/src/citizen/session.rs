@@ -16,10 +16,11 @@ use baukasten_store::Draft;
 
 use super::form::{Posted, field_value, read_post};
 use super::links::ServerLinks;
-use super::{not_found_page, page, remember_language};
+use super::{not_found_page, page};
 use crate::catalog::{Offer, hex};
 use crate::error::ApiError;
 use crate::lang::Lang;
+use crate::lang::remember_language;
 use crate::state::AppState;
 
 /// The session of one service in one browser.

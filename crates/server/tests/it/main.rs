@@ -5,6 +5,7 @@ mod api;
 mod common;
 mod deliveries;
 mod flow;
+mod inbox;
 mod layout;
 mod recorded;
 mod schema;
