@@ -84,6 +84,9 @@ pub struct InboxList {
     pub rows: Vec<InboxRow>,
     /// The number of submissions in each state, all services: (state label, count).
     pub counts: Vec<(String, u64)>,
+    /// The filtered list as CSV and as JSON Lines.
+    pub csv_url: String,
+    pub jsonl_url: String,
     pub next_url: Option<String>,
     /// Back to the first page, when this is a later one.
     pub first_url: Option<String>,

@@ -56,6 +56,8 @@ fn list() -> InboxList {
             },
         }],
         counts: vec![("Eingegangen".into(), 12), ("Erledigt".into(), 3)],
+        csv_url: "/verwaltung/export.csv?service=maengelmelder".into(),
+        jsonl_url: "/verwaltung/export.jsonl?service=maengelmelder".into(),
         next_url: Some("/verwaltung/eingang?service=maengelmelder&nach=abc".into()),
         first_url: None,
     }
@@ -191,6 +193,7 @@ fn the_list_shows_counts_filters_rows_and_the_next_page() {
         "Filter zurücksetzen",
         "<th scope=\"row\"><a href=\"/verwaltung/vorgang/MM-2026-WAHR7\">MM-2026-WAHR7</a></th>",
         "1 fehlgeschlagen</strong>, 1 zugestellt",
+        "<a href=\"/verwaltung/export.csv?service=maengelmelder\" download>als Tabelle (CSV)</a>",
         "href=\"/verwaltung/eingang?service=maengelmelder&amp;nach=abc\" rel=\"next\">Nächste Seite",
     ] {
         assert!(html.contains(part), "{part}: {html}");

@@ -10,6 +10,7 @@
 //! a request or on sign-out. Every form carries a CSRF token derived from the session (the
 //! sign-in form's from a nonce cookie). Failed sign-ins are limited per address and per name.
 
+mod export;
 mod sign_in;
 mod views;
 
@@ -43,6 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/verwaltung/anmelden", web::post().to(sign_in_post))
         .route("/verwaltung/abmelden", web::post().to(sign_out))
         .route("/verwaltung/eingang", web::get().to(views::list))
+        .route("/verwaltung/export.csv", web::get().to(export::csv))
+        .route("/verwaltung/export.jsonl", web::get().to(export::jsonl))
         .route("/verwaltung/vorgang/{reference}", web::get().to(views::detail))
         .route("/verwaltung/vorgang/{reference}/stand", web::post().to(change_state))
         .route(

@@ -96,6 +96,52 @@ pub(crate) async fn owned(signed: &Signed, reference: &str) -> Option<Submission
     (found.tenant.as_deref() == Some(signed.session.tenant.as_str())).then_some(found)
 }
 
+fn blank(v: &Option<String>) -> Option<String> {
+    v.as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+}
+
+/// The store's query for the list's filters, for the clerk's municipality.
+pub(crate) fn inbox_query(signed: &Signed, query: &ListQuery, limit: usize) -> InboxQuery {
+    let tenant = signed.session.tenant.clone();
+    let published = signed.state.registry.current();
+    let mut text_fields: Vec<String> = published
+        .offers_of(&tenant)
+        .flat_map(|o| name_fields(o.service()))
+        .collect();
+    text_fields.sort();
+    text_fields.dedup();
+    InboxQuery {
+        tenant,
+        service: blank(&query.service),
+        state: blank(&query.state),
+        from: blank(&query.from).and_then(|d| day_start(&signed.state, &d)),
+        until: blank(&query.until)
+            .and_then(|d| day_start(&signed.state, &d))
+            .map(|t| t + chrono::Duration::days(1)),
+        text: blank(&query.q),
+        text_fields,
+        after: blank(&query.nach),
+        limit,
+    }
+}
+
+/// The list's filters (without the page), for links that keep them.
+pub(crate) fn filters_of(query: &ListQuery) -> Vec<(&'static str, String)> {
+    [
+        ("service", blank(&query.service)),
+        ("state", blank(&query.state)),
+        ("from", blank(&query.from)),
+        ("until", blank(&query.until)),
+        ("q", blank(&query.q)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect()
+}
+
 pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: web::Query<ListQuery>) -> HttpResponse {
     let signed = match Signed::of(state, req).await {
         Ok(s) => s,
@@ -106,31 +152,8 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
     let tenant = signed.session.tenant.clone();
     let published = signed.state.registry.current();
     let offers: Vec<_> = published.offers_of(&tenant).cloned().collect();
-    let blank = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
     let (service, state_filter, text) = (blank(&query.service), blank(&query.state), blank(&query.q));
-    let from = blank(&query.from).and_then(|d| day_start(&signed.state, &d));
-    let until = blank(&query.until)
-        .and_then(|d| day_start(&signed.state, &d))
-        .map(|t| t + chrono::Duration::days(1));
-    let mut text_fields: Vec<String> = offers.iter().flat_map(|o| name_fields(o.service())).collect();
-    text_fields.sort();
-    text_fields.dedup();
-    let inbox = InboxQuery {
-        tenant: tenant.clone(),
-        service: service.clone(),
-        state: state_filter.clone(),
-        from,
-        until,
-        text: text.clone(),
-        text_fields,
-        after: blank(&query.nach),
-        limit: PAGE,
-    };
+    let inbox = inbox_query(&signed, &query, PAGE);
     let store = signed.state.store.clone();
     let t = tenant.clone();
     let found = web::block(move || {
@@ -195,16 +218,15 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
             deliveries: tally,
         })
         .collect();
-    let filters: Vec<(&str, String)> = [
-        ("service", service.clone()),
-        ("state", state_filter.clone()),
-        ("from", blank(&query.from)),
-        ("until", blank(&query.until)),
-        ("q", text.clone()),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
-    .collect();
+    let filters = filters_of(&query);
+    let export = |format: &str| {
+        let qs = serde_urlencoded::to_string(&filters).unwrap_or_default();
+        if qs.is_empty() {
+            format!("/verwaltung/export.{format}")
+        } else {
+            format!("/verwaltung/export.{format}?{qs}")
+        }
+    };
     let url_with = |cursor: Option<&str>| {
         let mut pairs = filters.clone();
         if let Some(c) = cursor {
@@ -245,6 +267,8 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
             .filter(|(_, n)| *n > 0)
             .map(|(id, n)| (label_of_state(&id), n))
             .collect(),
+        csv_url: export("csv"),
+        jsonl_url: export("jsonl"),
         next_url: page.next.as_deref().map(|c| url_with(Some(c))),
         first_url: query.nach.is_some().then(|| url_with(None)),
     };

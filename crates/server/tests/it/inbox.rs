@@ -7,6 +7,7 @@ use serde_json::Value as Json;
 
 use crate::common::*;
 use crate::flow::{Browser, csrf, location};
+use crate::memory;
 
 const PASSWORD: &str = "ein-langes-passwort-2026";
 
@@ -278,4 +279,106 @@ fn a_clerk_sees_nothing_of_another_municipality() {
         move_submission(&server, &theirs, "in_bearbeitung", TOKEN_MUSTERSTADT).status,
         404
     );
+}
+
+/// 50,000 submissions of one municipality exported as CSV and JSON Lines: every row arrives,
+/// and the server holds a page of them at a time, not the file (the allocations of the whole
+/// test binary, server included, peak far below the export's size).
+#[test]
+fn the_export_streams_fifty_thousand_submissions_with_flat_memory() {
+    use baukasten_store::{NewSubmission, Submitted};
+    use std::io::{BufRead, BufReader};
+
+    const COUNT: usize = 50_000;
+    let server = start();
+    with_account(&server, "musterstadt", "erika");
+    let store = server.state.store.clone();
+    std::thread::scope(|s| {
+        for thread in 0..8 {
+            let store = store.clone();
+            s.spawn(move || {
+                for i in 0..COUNT / 8 {
+                    let new = NewSubmission {
+                        tenant: Some("musterstadt".into()),
+                        service: "maengelmelder".into(),
+                        version: "1.0.0".into(),
+                        definition_hash: "0000000000000000".into(),
+                        reference_prefix: "MM".into(),
+                        data: serde_json::json!({"answers": {
+                            "kategorie": "schlagloch", "strasse": "Holstenstraße", "hausnummer": format!("{i}"),
+                            "beschreibung": format!("=HYPERLINK(\"http://evil\") Nummer {thread}/{i}"),
+                            "name": "Erika Mustermann"
+                        }, "computed": {}}),
+                        fee_total: "0.00".into(),
+                        attachments: vec![],
+                        draft: None,
+                        deliveries: vec![],
+                    };
+                    assert!(matches!(
+                        store.submit(new, None, "eingegangen", chrono::Utc::now()).unwrap(),
+                        Submitted::Created(_)
+                    ));
+                }
+            });
+        }
+    });
+    let (browser, reply) = sign_in(&server, "musterstadt", "erika", PASSWORD);
+    assert_eq!(reply.status, 303);
+    drop(browser);
+    let session = reply
+        .headers
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.starts_with("bk_verwaltung="))
+        .map(|(_, v)| v.split(';').next().unwrap().to_string())
+        .unwrap();
+    let export = |path: &str| -> (usize, String, String, usize) {
+        let mut response = agent()
+            .get(format!("{}{path}", server.base))
+            .header("Cookie", &session)
+            .call()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let (mut lines, mut bytes) = (0, 0);
+        let (mut first, mut second) = (String::new(), String::new());
+        let reader = BufReader::new(response.body_mut().with_config().limit(u64::MAX).reader());
+        for line in reader.split(b'\n') {
+            let line = line.unwrap();
+            bytes += line.len() + 1;
+            match lines {
+                0 => first = String::from_utf8(line).unwrap(),
+                1 => second = String::from_utf8(line).unwrap(),
+                _ => {}
+            }
+            lines += 1;
+        }
+        (lines, first, second, bytes)
+    };
+    // Once to warm the store's cache, then measured.
+    export("/verwaltung/export.csv?service=maengelmelder");
+    let base = memory::reset_peak();
+    let (lines, header, row, bytes) = export("/verwaltung/export.csv?service=maengelmelder");
+    let grown = memory::peak().saturating_sub(base);
+    assert_eq!(lines, COUNT + 1, "a header and every submission");
+    assert!(
+        header.starts_with("\u{feff}Vorgangsnummer;Dienst;Version;Eingegangen;Stand;Gebühren;"),
+        "{header}"
+    );
+    assert!(header.contains("Straße"), "the service's fields by label: {header}");
+    assert!(
+        row.contains(";\"'=HYPERLINK(\"\"http://evil\"\") Nummer"),
+        "a formula is neutralised: {row}"
+    );
+    assert!(bytes > 5_000_000, "{bytes} bytes");
+    assert!(
+        grown < bytes / 4,
+        "the export of {bytes} bytes made the process allocate {grown} bytes more at its peak"
+    );
+    let base = memory::reset_peak();
+    let (lines, first, _, bytes) = export("/verwaltung/export.jsonl");
+    let grown = memory::peak().saturating_sub(base);
+    assert_eq!(lines, COUNT);
+    let first: Json = serde_json::from_str(&first).unwrap();
+    assert_eq!(first["answers"]["name"], "Erika Mustermann");
+    assert!(grown < bytes / 4, "{grown} of {bytes}");
+    eprintln!("export: {COUNT} submissions, CSV and JSON Lines; JSON Lines {bytes} bytes, peak growth {grown} bytes");
 }
