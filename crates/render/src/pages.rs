@@ -107,6 +107,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("inbox_list.html", include_str!("../templates/inbox_list.html")),
     ("inbox_tally.html", include_str!("../templates/inbox_tally.html")),
     ("inbox_detail.html", include_str!("../templates/inbox_detail.html")),
+    ("inbox_overview.html", include_str!("../templates/inbox_overview.html")),
 ];
 
 /// Renders every page. Build one with [`Renderer::new`] and share it (`Send + Sync`).

@@ -464,6 +464,10 @@ pub trait Store: Send + Sync {
     /// How many deliveries wait for an attempt and how many have failed (for `/metrics`).
     fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError>;
 
+    /// Deliveries whose every attempt failed, of one municipality (the inbox's overview), at
+    /// most `limit`.
+    fn failed_deliveries(&self, tenant: &str, limit: usize) -> Result<Vec<Delivery>, StoreError>;
+
     /// How many writes wait for their commit just now. The dispatcher holds back its own
     /// writes while others wait (a burst of submissions), so intake keeps its pace. A store
     /// that cannot tell says 0.

@@ -1925,6 +1925,29 @@ impl Store for RedbStore {
         self.stats.waiting.load(Ordering::Relaxed)
     }
 
+    fn failed_deliveries(&self, tenant: &str, limit: usize) -> Result<Vec<Delivery>, StoreError> {
+        let txn = self.read()?;
+        let failed = txn.open_table(OUTBOX_FAILED).map_err(storage)?;
+        let outbox = txn.open_table(OUTBOX).map_err(storage)?;
+        let mut out = Vec::new();
+        for entry in failed.iter().map_err(storage)? {
+            let (id, _) = entry.map_err(storage)?;
+            match get_json::<Delivery>(&outbox, "outbox", id.value()) {
+                Ok(Some(d)) if d.tenant.as_deref() == Some(tenant) => out.push(d),
+                Ok(_) => {}
+                Err(e) if e.kind == ErrorKind::Corrupt => {
+                    log::error!("a damaged delivery was left out: {e}");
+                    self.stats.damaged.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => return Err(e),
+            }
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
     fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError> {
         let txn = self.read()?;
         let due = txn.open_table(OUTBOX_DUE).map_err(storage)?;

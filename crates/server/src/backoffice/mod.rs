@@ -11,6 +11,7 @@
 //! sign-in form's from a nonce cookie). Failed sign-ins are limited per address and per name.
 
 mod export;
+mod overview;
 mod sign_in;
 mod views;
 
@@ -44,6 +45,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/verwaltung/anmelden", web::post().to(sign_in_post))
         .route("/verwaltung/abmelden", web::post().to(sign_out))
         .route("/verwaltung/eingang", web::get().to(views::list))
+        .route("/verwaltung/uebersicht", web::get().to(overview::overview))
         .route("/verwaltung/export.csv", web::get().to(export::csv))
         .route("/verwaltung/export.jsonl", web::get().to(export::jsonl))
         .route("/verwaltung/vorgang/{reference}", web::get().to(views::detail))

@@ -382,3 +382,77 @@ fn the_export_streams_fifty_thousand_submissions_with_flat_memory() {
     assert!(grown < bytes / 4, "{grown} of {bytes}");
     eprintln!("export: {COUNT} submissions, CSV and JSON Lines; JSON Lines {bytes} bytes, peak growth {grown} bytes");
 }
+
+#[test]
+fn the_overview_charts_the_last_thirty_days_and_lists_failed_deliveries() {
+    use baukasten_store::{AfterAttempt, DeliveryAttempt, NewDelivery, NewSubmission, Submitted};
+    use chrono::TimeZone;
+
+    let server = start();
+    with_account(&server, "musterstadt", "erika");
+    let store = server.state.store.clone();
+    // TODAY is 2026-05-04: three reports the day before, a bulky-waste order today, one
+    // report long before the period.
+    let submit = |service: &str, at: chrono::DateTime<chrono::Utc>, deliveries: Vec<NewDelivery>| {
+        let new = NewSubmission {
+            tenant: Some("musterstadt".into()),
+            service: service.into(),
+            version: "1.0.0".into(),
+            definition_hash: "0000000000000000".into(),
+            reference_prefix: "MM".into(),
+            data: serde_json::json!({"answers": {}, "computed": {}}),
+            fee_total: "0.00".into(),
+            attachments: vec![],
+            draft: None,
+            deliveries,
+        };
+        match store.submit(new, None, "eingegangen", at).unwrap() {
+            Submitted::Created(s) => s.reference,
+            other => panic!("{other:?}"),
+        }
+    };
+    let day_before = chrono::Utc.with_ymd_and_hms(2026, 5, 3, 10, 0, 0).unwrap();
+    let webhook = NewDelivery {
+        channel: "webhook".into(),
+        target: "fachverfahren".into(),
+        event: None,
+    };
+    let failing = submit("maengelmelder", day_before, vec![webhook]);
+    submit("maengelmelder", day_before, vec![]);
+    submit("maengelmelder", day_before, vec![]);
+    submit(
+        "sperrmuell",
+        chrono::Utc.with_ymd_and_hms(2026, 5, 4, 8, 0, 0).unwrap(),
+        vec![],
+    );
+    submit(
+        "maengelmelder",
+        chrono::Utc.with_ymd_and_hms(2026, 1, 2, 8, 0, 0).unwrap(),
+        vec![],
+    );
+    let id = store.deliveries(&failing).unwrap()[0].id.clone();
+    let attempt = DeliveryAttempt {
+        at: day_before,
+        status: Some(500),
+        error: Some("the receiver answered 500".into()),
+    };
+    store.record_attempt(&id, attempt, AfterAttempt::Failed).unwrap();
+
+    let (mut browser, reply) = sign_in(&server, "musterstadt", "erika", PASSWORD);
+    assert_eq!(reply.status, 303);
+    let page = browser.get("/verwaltung/uebersicht");
+    assert_eq!(page.status, 200, "{}", page.body);
+    for part in [
+        "<svg class=\"chart\"",
+        "role=\"img\" aria-labelledby=\"chart-title chart-desc\"",
+        "<title id=\"chart-title\">Eingänge pro Tag, letzte 30 Tage</title>",
+        "an 30 Tagen, 4 insgesamt",
+        "<th scope=\"row\">03.05.2026</th><td class=\"table__number\">3</td><td class=\"table__number\">0</td>",
+        "<th scope=\"row\">04.05.2026</th><td class=\"table__number\">0</td><td class=\"table__number\">1</td>",
+        &format!("<a href=\"/verwaltung/vorgang/{failing}\">{failing}</a>"),
+        "the receiver answered 500",
+    ] {
+        assert!(page.body.contains(part), "{part}: {}", page.body);
+    }
+    assert!(!page.body.contains("02.01.2026"), "outside the period");
+}

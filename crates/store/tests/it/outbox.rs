@@ -109,6 +109,14 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
         (1, 1),
         "the e-mail waits, the webhook failed"
     );
+    let failed: Vec<String> = store
+        .failed_deliveries("musterstadt", 10)
+        .unwrap()
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    assert_eq!(failed, vec![id.clone()]);
+    assert!(store.failed_deliveries("beispieldorf", 10).unwrap().is_empty());
 
     // A resend after the final failure: a fresh series, due now, the history kept.
     let d = store.resend(&id, at(2, 0)).unwrap().unwrap();
@@ -120,6 +128,7 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
     assert!(store.due_deliveries(at(2, 0), 10).unwrap().iter().any(|d| d.id == id));
     let backlog = store.delivery_backlog().unwrap();
     assert_eq!((backlog.pending, backlog.failed), (2, 0));
+    assert!(store.failed_deliveries("musterstadt", 10).unwrap().is_empty());
     let d = store
         .record_attempt(
             &id,
