@@ -514,9 +514,10 @@ pub trait Store: Send + Sync {
     /// records are left out, as in every list.
     ///
     /// Without filters a page reads its own submissions and one more (to know whether another
-    /// page follows), however many there are. `from` and `until` narrow the range read;
-    /// `service`, `state` and `text` are checked on each submission read, so a rare match may
-    /// read many of them.
+    /// page follows), however many there are. `from` and `until` narrow the range read; a
+    /// `state` (else a `service`) filter reads that state's (service's) index, so it costs no
+    /// more than no filter; `text` (and a service filter beside a state filter) is checked on
+    /// each submission read, so a rare match may read many of them.
     fn inbox(&self, query: &InboxQuery) -> Result<InboxPage, StoreError>;
     /// How many of a municipality's submissions are in each state (all services). States
     /// without submissions are left out. Kept up to date on every write rather than counted,

@@ -48,9 +48,13 @@
 //! | `state_counts` (since version 4) | (tenant or `""`, state) | how many of the tenant's submissions are in the state (u64; no row for none) |
 //! | `accounts` (since version 4) | (tenant, name) | [`Account`] |
 //! | `clerk_sessions` (since version 4) | session id | [`ClerkSession`] |
+//! | `submissions_by_state` (since version 4) | (tenant or `""`, state, created µs, reference) | `()` |
+//! | `submissions_by_service` (since version 4) | (tenant or `""`, service, created µs, reference) | `()` |
 //!
-//! `state_counts` is kept in the same transaction as every write that adds a submission or
-//! moves one, so it always agrees with `submissions`; the inbox asks it instead of counting.
+//! `state_counts` and `submissions_by_state` are kept in the same transaction as every write
+//! that adds a submission or moves one, so they always agree with `submissions`; the inbox
+//! asks the counts instead of counting, and reads a state's or a service's submissions as a
+//! range of its index instead of reading everyone's.
 //!
 //! # Format versions
 //!
@@ -59,7 +63,7 @@
 //! | 1 | the first | — |
 //! | 2 | `submissions_by_tenant` | built from the submissions |
 //! | 3 | records end in a checksum (see [`seal`]) | none: older records are read without one |
-//! | 4 | `state_counts`, `accounts`, `clerk_sessions`; audit entries with `from` and `comment` | counts built from the submissions |
+//! | 4 | `state_counts`, `accounts`, `clerk_sessions`, `submissions_by_state`, `submissions_by_service`; audit entries with `from` and `comment` | counts and indexes built from the submissions |
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
@@ -120,6 +124,10 @@ const OUTBOX_DUE: TableDefinition<(i64, Str), ()> = TableDefinition::new("outbox
 const OUTBOX_BY_REFERENCE: TableDefinition<(Str, u64), Str> = TableDefinition::new("outbox_by_reference");
 const OUTBOX_FAILED: TableDefinition<Str, ()> = TableDefinition::new("outbox_failed");
 const STATE_COUNTS: TableDefinition<(Str, Str), u64> = TableDefinition::new("state_counts");
+/// (tenant or "", state, created µs, reference): the inbox filtered by state is a range read.
+const BY_STATE: TableDefinition<(Str, Str, i64, Str), ()> = TableDefinition::new("submissions_by_state");
+/// (tenant or "", service, created µs, reference): the inbox filtered by service likewise.
+const BY_SERVICE: TableDefinition<(Str, Str, i64, Str), ()> = TableDefinition::new("submissions_by_service");
 const ACCOUNTS: TableDefinition<(Str, Str), Bytes> = TableDefinition::new("accounts");
 const CLERK_SESSIONS: TableDefinition<Str, Bytes> = TableDefinition::new("clerk_sessions");
 
@@ -729,6 +737,8 @@ struct Tables<'t> {
     outbox_due: Table<'t, (i64, Str), ()>,
     outbox_failed: Table<'t, Str, ()>,
     state_counts: Table<'t, (Str, Str), u64>,
+    by_state: Table<'t, (Str, Str, i64, Str), ()>,
+    by_service: Table<'t, (Str, Str, i64, Str), ()>,
     accounts: Table<'t, (Str, Str), Bytes>,
     clerk_sessions: Table<'t, Str, Bytes>,
 }
@@ -750,6 +760,8 @@ impl<'t> Tables<'t> {
             outbox_due: txn.open_table(OUTBOX_DUE).map_err(storage)?,
             outbox_failed: txn.open_table(OUTBOX_FAILED).map_err(storage)?,
             state_counts: txn.open_table(STATE_COUNTS).map_err(storage)?,
+            by_state: txn.open_table(BY_STATE).map_err(storage)?,
+            by_service: txn.open_table(BY_SERVICE).map_err(storage)?,
             accounts: txn.open_table(ACCOUNTS).map_err(storage)?,
             clerk_sessions: txn.open_table(CLERK_SESSIONS).map_err(storage)?,
         })
@@ -768,7 +780,8 @@ type Migration = fn(&WriteTransaction) -> Result<(), StoreError>;
 const MIGRATIONS: [Migration; (FORMAT_VERSION - 1) as usize] = [migrate_1_to_2, migrate_2_to_3, migrate_3_to_4];
 
 /// Version 4 added the back office's accounts and sessions (new, empty tables, created with
-/// every other table on open) and `state_counts`, built here from the submissions. A damaged
+/// every other table on open), `state_counts` and the inbox's indexes by state and by
+/// service, built here from the submissions. A damaged
 /// submission is left out of the counts as it is left out of lists (and logged), so that one
 /// flipped bit does not keep the whole store from opening; `verify` finds it.
 fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
@@ -794,6 +807,24 @@ fn migrate_3_to_4(txn: &WriteTransaction) -> Result<(), StoreError> {
     table.retain(|_, _| false).map_err(storage)?;
     for ((tenant, state), n) in &counts {
         table.insert((tenant.as_str(), state.as_str()), n).map_err(storage)?;
+    }
+    // The inbox's indexes by state and by service.
+    let mut by_state = txn.open_table(BY_STATE).map_err(storage)?;
+    let mut by_service = txn.open_table(BY_SERVICE).map_err(storage)?;
+    by_state.retain(|_, _| false).map_err(storage)?;
+    by_service.retain(|_, _| false).map_err(storage)?;
+    for entry in submissions.range::<Str>(..).map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let Ok(s) = decode::<Submission>("submissions", key.value(), value.value()) else {
+            continue;
+        };
+        let (owner, micros) = (count_tenant(s.tenant.as_deref()), s.created_at.timestamp_micros());
+        by_state
+            .insert((owner, s.state.as_str(), micros, s.reference.as_str()), ())
+            .map_err(storage)?;
+        by_service
+            .insert((owner, s.service.as_str(), micros, s.reference.as_str()), ())
+            .map_err(storage)?;
     }
     Ok(())
 }
@@ -965,6 +996,16 @@ fn submit_in(
     t.by_tenant.insert(tenant_key(&submission), ()).map_err(storage)?;
     t.audit.insert((reference, 0), entry.as_slice()).map_err(storage)?;
     count_state(t, submission.tenant.as_deref(), &submission.state, 1)?;
+    let (owner, micros) = (
+        count_tenant(submission.tenant.as_deref()),
+        submission.created_at.timestamp_micros(),
+    );
+    t.by_state
+        .insert((owner, submission.state.as_str(), micros, reference), ())
+        .map_err(storage)?;
+    t.by_service
+        .insert((owner, submission.service.as_str(), micros, reference), ())
+        .map_err(storage)?;
     if let (Some(idem), Some(record)) = (&idempotency, &record) {
         t.idempotency
             .insert(idem.key.as_str(), record.as_slice())
@@ -1161,6 +1202,13 @@ fn set_state_in(t: &mut Tables<'_>, asked: Move) -> Result<StateChanged, StoreEr
     let tenant = submission.tenant.as_deref();
     count_state(t, tenant, &from, -1)?;
     count_state(t, tenant, &to, 1)?;
+    let (owner, micros) = (count_tenant(tenant), submission.created_at.timestamp_micros());
+    t.by_state
+        .remove((owner, from.as_str(), micros, reference))
+        .map_err(storage)?;
+    t.by_state
+        .insert((owner, to.as_str(), micros, reference), ())
+        .map_err(storage)?;
     add_deliveries(t, &deliveries)?;
     Ok(StateChanged::Moved(submission))
 }
@@ -2064,11 +2112,24 @@ impl Store for RedbStore {
         }
         let text = TextFilter::new(query);
         let txn = self.read()?;
-        let index = txn.open_table(BY_TENANT).map_err(storage)?;
         let submissions = txn.open_table(SUBMISSIONS).map_err(storage)?;
-        for entry in index.range(start..end).map_err(storage)?.rev() {
-            let (key, _) = entry.map_err(storage)?;
-            let Some(submission) = self.listed(&submissions, key.value().2)? else {
+        // The narrowest index the filters allow: by state, else by service, else by tenant;
+        // each orders a tenant's run by (created µs, reference), so the cursor is the same.
+        let owner = count_tenant(tenant);
+        let by_state = txn.open_table(BY_STATE).map_err(storage)?;
+        let by_service = txn.open_table(BY_SERVICE).map_err(storage)?;
+        let by_tenant = txn.open_table(BY_TENANT).map_err(storage)?;
+        let refs: Box<dyn Iterator<Item = Result<String, StoreError>> + '_> = match (&query.state, &query.service) {
+            (Some(value), _) => newest_in(&by_state, owner, value, start.1, (end.1, end.2))?,
+            (None, Some(value)) => newest_in(&by_service, owner, value, start.1, (end.1, end.2))?,
+            (None, None) => Box::new(by_tenant.range(start..end).map_err(storage)?.rev().map(|entry| {
+                let (key, _) = entry.map_err(storage)?;
+                Ok(key.value().2.to_owned())
+            })),
+        };
+        for reference in refs {
+            let reference = reference?;
+            let Some(submission) = self.listed(&submissions, &reference)? else {
                 continue;
             };
             let wanted = query.service.as_ref().is_none_or(|s| *s == submission.service)
@@ -2111,6 +2172,24 @@ impl Store for RedbStore {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
+
+/// The references in an inbox index `(tenant, value, created µs, reference)` for one tenant
+/// and value, from `from` µs up to `until` (exclusive), newest first.
+fn newest_in<'t>(
+    index: &'t redb::ReadOnlyTable<(Str, Str, i64, Str), ()>,
+    owner: &str,
+    value: &str,
+    from: i64,
+    until: (i64, &str),
+) -> Result<Box<dyn Iterator<Item = Result<String, StoreError>> + 't>, StoreError> {
+    let range = index
+        .range((owner, value, from, "")..(owner, value, until.0, until.1))
+        .map_err(storage)?;
+    Ok(Box::new(range.rev().map(|entry| {
+        let (key, _) = entry.map_err(storage)?;
+        Ok(key.value().3.to_owned())
+    })))
+}
 
 fn tenant_key(s: &Submission) -> (Option<&str>, i64, &str) {
     (

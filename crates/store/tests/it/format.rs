@@ -153,6 +153,31 @@ fn a_version_3_file_gets_its_state_counts_on_open() {
         store.state_counts("musterstadt").unwrap(),
         BTreeMap::from([("eingegangen".to_owned(), 3), ("genehmigt".to_owned(), 2)])
     );
+    // The inbox's indexes by state and by service were built from the old file, and the move
+    // since then is in them.
+    let listed = |state: Option<&str>, service: Option<&str>| -> Vec<String> {
+        let query = baukasten_store::InboxQuery {
+            tenant: "musterstadt".into(),
+            state: state.map(str::to_owned),
+            service: service.map(str::to_owned),
+            ..Default::default()
+        };
+        store
+            .inbox(&query)
+            .unwrap()
+            .submissions
+            .into_iter()
+            .map(|s| s.reference)
+            .collect()
+    };
+    assert_eq!(
+        listed(Some("genehmigt"), None),
+        [rows[3].reference.clone(), rows[2].reference.clone()],
+        "newest first"
+    );
+    assert_eq!(listed(Some("in_bearbeitung"), None), Vec::<String>::new());
+    assert_eq!(listed(None, Some("bewohnerparkausweis")).len(), 5);
+    assert_eq!(listed(Some("eingegangen"), Some("bewohnerparkausweis")).len(), 3);
 }
 
 /// Audit entries written before `from` and `comment` existed are plain JSON without them (and,
