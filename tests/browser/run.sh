@@ -14,6 +14,9 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 export CHROMIUM_PATH
 SCREENSHOTS="${SCREENSHOTS:-$REPO/target/screenshots}"
+# Where check-inbox.mjs writes the documentation's screenshots, if anywhere; a relative path is
+# taken from where run.sh was called.
+INBOX_DOCS="${INBOX_DOCS:+$(realpath -m "$INBOX_DOCS")}"
 started=$SECONDS
 
 # Runs apt-get as root (directly, or through sudo when we are not root).
@@ -76,6 +79,13 @@ node check-static.mjs "$work/site" --screenshots "$SCREENSHOTS"
 
 echo "-- check-live.mjs: keyboard-only walks with JavaScript on through every service, with axe and vnu"
 data="$work/data"
+# A clerk's account for check-inbox.mjs, made before the server starts: the store file belongs
+# to one process at a time. The password is new each run and goes by standard input and the
+# environment, never on a command line.
+PW="browser-check-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf '%s\n' "$PW" | "$BAUKASTEN" user add --data "$data" --municipality musterstadt erika > "$work/user.out" 2>&1 || {
+  echo "baukasten user add failed:" >&2; cat "$work/user.out" >&2; exit 1
+}
 (cd "$REPO" && exec "$BAUKASTEN" serve --forms forms --data "$data" --addr 127.0.0.1:0 > "$work/serve.out" 2> "$work/serve.err") &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -101,9 +111,23 @@ for file in "$REPO"/forms/*.yaml; do
   grep -E '^(pages checked|reference|live updates asked|live):' "$work/live-$service.out" | tr '\n' ' '
   echo
 done
+
+# The walks above left real submissions of Musterstadt in the store: the clerk works on them.
+echo "-- check-inbox.mjs: the clerks' inbox with the keyboard, in German and English, with axe and vnu"
+# INBOX_DOCS=DIR also writes the screenshots of docs/backoffice.md there (docs/images). The
+# Mängelmelder's case (MM-…) is preferred: short enough that its picture shows the whole page.
+inbox_args=(--user erika --municipality musterstadt --prefer MM- --screenshots "$SCREENSHOTS/inbox")
+if [ -n "${INBOX_DOCS:-}" ]; then inbox_args+=(--docs "$INBOX_DOCS"); fi
+if INBOX_PASSWORD="$PW" node check-inbox.mjs "$base" "${inbox_args[@]}" > "$work/inbox.out" 2>&1; then
+  grep -E '^(pages checked|cases moved|inbox):' "$work/inbox.out" | tr '\n' ' '
+  echo
+else
+  failed=1
+  cat "$work/inbox.out"
+fi
 kill "$server" 2>/dev/null || true
 if [ "$failed" -ne 0 ]; then
-  echo "check-live: a walk failed (see above)" >&2
+  echo "browser checks: a walk failed (see above)" >&2
   exit 1
 fi
 

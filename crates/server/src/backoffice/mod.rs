@@ -127,7 +127,7 @@ impl Signed {
     pub(crate) async fn of(state: web::Data<AppState>, req: HttpRequest) -> Result<Signed, HttpResponse> {
         let lang = Lang::of_request(&req);
         let Some(id) = req.cookie(COOKIE).map(|c| c.value().to_string()) else {
-            return Err(to_sign_in());
+            return Err(to_sign_in(&req));
         };
         let store = state.store.clone();
         let now = state.now();
@@ -143,7 +143,7 @@ impl Signed {
                     csrf,
                 })
             }
-            Ok(Ok(None)) => Err(to_sign_in()),
+            Ok(Ok(None)) => Err(to_sign_in(&req)),
             Ok(Err(e)) => Err(error_page(&state, &req, lang, e.into())),
             Err(e) => Err(error_page(&state, &req, lang, ApiError::Internal(e.to_string()))),
         }
@@ -218,11 +218,15 @@ fn error_page(state: &AppState, req: &HttpRequest, lang: Lang, e: ApiError) -> H
     html(req, status, state.renderer.error(&page))
 }
 
-fn to_sign_in() -> HttpResponse {
-    HttpResponse::SeeOther()
+/// The way to the sign-in page. A `?lang=` asked for on the way there is kept (as the cookie
+/// the sign-in page reads), so `/verwaltung/eingang?lang=en` signs in in English.
+fn to_sign_in(req: &HttpRequest) -> HttpResponse {
+    let mut response = HttpResponse::SeeOther();
+    response
         .insert_header((header::LOCATION, "/verwaltung/anmelden"))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .finish()
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    crate::lang::remember_language(req, &mut response);
+    response.finish()
 }
 
 fn see_other(to: &str) -> HttpResponse {
