@@ -105,6 +105,7 @@ pub(crate) fn check_service(
     checker.expressions();
     checker.rules();
     checker.confirmation_email();
+    checker.retention();
     checker.cycles();
     checker.visibility_cycles();
     checker.duplicate_named(
@@ -478,6 +479,42 @@ impl<'s> Checker<'s, '_, '_> {
             ),
             Some(_) => {}
         }
+    }
+
+    /// A `retention` counts from a final state; a process without one never starts it.
+    fn retention(&mut self) {
+        let service = self.service;
+        let Some(retention) = &service.retention else {
+            return;
+        };
+        if service.process.has_final_state() {
+            return;
+        }
+        let (why_de, why_en) = if service.process.transitions.is_empty() {
+            (
+                "ohne `transitions` darf jeder Stand auf jeden folgen",
+                "without `transitions` any state may follow any other",
+            )
+        } else {
+            (
+                "jeder Stand hat einen Übergang, der ihn verlässt",
+                "every state has a transition leaving it",
+            )
+        };
+        self.diags.push(
+            Diagnostic::warning(
+                Code::RetentionWithoutFinalState,
+                retention.span,
+                Msg::new(
+                    format!("Der Ablauf hat keinen Endstand ({why_de}), daher wird `retention` nie angewendet und nichts gelöscht."),
+                    format!("the process has no final state ({why_en}), so `retention` never applies and nothing is deleted"),
+                ),
+            )
+            .with_help(Msg::new(
+                "Legen Sie unter `process: transitions:` fest, welche Übergänge es gibt; ein Stand, den kein Übergang verlässt (z. B. `erledigt`), ist ein Endstand.",
+                "declare the moves under `process: transitions:`; a state no transition leaves (e.g. `erledigt`) is a final state",
+            )),
+        );
     }
 
     fn rules(&mut self) {

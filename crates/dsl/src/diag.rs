@@ -110,6 +110,8 @@ pub enum Code {
     MissingTranslation,
     UnknownLanguage,
     EmptyService,
+    /// A `retention` that can never apply: the service's process has no final state.
+    RetentionWithoutFinalState,
 }
 
 impl Code {
@@ -143,6 +145,7 @@ impl Code {
             Code::MissingTranslation => "missing-translation",
             Code::UnknownLanguage => "unknown-language",
             Code::EmptyService => "empty-service",
+            Code::RetentionWithoutFinalState => "retention-without-final-state",
         }
     }
 }

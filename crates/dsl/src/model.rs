@@ -70,6 +70,13 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation_email: Option<Named>,
     pub reference_prefix: Option<String>,
+    /// How long submissions are kept once they reach a final state. Not serialised, so not
+    /// part of the definition's hash: a period is a municipality's current decision about data
+    /// it holds, applied to every submission of the service, not a property of the form a
+    /// citizen filled in (the municipality's default, [`Tenant::retention`], is not pinned
+    /// either).
+    #[serde(skip)]
+    pub retention: Option<Retention>,
     pub lists: BTreeMap<String, Vec<ChoiceOption>>,
     pub steps: Vec<Step>,
     pub computed: Vec<Computed>,
@@ -349,6 +356,20 @@ pub struct Fee {
     pub span: Span,
 }
 
+/// How long the personal data of a submission is kept after it reached a final state of its
+/// process (see [`Process::is_final`]): `retention: { after_final_state: 180d }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Retention {
+    /// Days, 1 to [`MAX_RETENTION_DAYS`].
+    pub after_final_state_days: u32,
+    /// Where `after_final_state` is written (for an overlay's period: in the overlay's file).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// The longest retention period the language accepts: ten years, in days.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct Process {
     pub states: Vec<State>,
@@ -358,6 +379,43 @@ pub struct Process {
     #[serde(skip)]
     pub deliver_spans: Vec<Span>,
 }
+
+impl Process {
+    /// Whether `state` is final: a state a submission can be in from which the process allows
+    /// no move to another state. The states a submission can be in are the declared ones, or
+    /// only the engine's default initial state (`eingegangen`) where none are declared.
+    ///
+    /// - With `transitions`: a declared state that no transition leaves.
+    /// - Without `transitions`, any declared state may follow any other, so none is final;
+    ///   except where exactly one state is declared (or none): nothing can follow it, and a
+    ///   submission is done as it arrives.
+    ///
+    /// The engine's `Lifecycle::allows` decides moves; this is its other side, kept here so
+    /// that the checker can tell a clerk that a `retention` would never apply.
+    pub fn is_final(&self, state: &str) -> bool {
+        if self.states.is_empty() {
+            return state == IMPLICIT_STATE;
+        }
+        if !self.states.iter().any(|s| s.id == state) {
+            return false;
+        }
+        if self.transitions.is_empty() {
+            self.states.len() == 1
+        } else {
+            // A transition back to the same state moves nothing.
+            !self.transitions.iter().any(|t| t.from == state && t.to != state)
+        }
+    }
+
+    /// Whether some state of the process is final (see [`Process::is_final`]).
+    pub fn has_final_state(&self) -> bool {
+        self.states.is_empty() || self.states.iter().any(|s| self.is_final(&s.id))
+    }
+}
+
+/// The state of a submission whose service declares no states; the engine names it
+/// `DEFAULT_INITIAL_STATE` and takes it from here.
+pub const IMPLICIT_STATE: &str = "eingegangen";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct State {
@@ -453,6 +511,9 @@ pub struct Tenant {
     pub contact: Contact,
     pub links: Links,
     pub theme: Theme,
+    /// The default retention for the municipality's services that declare none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
     #[serde(skip)]
     pub span: Span,
 }

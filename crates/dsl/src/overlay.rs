@@ -28,6 +28,7 @@ const REPLACED: &[&str] = &[
     "next_steps",
     "reference_prefix",
     "process",
+    "retention",
 ];
 
 /// Merges `overlay` into a copy of `base`. Problems of the overlay itself are reported; the

@@ -495,6 +495,7 @@ impl<'d> Reader<'d> {
                 named(n)
             }),
             reference_prefix,
+            retention: self.retention(&e),
             lists,
             steps,
             computed,
@@ -546,8 +547,84 @@ impl<'d> Reader<'d> {
             contact,
             links,
             theme,
+            retention: self.retention(&e),
             span: id_node.map_or(node.span, |n| n.span),
         })
+    }
+
+    /// The `retention:` of a service, an overlay or a municipality, if it is written and valid.
+    /// Its span is that of `after_final_state`, which lies in the file that wrote the period
+    /// (a merged overlay keeps the base's key `retention` but takes the overlay's value).
+    fn retention(&mut self, e: &Entries<'_>) -> Option<Retention> {
+        let r = self.entries(e.get("retention")?, &spec::RETENTION, false)?;
+        let value = r.get("after_final_state")?;
+        Some(Retention {
+            after_final_state_days: self.days(value)?,
+            span: r.key_span("after_final_state").unwrap_or(value.span),
+        })
+    }
+
+    /// A number of days written `180d`, 1 to [`MAX_RETENTION_DAYS`]. Weeks, months and years,
+    /// a bare number or a German or English word for days are refused with the days they
+    /// most likely mean as the suggestion (a month counted as 30 days, a year as 365).
+    fn days(&mut self, node: &Node) -> Option<u32> {
+        let text = match &node.kind {
+            NodeKind::Str(_) | NodeKind::Int(_) | NodeKind::Float(_) => node.scalar_text()?,
+            _ => {
+                self.wrong_type(node, "eine Anzahl Tage wie `180d`", "a number of days like `180d`");
+                return None;
+            }
+        };
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            .to_lowercase();
+        let digits_end = compact.find(|c: char| !c.is_ascii_digit()).unwrap_or(compact.len());
+        let (number, unit) = compact.split_at(digits_end);
+        let number: Option<u64> = number.parse().ok();
+        let per_unit = match unit {
+            "d" => Some(1),
+            "" | "t" | "tag" | "tage" | "day" | "days" => Some(1),
+            "w" | "wo" | "woche" | "wochen" | "week" | "weeks" => Some(7),
+            "m" | "mo" | "monat" | "monate" | "month" | "months" => Some(30),
+            "y" | "j" | "jahr" | "jahre" | "year" | "years" => Some(365),
+            _ => None,
+        };
+        let days = number.zip(per_unit).map(|(n, per)| n.saturating_mul(per));
+        let range = 1..=u64::from(MAX_RETENTION_DAYS);
+        if unit == "d" && text.trim() == compact && days.is_some_and(|d| range.contains(&d)) {
+            return days.and_then(|d| u32::try_from(d).ok());
+        }
+        let not_days = Msg::new(
+            format!("`{text}` ist keine Frist in Tagen: erwartet ist eine Zahl und `d`, z. B. `180d`."),
+            format!("`{text}` is not a period in days: expected a number followed by `d`, e.g. `180d`"),
+        );
+        let (message, help) = match days {
+            Some(d) if !range.contains(&d) => (
+                Msg::new(
+                    format!(
+                        "`{text}` liegt außerhalb der erlaubten Frist von 1 bis {MAX_RETENTION_DAYS} Tagen (zehn Jahren)."
+                    ),
+                    format!("`{text}` is outside the allowed period of 1 to {MAX_RETENTION_DAYS} days (ten years)"),
+                ),
+                did_you_mean(&if d == 0 {
+                    "1d".to_string()
+                } else {
+                    format!("{MAX_RETENTION_DAYS}d")
+                }),
+            ),
+            Some(d) => (not_days, did_you_mean(&format!("{d}d"))),
+            None => (
+                not_days,
+                Msg::new(
+                    "Schreiben Sie die Frist in Tagen, z. B. `180d` für etwa ein halbes Jahr.",
+                    "write the period in days, e.g. `180d` for about half a year",
+                ),
+            ),
+        };
+        self.diags.error_help(Code::InvalidValue, node.span, message, help);
+        None
     }
 
     fn color(&mut self, node: &Node) -> Option<String> {

@@ -34,6 +34,8 @@ pub enum Ty {
     Leika,
     /// A file size such as `10 MB` or `500 KB`.
     Size,
+    /// A number of days, written `180d`.
+    Days,
     /// One of the given words.
     Enum(&'static [&'static str]),
     List(&'static Ty),
@@ -725,6 +727,19 @@ pub static TEST: Obj = Obj {
     ],
 };
 
+pub static RETENTION: Obj = Obj {
+    name: "retention",
+    what_de: "Aufbewahrung",
+    what_en: "retention",
+    base: None,
+    keys: &[req(
+        "after_final_state",
+        Ty::Days,
+        "Wie lange die Angaben und Anhänge eines Antrags aufbewahrt werden, nachdem er einen Endstand erreicht hat, in Tagen: `180d` (1 bis 3650 Tage). Danach bleiben nur Vorgangsnummer, Daten und Endstand.",
+        "How long a submission's answers and attachments are kept after it reached a final state, in days: `180d` (1 to 3650 days). Afterwards only the reference, the dates and the final state remain.",
+    )],
+};
+
 /// Keys a service and an overlay share: the metadata an overlay may replace.
 macro_rules! metadata_keys {
     () => {
@@ -801,11 +816,17 @@ macro_rules! metadata_keys {
                 "Was nach dem Absenden geschieht.",
                 "What happens after sending.",
             ),
+            key(
+                "retention",
+                Ty::Obj(&RETENTION),
+                "Wie lange Anträge nach ihrem Endstand aufbewahrt werden (Löschfrist nach DSGVO); sonst gilt die Vorgabe der Kommune.",
+                "How long submissions are kept after their final state (erasure period, GDPR); otherwise the municipality's default applies.",
+            ),
         ]
     };
 }
 
-const METADATA: [Key; 12] = metadata_keys!();
+const METADATA: [Key; 13] = metadata_keys!();
 
 pub static SERVICE: Obj = Obj {
     name: "service",
@@ -845,6 +866,7 @@ pub static SERVICE: Obj = Obj {
             m[9],
             m[10],
             m[11],
+            m[12],
             key(
                 "lists",
                 Ty::MapOf(&Ty::List(&Ty::Obj(&OPTION))),
@@ -1000,6 +1022,7 @@ pub static OVERLAY: Obj = Obj {
             m[9],
             m[10],
             m[11],
+            m[12],
             key(
                 "override",
                 Ty::Obj(&OVERRIDE),
@@ -1126,6 +1149,12 @@ pub static TENANT: Obj = Obj {
             "Legal notice, privacy, accessibility.",
         ),
         key("theme", Ty::Obj(&THEME), "Logo und Farben.", "Logo and colours."),
+        key(
+            "retention",
+            Ty::Obj(&RETENTION),
+            "Vorgabe für die Aufbewahrung nach dem Endstand, für Dienste ohne eigenes `retention`.",
+            "Default retention after the final state, for services without their own `retention`.",
+        ),
     ],
 };
 
@@ -1147,6 +1176,7 @@ pub static ALL: &[&Obj] = &[
     &TRANSITION,
     &DELIVERY,
     &PROCESS,
+    &RETENTION,
     &TEST,
     &EXPECT,
     &OVERRIDE,
@@ -1230,6 +1260,7 @@ fn ty_schema(ty: &Ty) -> Value {
             {"type": "integer", "minimum": 10_000_000_000_000_i64, "maximum": 99_999_999_999_999_i64}
         ]}),
         Ty::Size => json!({"type": "string", "pattern": "^[0-9]+ ?(B|KB|MB)$"}),
+        Ty::Days => json!({"type": "string", "pattern": "^[1-9][0-9]{0,3}d$"}),
         Ty::Enum(words) => json!({"type": "string", "enum": words}),
         Ty::List(item) => json!({"type": "array", "items": ty_schema(item)}),
         Ty::MapOf(value) => json!({"type": "object", "additionalProperties": ty_schema(value)}),

@@ -30,7 +30,7 @@ pub use eval::{
 };
 pub use expr::FUEL;
 pub use messages::Message;
-pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused};
+pub use process::{DEFAULT_INITIAL_STATE, Lifecycle, TransitionRefused, retention_days};
 pub use schema::request_schema;
 pub use submission::{StoredFile, SubmissionRecord, resolve_files, state_notification, unknown_fields};
 pub use summary::{SummaryRow, SummaryStep, display};

@@ -1,13 +1,27 @@
-//! What happens to a submission after sending: the state it starts in and the moves between
-//! states that its service's `process:` allows.
+//! What happens to a submission after sending: the state it starts in, the moves between
+//! states that its service's `process:` allows, which states are final, and how long a
+//! submission is kept after reaching one.
 //!
-//! The rules live here so that every way of changing a state (the JSON API today, the clerks'
-//! inbox later) asks the same question and gets the same answer.
+//! The rules live here so that every way of changing a state (the JSON API, the clerks'
+//! inbox) and the daily retention job ask the same question and get the same answer.
 
-use baukasten_dsl::model::{Service, Text};
+use baukasten_dsl::model::{IMPLICIT_STATE, Service, Tenant, Text};
 
 /// The state of a new submission when its service declares no `process: states:`.
-pub const DEFAULT_INITIAL_STATE: &str = "eingegangen";
+pub const DEFAULT_INITIAL_STATE: &str = IMPLICIT_STATE;
+
+/// How many days a submission of `service` is kept after it reached a final state: the
+/// service's own `retention`, else the default of its municipality (`tenant`, the one the
+/// submission was made for), else `None`: it is kept.
+///
+/// The period is not pinned to the definition a submission was made with; pass the service as
+/// the current catalog offers it (a municipality's overlay, else the shared service).
+pub fn retention_days(service: &Service, tenant: Option<&Tenant>) -> Option<u32> {
+    service
+        .retention
+        .or_else(|| tenant.and_then(|t| t.retention))
+        .map(|r| r.after_final_state_days)
+}
 
 /// The life cycle of one service's submissions.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +90,19 @@ impl<'a> Lifecycle<'a> {
                 .map(|t| (t.to.as_str(), t.label.as_ref().or_else(|| state_label(&t.to))))
                 .collect()
         }
+    }
+
+    /// Whether `state` is final: the process allows no move from it to another state, so a
+    /// submission there stays there, and its retention period (see [`retention_days`]) runs.
+    ///
+    /// With transitions, a declared state that no transition leaves. Without transitions any
+    /// declared state may follow any other, so none is final, unless the process declares
+    /// exactly one state (or none, and every submission stays in [`DEFAULT_INITIAL_STATE`]):
+    /// nothing can follow it. A state the process does not declare (one removed from the
+    /// service since) is never final, so its submissions are kept. Of the states a submission
+    /// can be in, exactly those from which [`Lifecycle::moves_from`] offers nothing.
+    pub fn is_final(&self, state: &str) -> bool {
+        self.service.process.is_final(state)
     }
 
     /// A state's label in the process, if it has one.

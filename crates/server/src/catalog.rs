@@ -78,6 +78,8 @@ fn preview_tenant() -> Tenant {
         contact: Contact::default(),
         links: Links::default(),
         theme: Theme::default(),
+        // A preview stores nothing worth a retention period.
+        retention: None,
         span: Default::default(),
     }
 }

@@ -1,6 +1,10 @@
 //! Storage for Baukasten: submissions, drafts, attachments, idempotency keys and the audit
 //! trail.
 //!
+//! At the end of its retention period a submission is redacted ([`Store::redact`]): its
+//! answers, attachments and outbox entries are deleted and a minimal record stays. Deciding
+//! when is the caller's (the server's daily job, with the engine's rules).
+//!
 //! [`Store`] is the one interface the server talks to; [`RedbStore`] is the embedded default
 //! (one file, ACID, fsync on every commit). A submission the store has acknowledged is on disk:
 //! [`Store::submit`] returns only after its transaction is committed durably. Concurrent
@@ -176,6 +180,11 @@ pub struct Submission {
     /// the field existed name none; their entries are found through an index.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliveries: Vec<String>,
+    /// When its personal data was deleted at the end of its retention period (see
+    /// [`Store::redact`]); `None` while it is kept. Records written before the field existed
+    /// read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redacted_at: Option<DateTime<Utc>>,
 }
 
 /// The answer to [`Store::submit`].
@@ -380,6 +389,34 @@ pub trait Store: Send + Sync {
     ) -> Result<StateChanged, StoreError>;
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// When the submission last changed its state: the time of its latest audit entry whose
+    /// action starts with `state:`; `None` if it never moved (it is still in the state it was
+    /// submitted in, since [`Submission::created_at`]) or does not exist. The retention job
+    /// counts a final state's period from here.
+    fn last_state_change(&self, reference: &str) -> Result<Option<DateTime<Utc>>, StoreError>;
+
+    /// Deletes a submission's personal data at the end of its retention period, in one write,
+    /// and keeps a minimal record:
+    ///
+    /// - its `data` becomes `{}`, its attachments (metadata and bytes) are deleted and its
+    ///   `attachments` emptied;
+    /// - every outbox entry of it is deleted, delivered or not (they hold e-mail addresses),
+    ///   with its place in the due and failed indexes, and its `deliveries` emptied;
+    /// - the clerks' comments in its audit trail are removed (free text, which may name
+    ///   people); the entries themselves stay, and an entry `redacted` by `system` is added;
+    /// - [`Submission::redacted_at`] is set to `now`.
+    ///
+    /// The reference, municipality, service, version, definition hash, state, fee total and
+    /// receipt time stay, and so do the state counts. Idempotency records naming the
+    /// submission are left: they hold a fingerprint of the request, not its answers, and are
+    /// forgotten after their lifetime anyway ([`Store::expire_idempotency_keys`]); finding
+    /// them would mean a scan of all of them.
+    ///
+    /// Returns the record as it is now; `None` if there is no such submission. Redacting a
+    /// redacted submission writes nothing and returns it. A damaged record among those to
+    /// change fails the call with [`ErrorKind::Corrupt`] and nothing is written.
+    fn redact(&self, reference: &str, now: DateTime<Utc>) -> Result<Option<Submission>, StoreError>;
 
     /// Creates a draft with a fresh id and resume code.
     fn create_draft(&self, draft: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError>;

@@ -56,6 +56,15 @@
 //! asks the counts instead of counting, and reads a state's or a service's submissions as a
 //! range of its index instead of reading everyone's.
 //!
+//! # Redaction
+//!
+//! At the end of its retention period [`Store::redact`] empties a submission in one
+//! transaction: its record keeps `{}` as `data` and gets `redacted_at`; its rows in
+//! `attachments` and `attachment_bytes`, in `outbox`, `outbox_due`, `outbox_failed` and (in old
+//! files) `outbox_by_reference` are deleted; its `audit` entries lose their `comment` and
+//! gain one `redacted`. Its rows in `submissions_by_tenant` and `state_counts` stay, and so
+//! do `idempotency` records naming it (they hold no answers and expire).
+//!
 //! # Format versions
 //!
 //! | version | what changed | migration |
@@ -64,6 +73,9 @@
 //! | 2 | `submissions_by_tenant` | built from the submissions |
 //! | 3 | records end in a checksum (see [`seal`]) | none: older records are read without one |
 //! | 4 | `state_counts`, `accounts`, `clerk_sessions`, `submissions_by_state`, `submissions_by_service`; audit entries with `from` and `comment` | counts and indexes built from the submissions |
+//!
+//! A redacted submission's `redacted_at` needed no new version: a record without it reads as
+//! kept, and an older release ignores the key and shows the emptied record.
 //!
 //! A file without `meta.format_version` gets the current version if it holds no tables yet
 //! and is refused as "not a Baukasten store" otherwise. An older version is migrated on open,
@@ -80,7 +92,7 @@ use std::thread::JoinHandle;
 use chrono::{DateTime, Datelike, Utc};
 use redb::{
     Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
-    TableDefinition, WriteTransaction,
+    TableDefinition, TableHandle, WriteTransaction,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -741,11 +753,15 @@ struct Tables<'t> {
     by_service: Table<'t, (Str, Str, i64, Str), ()>,
     accounts: Table<'t, (Str, Str), Bytes>,
     clerk_sessions: Table<'t, Str, Bytes>,
+    /// For tables only some files have (`outbox_by_reference`), opened where needed: opening
+    /// one creates it.
+    txn: &'t WriteTransaction,
 }
 
 impl<'t> Tables<'t> {
     fn open(txn: &'t WriteTransaction) -> Result<Self, StoreError> {
         Ok(Tables {
+            txn,
             submissions: txn.open_table(SUBMISSIONS).map_err(storage)?,
             by_tenant: txn.open_table(BY_TENANT).map_err(storage)?,
             audit: txn.open_table(AUDIT).map_err(storage)?,
@@ -970,6 +986,7 @@ fn submit_in(
         state: initial_state.to_owned(),
         created_at: now,
         deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
+        redacted_at: None,
     };
     let entry = AuditEntry {
         at: now,
@@ -1251,6 +1268,87 @@ fn next_audit_seq(audit: &impl ReadableTable<(Str, u64), Bytes>, reference: &str
         Some(last) => last.map_err(storage)?.0.value().1 + 1,
         None => 0,
     })
+}
+
+/// See [`Store::redact`]. Reads and checks everything first, then writes.
+fn redact_in(t: &mut Tables<'_>, reference: &str, now: DateTime<Utc>) -> Result<Option<Submission>, StoreError> {
+    let Some(mut submission) = get_json::<Submission>(&t.submissions, "submissions", reference)? else {
+        return Ok(None);
+    };
+    if submission.redacted_at.is_some() {
+        return Ok(Some(submission));
+    }
+    // The outbox entries: those the record names, and in files of the first release with an
+    // outbox those its index names.
+    let old_index = t
+        .txn
+        .list_tables()
+        .map_err(storage)?
+        .any(|table| table.name() == OUTBOX_BY_REFERENCE.name());
+    let mut indexed = Vec::new();
+    if old_index {
+        let index = t.txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?;
+        for entry in index.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
+            let (key, id) = entry.map_err(storage)?;
+            indexed.push((key.value().1, id.value().to_owned()));
+        }
+    }
+    let mut deliveries = Vec::new();
+    for id in indexed.iter().map(|(_, id)| id).chain(&submission.deliveries) {
+        if let Some(delivery) = get_json::<Delivery>(&t.outbox, "outbox", id)? {
+            deliveries.push(delivery);
+        }
+    }
+    // The audit entries whose comment goes.
+    let mut commented = Vec::new();
+    for entry in t.audit.range((reference, 0)..=(reference, u64::MAX)).map_err(storage)? {
+        let (key, value) = entry.map_err(storage)?;
+        let seq = key.value().1;
+        let mut audit: AuditEntry = decode("audit", &format!("{reference}#{seq}"), value.value())?;
+        if audit.comment.take().is_some() {
+            commented.push((seq, encode(&audit)?));
+        }
+    }
+    let next = next_audit_seq(&t.audit, reference)?;
+    let redacted = encode(&AuditEntry {
+        at: now,
+        actor: "system".to_owned(),
+        action: "redacted".to_owned(),
+        from: None,
+        comment: None,
+    })?;
+    let attachments = std::mem::take(&mut submission.attachments);
+    submission.data = Json::Object(serde_json::Map::new());
+    submission.deliveries.clear();
+    submission.redacted_at = Some(now);
+    let encoded = encode(&submission)?;
+
+    for id in &attachments {
+        t.attachments.remove(id.as_str()).map_err(storage)?;
+        t.attachment_bytes.remove(id.as_str()).map_err(storage)?;
+    }
+    for delivery in &deliveries {
+        let id = delivery.id.as_str();
+        if let Some(at) = Was::of(delivery).due {
+            t.outbox_due.remove((at.timestamp_micros(), id)).map_err(storage)?;
+        }
+        t.outbox_failed.remove(id).map_err(storage)?;
+        t.outbox.remove(id).map_err(storage)?;
+    }
+    if !indexed.is_empty() {
+        let mut index = t.txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?;
+        for (position, _) in &indexed {
+            index.remove((reference, *position)).map_err(storage)?;
+        }
+    }
+    for (seq, entry) in &commented {
+        t.audit.insert((reference, *seq), entry.as_slice()).map_err(storage)?;
+    }
+    t.audit
+        .insert((reference, next), redacted.as_slice())
+        .map_err(storage)?;
+    t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
+    Ok(Some(submission))
 }
 
 fn create_draft_in(t: &mut Tables<'_>, new: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError> {
@@ -1731,6 +1829,30 @@ impl Store for RedbStore {
             out.push(decode("audit", &format!("{reference}#{seq}"), value.value())?);
         }
         Ok(out)
+    }
+
+    fn last_state_change(&self, reference: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let txn = self.read()?;
+        let table = txn.open_table(AUDIT).map_err(storage)?;
+        // Newest first: the latest move is usually among the last few entries.
+        for entry in table
+            .range((reference, 0)..=(reference, u64::MAX))
+            .map_err(storage)?
+            .rev()
+        {
+            let (key, value) = entry.map_err(storage)?;
+            let (reference, seq) = key.value();
+            let audit: AuditEntry = decode("audit", &format!("{reference}#{seq}"), value.value())?;
+            if audit.action.starts_with("state:") {
+                return Ok(Some(audit.at));
+            }
+        }
+        Ok(None)
+    }
+
+    fn redact(&self, reference: &str, now: DateTime<Utc>) -> Result<Option<Submission>, StoreError> {
+        let reference = reference.to_owned();
+        self.write(move |t| redact_in(t, &reference, now))
     }
 
     fn create_draft(&self, draft: NewDraft, now: DateTime<Utc>) -> Result<Draft, StoreError> {

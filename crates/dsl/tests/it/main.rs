@@ -3,6 +3,7 @@
 
 mod inputs;
 mod props;
+mod retention;
 mod schema;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,7 @@ use std::convert::Infallible;
 
 use baukasten_engine::walk::{self, Visit};
 use baukasten_engine::{
-    AfterContinue, DEFAULT_INITIAL_STATE, Lifecycle, Limits, RemovedItem, StoredFile, resolve_files,
+    AfterContinue, DEFAULT_INITIAL_STATE, Lifecycle, Limits, RemovedItem, StoredFile, resolve_files, retention_days,
 };
 use serde_json::{Value as Json, json};
 
@@ -112,6 +112,67 @@ fn the_moves_offered_from_a_state_are_exactly_the_allowed_ones() {
             assert!(life.allows(from, to));
         }
     }
+}
+
+#[test]
+fn a_final_state_is_one_from_which_no_move_is_offered() {
+    let without_transitions = SERVICE.replace(
+        "  transitions:\n    - { from: neu, to: in_pruefung }\n    - { from: in_pruefung, to: erledigt }\n",
+        "",
+    );
+    let one_state = SERVICE.replace("[neu, in_pruefung, erledigt]", "[neu]").replace(
+        "  transitions:\n    - { from: neu, to: in_pruefung }\n    - { from: in_pruefung, to: erledigt }\n",
+        "",
+    );
+    let no_process = SERVICE[..SERVICE.find("process:").unwrap()].to_string();
+    let finals = |yaml: &str| -> Vec<String> {
+        let s = compile(yaml);
+        let life = Lifecycle::of(s.service());
+        let mut states: Vec<&str> = s.service().process.states.iter().map(|s| s.id.as_str()).collect();
+        if states.is_empty() {
+            states.push(life.initial_state());
+        }
+        // The same answer as the moves offered, for every state a submission can be in.
+        for state in &states {
+            assert_eq!(life.is_final(state), life.moves_from(state).is_empty(), "{state}");
+        }
+        assert!(!life.is_final("verloren"), "an undeclared state is never final");
+        states
+            .into_iter()
+            .filter(|s| life.is_final(s))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(finals(SERVICE), ["erledigt"]);
+    assert!(
+        finals(&without_transitions).is_empty(),
+        "any state may follow any other"
+    );
+    assert_eq!(finals(&one_state), ["neu"], "nothing can follow the only state");
+    assert_eq!(finals(&no_process), [DEFAULT_INITIAL_STATE]);
+}
+
+#[test]
+fn a_service_keeps_its_own_retention_else_its_municipalitys_else_everything() {
+    let tenant_yaml = "tenant: musterstadt\nname: Musterstadt\nlinks: { impressum: i, datenschutz: d, barrierefreiheit: b }\nretention: { after_final_state: 365d }\n";
+    let own = format!("{SERVICE}retention:\n  after_final_state: 30d\n");
+    let loaded = baukasten_dsl::load_catalog(vec![
+        baukasten_dsl::SourceFile::new("forms/garten.yaml", own),
+        baukasten_dsl::SourceFile::new("forms/musterstadt/tenant.yaml", tenant_yaml),
+    ]);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    let tenant = &loaded.catalog.tenants[0];
+    let service = &loaded.catalog.services[0];
+    assert_eq!(retention_days(service, Some(tenant)), Some(30));
+    assert_eq!(retention_days(service, None), Some(30));
+
+    let plain = compile(SERVICE);
+    assert_eq!(retention_days(plain.service(), Some(tenant)), Some(365));
+    assert_eq!(
+        retention_days(plain.service(), None),
+        None,
+        "without a period, data is kept"
+    );
 }
 
 #[test]

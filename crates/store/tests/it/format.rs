@@ -27,6 +27,7 @@ fn submission(reference: &str, tenant: &str, seconds: i64) -> Submission {
         state: "eingegangen".to_owned(),
         created_at: at(2, seconds),
         deliveries: vec![],
+        redacted_at: None,
     }
 }
 
@@ -402,6 +403,7 @@ fn the_store_of_release_0_1_0_gets_state_counts() {
 
     let store = RedbStore::open(&path).unwrap();
     let submission = store.submission(reference).unwrap().unwrap();
+    assert_eq!(submission.redacted_at, None, "written before retention, kept");
     let tenant = submission.tenant.clone().unwrap_or_default();
     assert_eq!(
         store.state_counts(&tenant).unwrap(),

@@ -8,6 +8,7 @@ mod faults;
 mod format;
 mod inbox;
 mod outbox;
+mod retention;
 mod submissions;
 
 use baukasten_store::{NewDraft, NewSubmission, RedbStore};

@@ -298,6 +298,18 @@ fn deliveries_of_the_first_outbox_release_are_still_found() {
         .map(|d| d.channel)
         .collect();
     assert_eq!(listed, ["webhook", "email_state"]);
+
+    // Redacting the submission deletes both, the old one with its row in the old index.
+    store.redact("BPA-2026-7K3Q9", at(9, 0)).unwrap().unwrap();
+    assert!(store.deliveries("BPA-2026-7K3Q9").unwrap().is_empty());
+    assert!(store.due_deliveries(at(30, 0), 10).unwrap().is_empty());
+    drop(store);
+    let db = Database::create(&path).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let index = txn
+        .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
+        .unwrap();
+    assert!(redb::ReadableTableMetadata::is_empty(&index).unwrap());
 }
 
 #[test]
