@@ -58,6 +58,8 @@ pub struct InboxRow {
     /// The state's label.
     pub state: String,
     pub deliveries: DeliveryTally,
+    /// Its answers and files were deleted at the end of the retention period.
+    pub redacted: bool,
 }
 
 /// How a submission's deliveries stand.
@@ -167,6 +169,9 @@ pub struct InboxDetail {
     pub state: String,
     pub list_url: String,
     pub notice: Option<Notice>,
+    /// When its answers and files were deleted (the retention period ended); the page then
+    /// shows the minimal record only.
+    pub redacted: Option<String>,
     pub sections: Vec<AnswerSection>,
     pub fees: Vec<(String, String)>,
     pub fee_total: Option<String>,

@@ -292,6 +292,17 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
         "Keine fehlgeschlagenen Zustellungen.",
         "No failed deliveries.",
     ),
+    (
+        "bo_redacted",
+        "Die Angaben und Anlagen dieses Vorgangs wurden am {date} gelöscht, weil seine Aufbewahrungsfrist abgelaufen war. Es bleiben Vorgangsnummer, Dienst, Daten, Stand und Verlauf.",
+        "The answers and attachments of this case were deleted on {date}, when its retention period ended. The reference number, service, dates, status and history remain.",
+    ),
+    ("bo_redacted_short", "Angaben gelöscht", "answers deleted"),
+    (
+        "bo_redacted_event",
+        "Angaben und Anlagen gelöscht (Aufbewahrungsfrist)",
+        "Answers and attachments deleted (retention period)",
+    ),
     ("bo_results", "Vorgänge, neueste zuerst", "Cases, newest first"),
     ("bo_col_reference", "Vorgangsnummer", "Reference number"),
     ("bo_col_service", "Dienst", "Service"),

@@ -21,6 +21,7 @@ pub mod guard;
 pub mod lang;
 pub mod metrics;
 pub mod receipts;
+pub mod retention;
 pub mod security;
 pub mod state;
 pub mod submissions;
@@ -325,8 +326,9 @@ fn watch(state: web::Data<AppState>, loader: Loader) {
 
 /// Once at start and then hourly: deletes drafts nobody touched within the retention time, so
 /// personal data of abandoned applications does not stay forever, then the uploads nothing
-/// names any more (theirs among them), and forgets idempotency keys older than their lifetime,
-/// so nothing grows without bound.
+/// names any more (theirs among them), forgets idempotency keys older than their lifetime, so
+/// nothing grows without bound, and deletes the answers and files of submissions that have
+/// rested in a final state for their service's retention period (`retention.rs`).
 fn expire_drafts(state: web::Data<AppState>) {
     let retention = chrono::Duration::days(i64::from(state.config.draft_retention_days));
     let key_lifetime = chrono::Duration::days(i64::from(state.config.idempotency_key_days));
@@ -347,6 +349,11 @@ fn expire_drafts(state: web::Data<AppState>) {
                 Ok(0) => {}
                 Ok(n) => log::info!("{n} upload(s) that nothing names deleted"),
                 Err(e) => log::warn!("could not expire uploads: {e}"),
+            }
+            match retention::sweep(&state, state.now()) {
+                Ok(0) => {}
+                Ok(n) => log::info!("{n} submission(s) past their retention period: answers and files deleted"),
+                Err(e) => log::warn!("could not apply the retention periods: {e}"),
             }
             std::thread::sleep(Duration::from_secs(3600));
         }

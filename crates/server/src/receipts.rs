@@ -51,6 +51,12 @@ pub fn file_name(submission: &Submission, lang: &str) -> String {
 /// What the receipt says: the case, every answer as the summary page shows it, the fees, the
 /// attachments with their SHA-256.
 pub fn document(state: &AppState, submission: &Submission, lang: &str) -> Result<Receipt, ApiError> {
+    if submission.redacted_at.is_some() {
+        return Err(ApiError::NotFound(format!(
+            "the answers of {} were deleted at the end of their retention period",
+            submission.reference
+        )));
+    }
     let compiled = state
         .registry
         .pinned(&submission.definition_hash)

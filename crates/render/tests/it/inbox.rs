@@ -54,6 +54,7 @@ fn list() -> InboxList {
                 pending: 0,
                 failed: 1,
             },
+            redacted: false,
         }],
         counts: vec![("Eingegangen".into(), 12), ("Erledigt".into(), 3)],
         csv_url: "/verwaltung/export.csv?service=maengelmelder".into(),
@@ -72,6 +73,7 @@ fn detail(notice: Option<Notice>) -> InboxDetail {
         state: "Eingegangen".into(),
         list_url: "/verwaltung/eingang".into(),
         notice,
+        redacted: None,
         sections: vec![AnswerSection {
             title: "Wo ist der Mangel?".into(),
             rows: vec![("Straße".into(), vec!["Holstenstraße".into()])],

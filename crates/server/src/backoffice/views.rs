@@ -216,6 +216,7 @@ pub(crate) async fn list(state: web::Data<AppState>, req: HttpRequest, query: we
             received: when(&signed.state, s.created_at, lang),
             state: label_of_state(&s.state),
             deliveries: tally,
+            redacted: s.redacted_at.is_some(),
         })
         .collect();
     let filters = filters_of(&query);
@@ -358,6 +359,7 @@ pub(crate) async fn render_detail(
         state: state_label(&life, &submission.state, lang),
         list_url: "/verwaltung/eingang".into(),
         notice,
+        redacted: submission.redacted_at.map(|at| when(&signed.state, at, lang)),
         sections: compiled
             .summary(&evaluation, code)
             .into_iter()
@@ -394,6 +396,7 @@ pub(crate) async fn render_detail(
                 what: match e.action.strip_prefix("state:") {
                     Some(to) => state_label(&life, to, lang),
                     None if e.action == "submitted" => ui(lang, "bo_submitted").to_string(),
+                    None if e.action == "redacted" => ui(lang, "bo_redacted_event").to_string(),
                     None => e.action.clone(),
                 },
                 from: e.from.as_deref().map(|f| state_label(&life, f, lang)),
@@ -472,7 +475,7 @@ pub(crate) async fn receipt(state: web::Data<AppState>, req: HttpRequest, path: 
         Ok(s) => s,
         Err(response) => return response,
     };
-    let Some(submission) = owned(&signed, &path).await else {
+    let Some(submission) = owned(&signed, &path).await.filter(|s| s.redacted_at.is_none()) else {
         return signed.not_found();
     };
     let lang = signed.lang.code();

@@ -456,3 +456,79 @@ fn the_overview_charts_the_last_thirty_days_and_lists_failed_deliveries() {
     }
     assert!(!page.body.contains("02.01.2026"), "outside the period");
 }
+
+/// The retention sweep with an injected clock: a report resting in a final state loses its
+/// answers, photo and deliveries once its service's period (180 days for the Mängelmelder) is
+/// over, not a day before; one still being worked on is kept; the inbox shows the minimal
+/// record.
+#[test]
+fn the_retention_sweep_deletes_personal_data_after_the_period_and_keeps_a_minimal_record() {
+    let server = start();
+    with_account(&server, "musterstadt", "erika");
+    let done = report(&server, "musterstadt", "Gustav Gans");
+    let open = report(&server, "musterstadt", "Daisy Duck");
+    let store = server.state.store.clone();
+    let photo = store.submission(&done).unwrap().unwrap().attachments[0].clone();
+    for to in ["in_bearbeitung", "erledigt"] {
+        assert_eq!(move_submission(&server, &done, to, TOKEN_MUSTERSTADT).status, 200);
+    }
+    let settled = store.last_state_change(&done).unwrap().unwrap();
+    let day = chrono::Duration::days(1);
+
+    let sweep = |at| baukasten_server::retention::sweep(&server.state, at).unwrap();
+    assert_eq!(sweep(settled + day * 179), 0, "a day before the end nothing goes");
+    assert!(store.submission(&done).unwrap().unwrap().redacted_at.is_none());
+    assert_eq!(sweep(settled + day * 181), 1);
+    assert_eq!(sweep(settled + day * 182), 0, "once is enough");
+
+    let kept = store.submission(&done).unwrap().unwrap();
+    assert_eq!(kept.data, serde_json::json!({}));
+    assert!(kept.attachments.is_empty());
+    assert_eq!(
+        (kept.state.as_str(), kept.reference.as_str()),
+        ("erledigt", done.as_str())
+    );
+    assert!(kept.redacted_at.is_some());
+    assert!(
+        store.attachment(&photo).unwrap().is_none(),
+        "the photo's bytes are gone"
+    );
+    assert!(
+        store.deliveries(&done).unwrap().is_empty(),
+        "the deliveries held the e-mail address"
+    );
+    let untouched = store.submission(&open).unwrap().unwrap();
+    assert_eq!(untouched.data["answers"]["name"], "Daisy Duck", "still being worked on");
+
+    // The inbox shows what is left; the receipt is gone with the answers.
+    let (mut browser, reply) = sign_in(&server, "musterstadt", "erika", PASSWORD);
+    assert_eq!(reply.status, 303);
+    let detail = browser.get(&format!("/verwaltung/vorgang/{done}"));
+    assert_eq!(detail.status, 200);
+    assert!(
+        detail.body.contains("weil seine Aufbewahrungsfrist abgelaufen war"),
+        "{}",
+        detail.body
+    );
+    assert!(
+        detail
+            .body
+            .contains("Angaben und Anlagen gelöscht (Aufbewahrungsfrist)")
+    );
+    assert!(!detail.body.contains("Gustav Gans"));
+    assert!(!detail.body.contains("eingangsbestaetigung.pdf"));
+    let list = browser.get("/verwaltung/eingang");
+    assert!(list.body.contains("Angaben gelöscht"), "{}", list.body);
+    assert_eq!(
+        browser
+            .get(&format!("/verwaltung/vorgang/{done}/eingangsbestaetigung.pdf"))
+            .status,
+        404
+    );
+    let api = get_with_token(
+        &server,
+        &format!("/api/v1/submissions/{done}/receipt.pdf"),
+        TOKEN_MUSTERSTADT,
+    );
+    assert_eq!(api.status, 404);
+}
