@@ -20,8 +20,9 @@
 //   5. open it from the list; expect its detail page;
 //   6. write a comment and press the first move button; expect the notice that says the new
 //      state, and the comment in the history;
-//   7. sign out; expect the sign-in page, and that the inbox asks for a sign-in again.
-// Each page of steps 1 to 6 goes through axe (WCAG 2.1 A/AA) in the browser, and the HTML the
+//   7. go back to the list and open the overview (the 30-day chart and the failed deliveries);
+//   8. sign out; expect the sign-in page, and that the inbox asks for a sign-in again.
+// Each page of steps 1 to 7 goes through axe (WCAG 2.1 A/AA) in the browser, and the HTML the
 // server sent for it through vnu, all at once at the end; text in the colour of its background,
 // which axe leaves undecided, fails too. Titles and headings are checked
 // against CONVENTIONS below: adapt that block, not the walk, when the pages' texts change.
@@ -47,6 +48,9 @@ const CONVENTIONS = {
     signOut: 'Abmelden',
     moved: /^Der Stand ist jetzt „(.+)“\.$/,
     comment: 'Geprüft im Browser-Check, Unterlagen vollständig.',
+    backToList: 'Zurück zum Eingang',
+    overviewLink: 'Übersicht: Eingänge der letzten 30 Tage und fehlgeschlagene Zustellungen',
+    overview: 'Übersicht',
   },
   en: {
     signIn: 'Sign in',
@@ -57,10 +61,14 @@ const CONVENTIONS = {
     signOut: 'Sign out',
     moved: /^The status is now “(.+)”\.$/,
     comment: 'Checked in the browser check, documents complete.',
+    backToList: 'Back to the inbox',
+    overviewLink: 'Overview: cases of the last 30 days and failed deliveries',
+    overview: 'Overview',
   },
   signInPath: '/verwaltung/anmelden',
   inboxPath: '/verwaltung/eingang',
   casePath: '/verwaltung/vorgang/',
+  overviewPath: '/verwaltung/uebersicht',
   reference: /^[A-Z]{2,5}-\d{4}-[0-9A-Z]{5}$/,
   // How many Tab presses one page may take before we call it a keyboard trap.
   maxTabs: 200,
@@ -275,7 +283,18 @@ class Walk {
     const history = await page.locator('main table').allInnerTexts();
     if (!history.some((t) => t.includes(text.comment))) this.problems.push(`the comment "${text.comment}" is not in the history after the move`);
 
-    // 7. Signing out ends the session.
+    // 7. Back to the list, and on to the overview: its chart and its table of numbers.
+    await this.tabTo((el) => el.tag === 'a' && el.label === text.backToList, `the link "${text.backToList}"`);
+    await this.pressAndWait('Enter');
+    this.expectPath(CONVENTIONS.inboxPath, 'going back to the list');
+    await this.tabTo((el) => el.tag === 'a' && el.label === text.overviewLink, `the link "${text.overviewLink}"`);
+    await this.pressAndWait('Enter');
+    this.expectPath(CONVENTIONS.overviewPath, 'opening the overview');
+    await this.record('overview', { title: text.overview, h1: text.overview, status: 200 });
+    const chart = await page.locator('svg[role=img] title').count();
+    if (chart !== 1) this.problems.push(`the overview has ${chart} chart titles (svg role=img with a title), not 1`);
+
+    // 8. Signing out ends the session.
     await this.tabTo((el) => el.tag === 'button' && el.label === text.signOut, `the "${text.signOut}" button in the header`);
     await this.pressAndWait('Enter');
     this.expectPath(CONVENTIONS.signInPath, 'signing out');
