@@ -134,6 +134,9 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             .unwrap_or_default()
     };
 
+    /// The first path segments the server uses itself: a municipality of that name could not
+    /// be reached.
+    const RESERVED_TENANT_IDS: [&str; 6] = ["api", "assets", "verwaltung", "healthz", "readyz", "metrics"];
     let mut catalog = Catalog::default();
     // Municipalities by folder.
     let mut tenant_of_folder: HashMap<String, String> = HashMap::new();
@@ -142,6 +145,26 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             && let Some(tenant) = Reader::new(&mut diags).tenant(node)
         {
             tenant_of_folder.insert(folder_of(*id, &sources), tenant.id.clone());
+            if RESERVED_TENANT_IDS.contains(&tenant.id.as_str()) {
+                diags.error_help(
+                    Code::InvalidValue,
+                    tenant.span,
+                    Msg::new(
+                        format!(
+                            "`{}` kann keine Kommune heißen: Die Adresse `/{}/` gehört dem Server.",
+                            tenant.id, tenant.id
+                        ),
+                        format!(
+                            "a municipality cannot be called `{}`: the server uses the address `/{}/`",
+                            tenant.id, tenant.id
+                        ),
+                    ),
+                    Msg::new(
+                        format!("Wählen Sie einen anderen Namen, z. B. `stadt-{}`.", tenant.id),
+                        format!("choose another id, e.g. `stadt-{}`", tenant.id),
+                    ),
+                );
+            }
             if catalog.tenants.iter().any(|t| t.id == tenant.id) {
                 diags.error(
                     Code::DuplicateId,
