@@ -187,6 +187,7 @@ fn the_list_shows_counts_filters_rows_and_the_next_page() {
     assert_ne!(html, FALLBACK_PAGE);
     for part in [
         "Angemeldet als <strong>erika</strong>",
+        "<li><a href=\"/\">Eingang</a></li>",
         "<caption class=\"table__caption\">Vorgänge nach Stand</caption>",
         "<th scope=\"row\">Eingegangen</th><td class=\"table__number\">12</td>",
         "<option value=\"maengelmelder\" selected>Mängelmelder</option>",
