@@ -38,6 +38,16 @@ pub fn pdf(state: &AppState, submission: &Submission, lang: &str) -> Result<Vec<
     baukasten_receipt::pdf(&receipt).map_err(|e| ApiError::Internal(format!("receipt {}: {e}", submission.reference)))
 }
 
+/// The receipt as a download: `application/pdf`, saved under [`file_name`], never cached.
+pub fn download(name: &str, pdf: Vec<u8>) -> actix_web::HttpResponse {
+    use actix_web::http::header;
+    actix_web::HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(pdf)
+}
+
 /// The file name offered for the download: `Eingangsbestaetigung-BPA-2026-7K3Q9.pdf`.
 pub fn file_name(submission: &Submission, lang: &str) -> String {
     let word = if lang == "en" {

@@ -307,11 +307,5 @@ pub(super) async fn get_receipt(
     let pdf = web::block(move || crate::receipts::pdf(&shared, &submission, lang))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))??;
-    Ok(HttpResponse::Ok()
-        .content_type("application/pdf")
-        .insert_header((
-            actix_web::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(pdf))
+    Ok(crate::receipts::download(&name, pdf))
 }

@@ -153,6 +153,15 @@ impl Signed {
         token.is_some_and(|t| self.state.secret.csrf_ok(&format!("clerk:{}", self.session.id), t))
     }
 
+    /// The 403 page for a form without this session's token (forged, or from an old tab).
+    pub(crate) fn refuse_forged(&self, pairs: &[(String, String)]) -> Option<HttpResponse> {
+        (!self.csrf_ok(field(pairs, "_csrf"))).then(|| {
+            self.error(ApiError::Forbidden(
+                "the form's token does not match the session".into(),
+            ))
+        })
+    }
+
     pub(crate) fn clerk(&self) -> Clerk {
         Clerk {
             name: self.session.name.clone(),
@@ -406,10 +415,8 @@ async fn sign_out(state: web::Data<AppState>, req: HttpRequest, payload: web::Pa
         Err(response) => return response,
     };
     let pairs = form(payload).await.unwrap_or_default();
-    if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden(
-            "the form's token does not match the session".into(),
-        ));
+    if let Some(refused) = signed.refuse_forged(&pairs) {
+        return refused;
     }
     let store = signed.state.store.clone();
     let id = signed.session.id.clone();
@@ -438,10 +445,8 @@ async fn change_state(
         Ok(p) => p,
         Err(e) => return signed.error(e),
     };
-    if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden(
-            "the form's token does not match the session".into(),
-        ));
+    if let Some(refused) = signed.refuse_forged(&pairs) {
+        return refused;
     }
     let reference = path.into_inner();
     let Some(submission) = views::owned(&signed, &reference).await else {
@@ -508,10 +513,8 @@ async fn resend(
         Err(response) => return response,
     };
     let pairs = form(payload).await.unwrap_or_default();
-    if !signed.csrf_ok(field(&pairs, "_csrf")) {
-        return signed.error(ApiError::Forbidden(
-            "the form's token does not match the session".into(),
-        ));
+    if let Some(refused) = signed.refuse_forged(&pairs) {
+        return refused;
     }
     let (reference, id) = path.into_inner();
     if views::owned(&signed, &reference).await.is_none() {

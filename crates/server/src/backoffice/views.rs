@@ -482,11 +482,7 @@ pub(crate) async fn receipt(state: web::Data<AppState>, req: HttpRequest, path: 
     let name = crate::receipts::file_name(&submission, lang);
     let shared = signed.state.clone();
     match web::block(move || crate::receipts::pdf(&shared, &submission, lang)).await {
-        Ok(Ok(pdf)) => HttpResponse::Ok()
-            .content_type("application/pdf")
-            .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(pdf),
+        Ok(Ok(pdf)) => crate::receipts::download(&name, pdf),
         Ok(Err(e)) => signed.error(e),
         Err(e) => signed.error(ApiError::Internal(e.to_string())),
     }

@@ -133,14 +133,7 @@ pub(super) async fn receipt(mut ctx: Ctx) -> HttpResponse {
     })
     .await;
     match made {
-        Ok(Ok((name, pdf))) => HttpResponse::Ok()
-            .content_type("application/pdf")
-            .insert_header((
-                actix_web::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}\""),
-            ))
-            .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-            .body(pdf),
+        Ok(Ok((name, pdf))) => crate::receipts::download(&name, pdf),
         Ok(Err(ApiError::NotFound(_))) => ctx.redirect(&ctx.links().start(ctx.offer.service())),
         Ok(Err(e)) => ctx.error_page(e),
         Err(e) => ctx.error_page(ApiError::Internal(e.to_string())),
