@@ -20,7 +20,8 @@ The sender's side of the API (paths appended to the base URL, the token URL is `
 The test's side, under /_mock/ (no token, never failed on purpose):
   GET  /_mock/state                                everything received, as JSON
   POST /_mock/mode      {"destination_status": "active"|"inactive", "weak_key": bool,
-                         "refuse_token": bool, "fail_next": N, "hang_attachment_put": seconds}
+                         "refuse_token": bool, "fail_next": N (503 to the next N requests),
+                         "hang_attachment_put": seconds (store, then hold the answer)}
   POST /_mock/event     {"event": "accept-submission"|"reject-submission", "submissionId"?,
                          "problems"?}: appends to the case's event log
   POST /_mock/callback  {"variant": "good"|"wrong-hmac"|"stale", "submissionId"?, "url"?}:
@@ -288,6 +289,8 @@ class Mock:
         }
         with self.lock:
             self.submissions[sub["submissionId"]] = sub
+            # The case exists from now on; its event log stays empty until the submit.
+            self.events[sub["caseId"]] = []
         self.log(f"created submission {sub['submissionId']} (case {sub['caseId']}), announced {announced}")
         return 201, {k: sub[k] for k in ("destinationId", "submissionId", "caseId")}
 
@@ -302,10 +305,17 @@ class Mock:
         with self.lock:
             self.attachment_puts_started += 1
             hang = self.mode["hang_attachment_put"]
-        if hang:
-            # The test kills our server while it waits here, in the middle of a delivery.
-            self.log(f"holding the attachment PUT {m['att']} for {hang} s")
-            time.sleep(hang)
+        try:
+            return self.store_attachment(m, headers, body)
+        finally:
+            if hang:
+                # The attachment is stored, but the answer is held back: the test kills our
+                # server meanwhile, so the sender never learns that the upload arrived, the case
+                # a sender has to recover from by uploading it again.
+                self.log(f"holding the answer to the attachment PUT {m['att']} for {hang} s")
+                time.sleep(hang)
+
+    def store_attachment(self, m, headers, body):
         sub = self.submission(m["sub"])
         if sub["sent"]:
             with self.lock:

@@ -13,6 +13,7 @@ import hmac
 import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,6 +160,7 @@ def main():
     finally:
         mock.kill()
         mock.wait()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"selftest: {passed} passed, 0 failed")
 
 
