@@ -9,6 +9,7 @@ use baukasten_store::{AfterAttempt, Delivery, DeliveryAttempt, Store, StoreError
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::fit_connect::{FitConnect, Parcel, Progress};
 use crate::mail::{Mail, Mailer};
 use crate::schedule::Schedule;
 use crate::webhook::{Answer, Webhooks};
@@ -16,6 +17,10 @@ use crate::webhook::{Answer, Webhooks};
 /// Writes the mail of an e-mail delivery (the office's, or the citizen's confirmation) for a
 /// submission; the server knows the service's texts. `None` falls back to a plain listing.
 pub type MailTexts = Arc<dyn Fn(&Submission, &Delivery) -> Option<Mail> + Send + Sync>;
+
+/// Builds what a FIT-Connect delivery sends for a submission: the server knows the service
+/// (its title, LeiKa key, schema address) and makes the receipt.
+pub type Parcels = Arc<dyn Fn(&Submission, &Delivery) -> Result<Parcel, String> + Send + Sync>;
 
 /// What one attempt came to, whatever the channel.
 enum Tried {
@@ -62,6 +67,7 @@ pub struct Dispatcher {
     now: Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>,
     mailer: Option<Mailer>,
     texts: Option<MailTexts>,
+    fit_connect: Option<(Arc<FitConnect>, Parcels)>,
 }
 
 impl Dispatcher {
@@ -70,6 +76,12 @@ impl Dispatcher {
     pub fn with_mail(mut self, mailer: Option<Mailer>, texts: MailTexts) -> Self {
         self.mailer = mailer;
         self.texts = Some(texts);
+        self
+    }
+
+    /// Delivers to FIT-Connect through `fit_connect`, sending what `parcels` builds.
+    pub fn with_fit_connect(mut self, fit_connect: Arc<FitConnect>, parcels: Parcels) -> Self {
+        self.fit_connect = Some((fit_connect, parcels));
         self
     }
 
@@ -88,6 +100,7 @@ impl Dispatcher {
             now,
             mailer: None,
             texts: None,
+            fit_connect: None,
         }
     }
 
@@ -156,6 +169,14 @@ impl Dispatcher {
                     Err(e) => Tried::Failed(None, e),
                 },
             },
+            "fit_connect" => match &self.fit_connect {
+                Some((fit_connect, parcels)) if fit_connect.has(tenant) => {
+                    self.send_fit_connect(fit_connect, parcels, tenant, delivery)
+                }
+                _ => Tried::NotYet(format!(
+                    "no FIT-Connect client is configured for `{tenant}` (`fit_connect:` in the server configuration)"
+                )),
+            },
             // Kept in the outbox: a release that delivers this channel takes it from here.
             other => Tried::NotYet(format!("this release does not deliver by `{other}` yet")),
         };
@@ -190,6 +211,52 @@ impl Dispatcher {
             },
         };
         (attempt, after, outcome)
+    }
+
+    /// One attempt at a FIT-Connect delivery, going on from where the last one got to; each
+    /// step's progress is written to the store before the next starts.
+    fn send_fit_connect(
+        &self,
+        fit_connect: &FitConnect,
+        parcels: &Parcels,
+        tenant: &str,
+        delivery: &Delivery,
+    ) -> Tried {
+        let parcel = match self.submission(delivery).and_then(|s| parcels(&s, delivery)) {
+            Ok(parcel) => parcel,
+            Err(e) => return Tried::Failed(None, e),
+        };
+        let progress = delivery
+            .progress
+            .as_ref()
+            .and_then(|p| serde_json::from_value::<Progress>(p.clone()).ok());
+        let mut keep = |progress: &Progress| -> Result<(), String> {
+            let value = serde_json::to_value(progress).map_err(|e| e.to_string())?;
+            self.store
+                .record_progress(&delivery.id, value, Some(&progress.submission_id))
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        match fit_connect.send(tenant, &delivery.target, progress, &parcel, &mut keep) {
+            Ok(progress) => {
+                log::info!(
+                    "delivery {} ({}) is FIT-Connect submission {} (case {})",
+                    delivery.id,
+                    delivery.reference,
+                    progress.submission_id,
+                    progress.case_id
+                );
+                Tried::Done(None)
+            }
+            Err(failed) => {
+                if failed.start_over
+                    && let Err(e) = self.store.record_progress(&delivery.id, serde_json::Value::Null, None)
+                {
+                    log::error!("the progress of delivery {} cannot be reset: {e}", delivery.id);
+                }
+                Tried::Failed(failed.status, failed.error)
+            }
+        }
     }
 
     /// The mail of an e-mail delivery: the server's texts, or a plain listing of the answers.

@@ -9,17 +9,22 @@
 //!
 //! Channels: `webhook` ([`webhook`], the Standard Webhooks format, version 1), `email` (to the
 //! office) and `email_confirmation` (the citizen's confirmation of receipt) through SMTP
-//! ([`mail`]). FIT-Connect follows; its entries, and e-mail ones while no mail server is
-//! configured, wait in the outbox (looked at hourly, with the reason) instead of being lost.
+//! ([`mail`]), and `fit_connect` ([`fit_connect`]: FITKO's Submission API, end-to-end
+//! encrypted as JWE, [`jwe`]). Entries of a channel not configured (no mail server, no
+//! FIT-Connect client) wait in the outbox, looked at hourly with the reason, instead of being
+//! lost.
 //!
 //! The crate knows HTTP clients, not actix; it takes the time from its caller.
 
 mod dispatcher;
+pub mod fit_connect;
+pub mod jwe;
 pub mod mail;
 mod schedule;
 pub mod webhook;
 
-pub use dispatcher::{Dispatcher, DispatcherHandle, MailTexts, Outcome, payload};
+pub use dispatcher::{Dispatcher, DispatcherHandle, MailTexts, Outcome, Parcels, payload};
+pub use fit_connect::{FitConnect, FitConnectConfig};
 pub use mail::{Mail, MailAttachment, Mailer, SmtpConfig};
 pub use schedule::Schedule;
 pub use webhook::{Secret, WebhookTarget, Webhooks};

@@ -10,7 +10,7 @@ use std::collections::{HashMap, HashSet};
 use minijinja::Environment;
 
 use crate::diag::{Code, Diagnostic, Diagnostics, Msg, did_you_mean, suggest, suggest_or_list};
-use crate::model::{Expr, Field, FieldKind, Named, Service, TestCase};
+use crate::model::{Delivery, Expr, Field, FieldKind, Named, Service, TestCase};
 use crate::source::{Sources, Span};
 use crate::spec;
 use crate::yaml::{Node, NodeKind};
@@ -106,6 +106,7 @@ pub(crate) fn check_service(
     checker.rules();
     checker.confirmation_email();
     checker.retention();
+    checker.fit_connect();
     checker.cycles();
     checker.visibility_cycles();
     checker.duplicate_named(
@@ -478,6 +479,48 @@ impl<'s> Checker<'s, '_, '_> {
                 ),
             ),
             Some(_) => {}
+        }
+    }
+
+    /// A FIT-Connect delivery names a destination by its id (a UUID), and the service its
+    /// LeiKa key, which the submission announces as its service type.
+    fn fit_connect(&mut self) {
+        let service = self.service;
+        let process = &service.process;
+        let mut leika_asked = false;
+        for (delivery, span) in process.deliver.iter().zip(&process.deliver_spans) {
+            let Delivery::FitConnect(destination) = delivery else {
+                continue;
+            };
+            if !is_uuid(destination) {
+                self.diags.error_help(
+                    Code::InvalidValue,
+                    *span,
+                    Msg::new(
+                        format!("`{destination}` ist keine Zustellpunkt-ID von FIT-Connect."),
+                        format!("`{destination}` is not a FIT-Connect destination id"),
+                    ),
+                    Msg::new(
+                        "Die ID des Zustellpunkts ist eine UUID, z. B. `d12caea8-f372-4eb1-b102-b0a228253a11`; die Behörde nennt sie.",
+                        "a destination id is a UUID, e.g. `d12caea8-f372-4eb1-b102-b0a228253a11`; the office gives it",
+                    ),
+                );
+            }
+            if service.leika.is_none() && !leika_asked {
+                leika_asked = true;
+                self.diags.error_help(
+                    Code::MissingKey,
+                    *span,
+                    Msg::new(
+                        "Eine Zustellung über FIT-Connect braucht den LeiKa-Schlüssel des Dienstes.",
+                        "a delivery over FIT-Connect needs the service's LeiKa key",
+                    ),
+                    Msg::new(
+                        "Ergänzen Sie `leika: …` (14 Ziffern) im Dienst; FIT-Connect meldet damit die Leistung an.",
+                        "add `leika: …` (14 digits) to the service; FIT-Connect announces the service type with it",
+                    ),
+                );
+            }
         }
     }
 
@@ -871,4 +914,14 @@ fn find_cycles(
     stack.pop();
     done.insert(node.to_string());
     found
+}
+
+/// `8-4-4-4-12` hexadecimal digits, as FIT-Connect writes its ids.
+fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }

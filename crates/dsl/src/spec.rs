@@ -604,8 +604,8 @@ pub static DELIVERY: Obj = Obj {
         key(
             "fit_connect",
             Ty::Str,
-            "FIT-Connect-Zustellpunkt (Destination-ID).",
-            "FIT-Connect destination (destination id).",
+            "FIT-Connect-Zustellpunkt der Behörde (Destination-ID, eine UUID); der Dienst braucht dafür `leika`.",
+            "The office's FIT-Connect destination (destination id, a UUID); the service needs `leika` for it.",
         ),
     ],
 };

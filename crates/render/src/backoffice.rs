@@ -133,6 +133,10 @@ pub struct DeliveryRow {
     pub next_attempt: Option<String>,
     /// Where "Erneut senden" posts to.
     pub resend_url: String,
+    /// The delivery's name at the target, e.g. the FIT-Connect submission and case.
+    pub remote: Option<String>,
+    /// What the target reported afterwards, oldest first, each a line with its time.
+    pub reports: Vec<String>,
 }
 
 /// A state change the process allows from the current state.

@@ -361,6 +361,7 @@ pub const UI_STRINGS: &[(&str, &str, &str)] = &[
     ("bo_from", "Vorher", "Before"),
     ("bo_comment", "Kommentar", "Comment"),
     ("bo_deliveries", "Zustellungen", "Deliveries"),
+    ("bo_reports", "Rückmeldungen", "Reports"),
     (
         "bo_no_deliveries",
         "Dieser Dienst stellt nichts zu.",

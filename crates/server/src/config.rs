@@ -68,6 +68,10 @@ pub struct Config {
     /// The mail server for e-mail deliveries: `smtp: {host, port, from, starttls, user,
     /// password_env}`. Without it, e-mail deliveries wait in the outbox.
     pub smtp: Option<baukasten_deliver::SmtpConfig>,
+    /// FIT-Connect API clients per municipality: `fit_connect: { musterstadt: { token_url,
+    /// submission_api, client_id, client_secret_env, callback_secret_env } }`. The secrets are
+    /// read from the environment variables named.
+    pub fit_connect: std::collections::BTreeMap<String, baukasten_deliver::FitConnectConfig>,
     /// The address under which receivers reach this server, for links to attachments
     /// (default: `http://` and the listening address).
     pub public_url: Option<String>,
@@ -107,6 +111,7 @@ impl Default for Config {
             delivery_schedule: None,
             public_url: None,
             smtp: None,
+            fit_connect: Default::default(),
             require_delivery_targets: false,
         }
     }

@@ -1,12 +1,12 @@
 //! Deliveries from the server's side: which `deliver:` targets the configuration lacks, and
 //! the dispatcher (`baukasten-deliver`) started beside the HTTP server.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use actix_web::web;
+use baukasten_deliver::fit_connect::{Parcel, Part, Purpose};
 use baukasten_deliver::{
-    Dispatcher, DispatcherHandle, Mail, MailAttachment, MailTexts, Mailer, WebhookTarget, Webhooks,
+    Dispatcher, DispatcherHandle, FitConnect, Mail, MailAttachment, MailTexts, Mailer, Parcels, Webhooks,
 };
 use baukasten_dsl::model::Delivery;
 use baukasten_dsl::{Code, Diagnostic, Loaded, Msg};
@@ -15,28 +15,20 @@ use baukasten_engine::messages::{english_date, english_money, german_money};
 use crate::config::Config;
 use crate::receipts;
 
-/// A diagnostic at every `webhook:` of a service that a municipality offering it has not
-/// configured under `webhooks:` in the server configuration.
-pub fn unconfigured_webhooks(
-    loaded: &Loaded,
-    configured: &BTreeMap<String, BTreeMap<String, WebhookTarget>>,
-) -> Vec<Diagnostic> {
+/// A diagnostic at every `deliver:` target of a service that a municipality offering it has
+/// not configured in the server configuration: a `webhook:` missing under `webhooks:`, a
+/// `fit_connect:` whose municipality has no client under `fit_connect:`.
+pub fn unconfigured_targets(loaded: &Loaded, config: &Config) -> Vec<Diagnostic> {
     let catalog = &loaded.catalog;
     let mut out = Vec::new();
     for tenant in &catalog.tenants {
         for base in catalog.services.iter().filter(|s| s.tenant.is_none()) {
             let service = catalog.service(Some(&tenant.id), &base.id).unwrap_or(base);
             let process = &service.process;
+            let t = &tenant.id;
             for (delivery, span) in process.deliver.iter().zip(&process.deliver_spans) {
-                let Delivery::Webhook(name) = delivery else { continue };
-                if configured.get(&tenant.id).is_some_and(|t| t.contains_key(name)) {
-                    continue;
-                }
-                let t = &tenant.id;
-                out.push(
-                    Diagnostic::error(
-                        Code::UnknownReference,
-                        *span,
+                let (message, help) = match delivery {
+                    Delivery::Webhook(name) if !config.webhooks.get(t).is_some_and(|w| w.contains_key(name)) => (
                         Msg::new(
                             format!(
                                 "Der Dienst `{}` stellt an den Webhook `{name}` zu, den die Serverkonfiguration für `{t}` nicht nennt.",
@@ -47,12 +39,38 @@ pub fn unconfigured_webhooks(
                                 service.id
                             ),
                         ),
-                    )
-                    .with_help(Msg::new(
-                        format!("Ergänzen Sie in der Serverkonfiguration `webhooks: {{ {t}: {{ {name}: {{ url: …, secret_env: … }} }} }}`."),
-                        format!("add `webhooks: {{ {t}: {{ {name}: {{ url: …, secret_env: … }} }} }}` to the server configuration"),
-                    )),
-                );
+                        Msg::new(
+                            format!(
+                                "Ergänzen Sie in der Serverkonfiguration `webhooks: {{ {t}: {{ {name}: {{ url: …, secret_env: … }} }} }}`."
+                            ),
+                            format!(
+                                "add `webhooks: {{ {t}: {{ {name}: {{ url: …, secret_env: … }} }} }}` to the server configuration"
+                            ),
+                        ),
+                    ),
+                    Delivery::FitConnect(_) if !config.fit_connect.contains_key(t) => (
+                        Msg::new(
+                            format!(
+                                "Der Dienst `{}` stellt über FIT-Connect zu, aber die Serverkonfiguration hat für `{t}` keinen FIT-Connect-Zugang.",
+                                service.id
+                            ),
+                            format!(
+                                "the service `{}` delivers over FIT-Connect, but the server configuration has no FIT-Connect client for `{t}`",
+                                service.id
+                            ),
+                        ),
+                        Msg::new(
+                            format!(
+                                "Ergänzen Sie in der Serverkonfiguration `fit_connect: {{ {t}: {{ token_url: …, submission_api: …, client_id: …, client_secret_env: … }} }}`."
+                            ),
+                            format!(
+                                "add `fit_connect: {{ {t}: {{ token_url: …, submission_api: …, client_id: …, client_secret_env: … }} }}` to the server configuration"
+                            ),
+                        ),
+                    ),
+                    _ => continue,
+                };
+                out.push(Diagnostic::error(Code::UnknownReference, *span, message).with_help(help));
             }
         }
     }
@@ -75,6 +93,11 @@ pub fn mailer(config: &Config) -> Result<Option<Mailer>, String> {
         .transpose()
 }
 
+/// The municipalities' FIT-Connect clients, with their secrets read from the environment.
+pub fn fit_connect(config: &Config) -> Result<FitConnect, String> {
+    FitConnect::new(&config.fit_connect, |name| std::env::var(name).ok())
+}
+
 /// Starts the dispatcher on its own thread.
 pub fn start(
     state: web::Data<crate::AppState>,
@@ -84,9 +107,76 @@ pub fn start(
 ) -> DispatcherHandle {
     let schedule = state.config.delivery_schedule.clone().unwrap_or_default();
     let store = state.store.clone();
-    Dispatcher::new(store, webhooks, schedule, public_url, Arc::new(chrono::Utc::now))
-        .with_mail(mailer, mail_texts(state))
-        .spawn()
+    let fit_connect = state.fit_connect.clone();
+    Dispatcher::new(
+        store,
+        webhooks,
+        schedule,
+        public_url.clone(),
+        Arc::new(chrono::Utc::now),
+    )
+    .with_mail(mailer, mail_texts(state.clone()))
+    .with_fit_connect(fit_connect, parcels(state, public_url))
+    .spawn()
+}
+
+/// What a FIT-Connect delivery sends: the answers as JSON (described by the JSON Schema of the
+/// exact definition the submission was made on, at a content-addressed address of this
+/// server), the citizen's uploads, and the receipt in German as the form.
+fn parcels(state: web::Data<crate::AppState>, public_url: String) -> Parcels {
+    Arc::new(move |submission, _delivery| {
+        let compiled = state
+            .registry
+            .pinned(&submission.definition_hash)
+            .ok_or_else(|| format!("the definition {} is not in the store", submission.definition_hash))?;
+        let service = compiled.service();
+        let leika = service
+            .leika
+            .clone()
+            .ok_or_else(|| format!("the service `{}` has no LeiKa key", service.id))?;
+        let answers = submission
+            .data
+            .get("answers")
+            .ok_or_else(|| "the submission has no answers (redacted?)".to_string())?;
+        let data = serde_json::to_vec(answers).map_err(|e| e.to_string())?;
+        let mut attachments = Vec::new();
+        for id in &submission.attachments {
+            let (meta, bytes) = state
+                .store
+                .attachment(id)
+                .map_err(|e| format!("the upload {id} cannot be read: {e}"))?
+                .ok_or_else(|| format!("the upload {id} is not in the store"))?;
+            attachments.push(Part {
+                key: id.clone(),
+                purpose: Purpose::Attachment,
+                media_type: meta.media_type,
+                file_name: meta.file_name,
+                bytes,
+            });
+        }
+        let receipt =
+            receipts::pdf(&state, submission, "de").map_err(|e| format!("the receipt cannot be made: {e}"))?;
+        attachments.push(Part {
+            key: "receipt".into(),
+            purpose: Purpose::Form,
+            media_type: "application/pdf".into(),
+            file_name: receipts::file_name(submission, "de"),
+            bytes: receipt,
+        });
+        let application_date = submission
+            .created_at
+            .with_timezone(&state.config.time_zone)
+            .date_naive();
+        Ok(Parcel {
+            service_name: service.title.get("de").to_string(),
+            leika,
+            schema_uri: format!("{public_url}/api/v1/schemas/{}.json", submission.definition_hash),
+            data,
+            attachments,
+            reference: submission.reference.clone(),
+            application_date,
+        })
+    })
 }
 
 /// The mails' texts, from the service the submission was made on: the office gets the

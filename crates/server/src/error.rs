@@ -71,6 +71,9 @@ pub enum ApiError {
     Timeout(u64),
     #[error("a valid bearer token for this municipality is required")]
     Unauthorized,
+    /// A request signed by a peer (a FIT-Connect callback) whose signature does not hold.
+    #[error("{0}")]
+    BadSignature(String),
     /// A page's form sent without the token of its session (an old tab, a forged post).
     #[error("{0}")]
     Forbidden(String),
@@ -112,7 +115,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::TooManyConnections => "too_many_connections",
             ApiError::Timeout(_) => "request_timeout",
-            ApiError::Unauthorized => "unauthorized",
+            ApiError::Unauthorized | ApiError::BadSignature(_) => "unauthorized",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(_) => "unavailable",
@@ -132,7 +135,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) | ApiError::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::RateLimited(_) | ApiError::TooManyConnections => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -95,18 +95,19 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let webhooks = deliveries::webhooks(&config).map_err(StartError::Config)?;
     let mailer = deliveries::mailer(&config).map_err(StartError::Config)?;
+    let fit_connect = deliveries::fit_connect(&config).map_err(StartError::Config)?;
     if config.delivery_schedule.as_ref().is_some_and(|s| !s.is_valid()) {
         return Err(StartError::Config(
             "delivery_schedule: at least one attempt, and the first one at once (0)".into(),
         ));
     }
     let mut loaded = baukasten_dsl::load_catalog(files.clone());
-    let missing = deliveries::unconfigured_webhooks(&loaded, &config.webhooks);
+    let missing = deliveries::unconfigured_targets(&loaded, &config);
     if !missing.is_empty() {
         if config.require_delivery_targets {
             loaded.diagnostics = missing;
             return Err(StartError::Catalog(catalog::Refused {
-                message: "deliveries to webhooks the configuration does not name".into(),
+                message: "deliveries to targets the configuration does not name (webhooks, FIT-Connect)".into(),
                 loaded: Some(Box::new(loaded)),
             }));
         }
@@ -135,6 +136,7 @@ pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>)
         renderer: baukasten_render::Renderer::new(),
         secret,
         metrics: Metrics::default(),
+        fit_connect: Arc::new(fit_connect),
     };
     Ok(Prepared {
         state: web::Data::new(state),

@@ -24,6 +24,9 @@ pub struct AppState {
     pub in_flight: InFlight,
     /// Failed sign-ins to the back office, per client address and per account.
     pub sign_in_attempts: SignInAttempts,
+    /// The municipalities' FIT-Connect clients: the dispatcher sends with them, the callback
+    /// route checks and follows up with them.
+    pub fit_connect: Arc<baukasten_deliver::FitConnect>,
 }
 
 impl AppState {

@@ -110,6 +110,34 @@ pub struct Delivery {
     /// When the next attempt is due, while the delivery is pending.
     pub next_attempt: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// How far a delivery in several steps has come (FIT-Connect: the submission it opened at
+    /// the destination, the attachments sent), so that the attempt after a failure or a
+    /// restart goes on from there instead of starting again. Written and read by its channel;
+    /// see [`Store::record_progress`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<serde_json::Value>,
+    /// The target's name for it (FIT-Connect's `submissionId`), once it gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// What the target reported about it afterwards (FIT-Connect's event log: received,
+    /// accepted, rejected), oldest first; see [`Store::record_delivery_events`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<DeliveryEvent>,
+}
+
+/// Something a target reported about a delivery after it took it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DeliveryEvent {
+    /// The target's id of the report (FIT-Connect: the event's `jti`); a report already
+    /// recorded is not recorded twice.
+    pub id: String,
+    /// When the target says it happened.
+    pub at: DateTime<Utc>,
+    /// What happened, as the target names it, e.g. `accept-submission`.
+    pub kind: String,
+    /// Further words from the target, e.g. the reasons of a rejection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl Delivery {
@@ -497,6 +525,24 @@ pub trait Store: Send + Sync {
 
     /// Starts a fresh series of attempts for a delivery, due at `now`, whatever its status.
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError>;
+
+    /// Keeps how far a delivery in several steps has come ([`Delivery::progress`]); durable
+    /// when it returns. `external_id` is the target's name for it (FIT-Connect's
+    /// `submissionId`), under which [`Store::delivery_by_external_id`] finds it again when the
+    /// target calls back. `Ok(false)` when there is no such delivery.
+    fn record_progress(
+        &self,
+        id: &str,
+        progress: serde_json::Value,
+        external_id: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// The delivery a target knows under `external_id` (see [`Store::record_progress`]).
+    fn delivery_by_external_id(&self, external_id: &str) -> Result<Option<Delivery>, StoreError>;
+
+    /// Adds what a target reported about a delivery, skipping reports already recorded (by
+    /// [`DeliveryEvent::id`]), in the order given. Returns the delivery as it is now.
+    fn record_delivery_events(&self, id: &str, events: Vec<DeliveryEvent>) -> Result<Option<Delivery>, StoreError>;
 
     /// How many deliveries wait for an attempt and how many have failed (for `/metrics`).
     fn delivery_backlog(&self) -> Result<DeliveryBacklog, StoreError>;

@@ -45,6 +45,7 @@
 //! | `outbox_due` | (next attempt µs, delivery id), pending deliveries only | `()` |
 //! | `outbox_by_reference` | (reference, position) | delivery id; only in files of the first release with an outbox (since then a submission's record names its entries) |
 //! | `outbox_failed` | delivery id, failed deliveries only | `()` |
+//! | `outbox_by_external_id` (only once a delivery named one) | the target's id of a delivery (FIT-Connect's `submissionId`) | delivery id |
 //! | `state_counts` (since version 4) | (tenant or `""`, state) | how many of the tenant's submissions are in the state (u64; no row for none) |
 //! | `accounts` (since version 4) | (tenant, name) | [`Account`] |
 //! | `clerk_sessions` (since version 4) | session id | [`ClerkSession`] |
@@ -60,8 +61,8 @@
 //!
 //! At the end of its retention period [`Store::redact`] empties a submission in one
 //! transaction: its record keeps `{}` as `data` and gets `redacted_at`; its rows in
-//! `attachments` and `attachment_bytes`, in `outbox`, `outbox_due`, `outbox_failed` and (in old
-//! files) `outbox_by_reference` are deleted; its `audit` entries lose their `comment` and
+//! `attachments` and `attachment_bytes`, in `outbox`, `outbox_due`, `outbox_failed`,
+//! `outbox_by_external_id` and (in old files) `outbox_by_reference` are deleted; its `audit` entries lose their `comment` and
 //! gain one `redacted`. Its rows in `submissions_by_tenant` and `state_counts` stay, and so
 //! do `idempotency` records naming it (they hold no answers and expire).
 //!
@@ -101,9 +102,9 @@ use serde_json::Value as Json;
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
     Account, AfterAttempt, Attachment, AuditEntry, CatalogSources, ClerkSession, DefinitionRecord, Delivery,
-    DeliveryAttempt, DeliveryBacklog, DeliveryStatus, Draft, ErrorKind, Idempotency, InboxPage, InboxQuery,
-    MAX_COMMENT_CHARS, NewDelivery, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats, Submission,
-    Submitted,
+    DeliveryAttempt, DeliveryBacklog, DeliveryEvent, DeliveryStatus, Draft, ErrorKind, Idempotency, InboxPage,
+    InboxQuery, MAX_COMMENT_CHARS, NewDelivery, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats,
+    Submission, Submitted,
 };
 
 /// The file format this build writes; the module documentation lists the versions and
@@ -135,6 +136,9 @@ const OUTBOX: TableDefinition<Str, Bytes> = TableDefinition::new("outbox");
 const OUTBOX_DUE: TableDefinition<(i64, Str), ()> = TableDefinition::new("outbox_due");
 const OUTBOX_BY_REFERENCE: TableDefinition<(Str, u64), Str> = TableDefinition::new("outbox_by_reference");
 const OUTBOX_FAILED: TableDefinition<Str, ()> = TableDefinition::new("outbox_failed");
+/// A delivery by the target's name for it (FIT-Connect's `submissionId`); created by the first
+/// [`Store::record_progress`] that names one.
+const OUTBOX_BY_EXTERNAL_ID: TableDefinition<Str, Str> = TableDefinition::new("outbox_by_external_id");
 const STATE_COUNTS: TableDefinition<(Str, Str), u64> = TableDefinition::new("state_counts");
 /// (tenant or "", state, created µs, reference): the inbox filtered by state is a range read.
 const BY_STATE: TableDefinition<(Str, Str, i64, Str), ()> = TableDefinition::new("submissions_by_state");
@@ -1065,6 +1069,9 @@ fn new_deliveries(
             series_start: 0,
             next_attempt: Some(now),
             created_at: now,
+            progress: None,
+            external_id: None,
+            events: Vec::new(),
         });
     }
     Ok(out)
@@ -1334,6 +1341,10 @@ fn redact_in(t: &mut Tables<'_>, reference: &str, now: DateTime<Utc>) -> Result<
         }
         t.outbox_failed.remove(id).map_err(storage)?;
         t.outbox.remove(id).map_err(storage)?;
+        if let Some(external_id) = &delivery.external_id {
+            let mut index = t.txn.open_table(OUTBOX_BY_EXTERNAL_ID).map_err(storage)?;
+            index.remove(external_id.as_str()).map_err(storage)?;
+        }
     }
     if !indexed.is_empty() {
         let mut index = t.txn.open_table(OUTBOX_BY_REFERENCE).map_err(storage)?;
@@ -2089,6 +2100,66 @@ impl Store for RedbStore {
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError> {
         let id = id.to_owned();
         self.write(move |t| resend_in(t, &id, now))
+    }
+
+    fn record_progress(
+        &self,
+        id: &str,
+        progress: serde_json::Value,
+        external_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let (id, external_id) = (id.to_owned(), external_id.map(str::to_owned));
+        self.write(move |t| {
+            let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", &id)? else {
+                return Ok(false);
+            };
+            if let Some(external_id) = &external_id {
+                let mut index = t.txn.open_table(OUTBOX_BY_EXTERNAL_ID).map_err(storage)?;
+                if let Some(old) = delivery.external_id.as_deref().filter(|old| old != external_id) {
+                    index.remove(old).map_err(storage)?;
+                }
+                index.insert(external_id.as_str(), id.as_str()).map_err(storage)?;
+                delivery.external_id = Some(external_id.clone());
+            }
+            let was = Was::of(&delivery);
+            delivery.progress = Some(progress);
+            put_delivery(t, &delivery, was)?;
+            Ok(true)
+        })
+    }
+
+    fn delivery_by_external_id(&self, external_id: &str) -> Result<Option<Delivery>, StoreError> {
+        let txn = self.read()?;
+        let index = match txn.open_table(OUTBOX_BY_EXTERNAL_ID) {
+            Ok(index) => index,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
+            Err(e) => return Err(storage(e)),
+        };
+        let Some(id) = index.get(external_id).map_err(storage)? else {
+            return Ok(None);
+        };
+        let outbox = txn.open_table(OUTBOX).map_err(storage)?;
+        get_json(&outbox, "outbox", id.value())
+    }
+
+    fn record_delivery_events(&self, id: &str, events: Vec<DeliveryEvent>) -> Result<Option<Delivery>, StoreError> {
+        let id = id.to_owned();
+        self.write(move |t| {
+            let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", &id)? else {
+                return Ok(None);
+            };
+            let before = delivery.events.len();
+            for event in events {
+                if !delivery.events.iter().any(|known| known.id == event.id) {
+                    delivery.events.push(event);
+                }
+            }
+            if delivery.events.len() != before {
+                let was = Was::of(&delivery);
+                put_delivery(t, &delivery, was)?;
+            }
+            Ok(Some(delivery))
+        })
     }
 
     fn writes_waiting(&self) -> usize {

@@ -93,14 +93,34 @@ fn detail(notice: Option<Notice>) -> InboxDetail {
             from: None,
             comment: None,
         }],
-        deliveries: vec![DeliveryRow {
-            target: "Webhook fachverfahren".into(),
-            status: "failed".into(),
-            attempts: 10,
-            last_error: Some("the receiver answered 500".into()),
-            next_attempt: None,
-            resend_url: "/verwaltung/vorgang/MM-2026-WAHR7/zustellungen/msg_1/erneut".into(),
-        }],
+        deliveries: vec![
+            DeliveryRow {
+                target: "Webhook fachverfahren".into(),
+                status: "failed".into(),
+                attempts: 10,
+                last_error: Some("the receiver answered 500".into()),
+                next_attempt: None,
+                resend_url: "/verwaltung/vorgang/MM-2026-WAHR7/zustellungen/msg_1/erneut".into(),
+                remote: None,
+                reports: Vec::new(),
+            },
+            DeliveryRow {
+                target: "FIT-Connect-Zustellpunkt d12caea8-f372-4eb1-b102-b0a228253a11".into(),
+                status: "delivered".into(),
+                attempts: 1,
+                last_error: None,
+                next_attempt: None,
+                resend_url: "/verwaltung/vorgang/MM-2026-WAHR7/zustellungen/msg_2/erneut".into(),
+                remote: Some(
+                    "Einreichung f39ab143-d91a-474a-b69f-b00f1a1873c2, Vorgang 9eec7d3e-dc66-4f82-9f52-1520bf96a32e"
+                        .into(),
+                ),
+                reports: vec![
+                    "04.05.2026, 09:31: vom Zustelldienst FIT-Connect angenommen".into(),
+                    "04.05.2026, 11:02: von der Behörde zurückgewiesen – Die Anlage fehlt.".into(),
+                ],
+            },
+        ],
         state_url: "/verwaltung/vorgang/MM-2026-WAHR7/stand".into(),
         state_id: "eingegangen".into(),
         transitions: vec![
@@ -230,6 +250,11 @@ fn the_detail_offers_exactly_the_moves_given_and_says_when_a_colleague_was_first
         "the receiver answered 500",
         "Erneut senden<span class=\"visually-hidden\">: Webhook fachverfahren</span>",
         "12,00 €",
+        // A FIT-Connect delivery names the submission at the destination, and what the
+        // office reported comes in a list under its own heading.
+        "<br><span class=\"hint\">Einreichung f39ab143-d91a-474a-b69f-b00f1a1873c2, Vorgang 9eec7d3e",
+        "<h3>Rückmeldungen: FIT-Connect-Zustellpunkt d12caea8-f372-4eb1-b102-b0a228253a11</h3>",
+        "<li>04.05.2026, 11:02: von der Behörde zurückgewiesen – Die Anlage fehlt.</li>",
     ] {
         assert!(html.contains(part), "{part}: {html}");
     }

@@ -192,6 +192,30 @@ pub struct DeliveryOut {
     pub history: Vec<AttemptOut>,
     pub last_error: Option<String>,
     pub next_attempt: Option<String>,
+    /// For `fit_connect`: the submission at the destination, once opened, and what the
+    /// office reported about it.
+    pub fit_connect: Option<FitConnectOut>,
+}
+
+/// A delivery over FIT-Connect as the destination knows it.
+#[derive(Serialize, ToSchema)]
+pub struct FitConnectOut {
+    pub destination_id: String,
+    /// FIT-Connect's `submissionId`.
+    pub submission_id: String,
+    /// FIT-Connect's `caseId` (Vorgang).
+    pub case_id: String,
+    /// From the case's event log, oldest first: `submit-submission` (the Submission API took
+    /// it), `accept-submission` or `reject-submission` (the office), `delete-submission`, …;
+    /// `callback` where a callback came but the log could not be read.
+    pub events: Vec<EventOut>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    pub at: String,
+    pub event: String,
+    pub detail: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -204,7 +228,26 @@ pub struct AttemptOut {
 
 impl From<baukasten_store::Delivery> for DeliveryOut {
     fn from(d: baukasten_store::Delivery) -> Self {
+        let progress = d
+            .progress
+            .as_ref()
+            .and_then(|p| serde_json::from_value::<baukasten_deliver::fit_connect::Progress>(p.clone()).ok());
+        let fit_connect = progress.filter(|_| d.channel == "fit_connect").map(|p| FitConnectOut {
+            destination_id: p.destination_id,
+            submission_id: p.submission_id,
+            case_id: p.case_id,
+            events: d
+                .events
+                .iter()
+                .map(|e| EventOut {
+                    at: e.at.to_rfc3339(),
+                    event: e.kind.clone(),
+                    detail: e.detail.clone(),
+                })
+                .collect(),
+        });
         DeliveryOut {
+            fit_connect,
             attempts: d.series_attempts(),
             last_error: d.attempts.last().and_then(|a| a.error.clone()),
             history: d

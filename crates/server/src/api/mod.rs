@@ -15,6 +15,7 @@ mod answers;
 mod attachments;
 mod backoffice;
 pub mod definition;
+mod fit_connect;
 mod services;
 
 use std::sync::Arc;
@@ -53,6 +54,8 @@ pub use services::ServiceSummary;
         backoffice::get_receipt,
         attachments::upload,
         attachments::download,
+        fit_connect::callback,
+        fit_connect::pinned_schema,
         openapi_json,
     ),
     components(schemas(
@@ -66,6 +69,9 @@ pub use services::ServiceSummary;
         StateChange,
         backoffice::DeliveryOut,
         backoffice::AttemptOut,
+        backoffice::FitConnectOut,
+        backoffice::EventOut,
+        fit_connect::CallbackAnswer,
         FieldProblem,
         InvalidBody,
         Unprocessable,
@@ -104,6 +110,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(backoffice::get_receipt)
         .service(attachments::upload)
         .service(attachments::download)
+        .service(fit_connect::callback)
+        .service(fit_connect::pinned_schema)
         .service(openapi_json);
 }
 

@@ -415,6 +415,19 @@ pub(crate) async fn render_detail(
                 last_error: d.attempts.last().and_then(|a| a.error.clone()),
                 next_attempt: d.next_attempt.map(|t| when(&signed.state, t, lang)),
                 resend_url: format!("/verwaltung/vorgang/{reference}/zustellungen/{}/erneut", d.id),
+                remote: remote_name(&d, lang),
+                reports: d
+                    .events
+                    .iter()
+                    .map(|e| {
+                        let what = report(&e.kind, lang);
+                        let at = when(&signed.state, e.at, lang);
+                        match &e.detail {
+                            Some(detail) => format!("{at}: {what} – {detail}"),
+                            None => format!("{at}: {what}"),
+                        }
+                    })
+                    .collect(),
             })
             .collect(),
         state_url: format!("/verwaltung/vorgang/{reference}/stand"),
@@ -436,6 +449,8 @@ fn delivery_target(d: &baukasten_store::Delivery, life: &Lifecycle, lang: Lang) 
     let en = lang == Lang::En;
     match d.channel.as_str() {
         "webhook" => format!("Webhook {}", d.target),
+        "fit_connect" if en => format!("FIT-Connect destination {}", d.target),
+        "fit_connect" => format!("FIT-Connect-Zustellpunkt {}", d.target),
         "email" if en => format!("E-mail to {}", d.target),
         "email" => format!("E-Mail an {}", d.target),
         "email_confirmation" if en => format!("Confirmation of receipt to {}", d.target),
@@ -455,6 +470,42 @@ fn delivery_target(d: &baukasten_store::Delivery, life: &Lifecycle, lang: Lang) 
         }
         other => format!("{other} {}", d.target),
     }
+}
+
+/// The delivery's name at its target: FIT-Connect's submission and case.
+fn remote_name(d: &baukasten_store::Delivery, lang: Lang) -> Option<String> {
+    if d.channel != "fit_connect" {
+        return None;
+    }
+    let progress: baukasten_deliver::fit_connect::Progress = serde_json::from_value(d.progress.clone()?).ok()?;
+    Some(if lang == Lang::En {
+        format!("Submission {}, case {}", progress.submission_id, progress.case_id)
+    } else {
+        format!("Einreichung {}, Vorgang {}", progress.submission_id, progress.case_id)
+    })
+}
+
+/// An entry of FIT-Connect's event log as the clerk reads it.
+fn report(kind: &str, lang: Lang) -> String {
+    let en = lang == Lang::En;
+    let text = match kind {
+        "submit-submission" if en => "taken by the FIT-Connect Submission API",
+        "submit-submission" => "vom Zustelldienst FIT-Connect angenommen",
+        "notify-submission" if en => "notice from the Submission API",
+        "notify-submission" => "Hinweis des Zustelldienstes",
+        "forward-submission" if en => "forwarded by the office",
+        "forward-submission" => "von der Behörde weitergeleitet",
+        "accept-submission" if en => "accepted by the office",
+        "accept-submission" => "von der Behörde angenommen",
+        "reject-submission" if en => "rejected by the office",
+        "reject-submission" => "von der Behörde zurückgewiesen",
+        "delete-submission" if en => "deleted by the Submission API",
+        "delete-submission" => "vom Zustelldienst gelöscht",
+        "callback" if en => "the office reported something; its event log could not be read",
+        "callback" => "Die Behörde hat etwas gemeldet; das Ereignisprotokoll war nicht lesbar",
+        other => other,
+    };
+    text.to_string()
 }
 
 /// A file size as people read it: `2,3 MB`, `850 kB`.

@@ -362,6 +362,8 @@ fn the_openapi_document_matches_the_routes() {
         "GET /api/v1/submissions/{reference}/receipt.pdf",
         "POST /api/v1/services/{tenant}/{service}/attachments",
         "GET /api/v1/attachments/{id}",
+        "POST /api/v1/fit-connect/{tenant}/callbacks",
+        "GET /api/v1/schemas/{hash}.json",
         "GET /api/v1/openapi.json",
     ];
     let routed: BTreeSet<String> = routed.iter().map(|s| s.to_string()).collect();

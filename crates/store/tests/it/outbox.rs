@@ -2,7 +2,7 @@
 //! still there after a restart.
 
 use baukasten_store::{
-    AfterAttempt, Delivery, DeliveryAttempt, DeliveryStatus, NewDelivery, RedbStore, Store, Submitted,
+    AfterAttempt, Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, NewDelivery, RedbStore, Store, Submitted,
 };
 
 use crate::{at, parking_permit, store_path, temp_store};
@@ -330,4 +330,68 @@ fn new_delivery_ids_are_ordered_by_time() {
     assert!(ids.iter().all(|id| id.len() == 36 && id.starts_with("msg_")), "{ids:?}");
     assert!(ids.iter().all(|id| id < newer), "{ids:?} before {newer}");
     assert_eq!(later.deliveries, vec![newer.clone()], "the record names its entries");
+}
+
+#[test]
+fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_restart() {
+    let (dir, store) = temp_store();
+    let reference = submit_with_deliveries(&store);
+    let id = store.deliveries(&reference).unwrap()[0].id.clone();
+    let progress = serde_json::json!({"submission_id": "f39ab143", "uploaded": ["a"]});
+    assert!(store.record_progress(&id, progress.clone(), Some("f39ab143")).unwrap());
+    assert!(!store.record_progress("msg_unknown", progress.clone(), None).unwrap());
+    // Progress alone leaves the delivery due: it is not an attempt.
+    assert!(store.due_deliveries(at(1, 0), 10).unwrap().iter().any(|d| d.id == id));
+
+    let event = |jti: &str, kind: &str| DeliveryEvent {
+        id: jti.into(),
+        at: at(3, 0),
+        kind: kind.into(),
+        detail: None,
+    };
+    let d = store
+        .record_delivery_events(
+            &id,
+            vec![event("e1", "submit-submission"), event("e2", "accept-submission")],
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.events.len(), 2);
+    // A callback that repeats the log adds only what is new.
+    let d = store
+        .record_delivery_events(
+            &id,
+            vec![event("e2", "accept-submission"), event("e3", "delete-submission")],
+        )
+        .unwrap()
+        .unwrap();
+    let kinds: Vec<&str> = d.events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["submit-submission", "accept-submission", "delete-submission"]);
+    assert!(store.record_delivery_events("msg_unknown", vec![]).unwrap().is_none());
+
+    drop(store);
+    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let found = store.delivery_by_external_id("f39ab143").unwrap().unwrap();
+    assert_eq!(found.id, id);
+    assert_eq!(found.progress, Some(progress));
+    assert_eq!(found.external_id.as_deref(), Some("f39ab143"));
+    assert_eq!(found.events.len(), 3);
+    assert!(store.delivery_by_external_id("unknown").unwrap().is_none());
+
+    // A new submission at the target (the old one expired there) replaces the name.
+    store
+        .record_progress(&id, serde_json::json!({}), Some("9eec7d3e"))
+        .unwrap();
+    assert!(store.delivery_by_external_id("f39ab143").unwrap().is_none());
+    assert_eq!(store.delivery_by_external_id("9eec7d3e").unwrap().unwrap().id, id);
+
+    // Redaction forgets the target's name with the delivery.
+    store.redact(&reference, at(9, 0)).unwrap().unwrap();
+    assert!(store.delivery_by_external_id("9eec7d3e").unwrap().is_none());
+}
+
+#[test]
+fn a_file_without_the_external_id_index_answers_that_nothing_is_known() {
+    let (_dir, store) = temp_store();
+    assert!(store.delivery_by_external_id("f39ab143").unwrap().is_none());
 }
