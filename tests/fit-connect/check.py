@@ -209,7 +209,10 @@ class Run:
         # The back office's `data` is {"answers", "computed", "lang"}; FIT-Connect's data may be
         # that, the answers alone, or an object that carries the same answers.
         api, got = submission["data"], sent["data"]
-        expect(got == api or got == api.get("answers") or (isinstance(got, dict) and got.get("answers") == api.get("answers")),
+        shape = ("the back office's data" if got == api else "the answers" if got == api.get("answers")
+                 else "an object with the answers" if isinstance(got, dict) and got.get("answers") == api.get("answers")
+                 else None)
+        expect(shape is not None,
                "the decrypted data is not the submission's answers:\n"
                f"FIT-Connect: {json.dumps(sent['data'], ensure_ascii=False)}\nAPI: {json.dumps(submission['data'], ensure_ascii=False)}")
         by_purpose = {}
@@ -231,7 +234,8 @@ class Run:
                f"and case {sent['caseId']}")
         print(f"   {ref}: submission {sent['submissionId']}, case {sent['caseId']}; metadata valid against "
               f"{state['schema']}; data and {len(sent['attachments'])} attachments ({upload['filename']}, "
-              f"{receipt['filename']}) decrypted by jwcrypto, every SHA-512 right")
+              f"{receipt['filename']}) decrypted by jwcrypto, every SHA-512 right; the data is {shape}, "
+              f"senderReference {sender_ref or 'not set'}")
         return ref, sent
 
     def callbacks(self, ref, sent):
