@@ -524,6 +524,8 @@ pub trait Store: Send + Sync {
     fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError>;
 
     /// Starts a fresh series of attempts for a delivery, due at `now`, whatever its status.
+    /// The progress of a delivered one is dropped (it is sent afresh); that of a failed one is
+    /// kept (it goes on).
     fn resend(&self, id: &str, now: DateTime<Utc>) -> Result<Option<Delivery>, StoreError>;
 
     /// Keeps how far a delivery in several steps has come ([`Delivery::progress`]); durable

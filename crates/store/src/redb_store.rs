@@ -1154,6 +1154,11 @@ fn resend_in(t: &mut Tables<'_>, id: &str, now: DateTime<Utc>) -> Result<Option<
         return Ok(None);
     };
     let was = Was::of(&delivery);
+    // A resend of what was delivered sends it afresh (for FIT-Connect: a new submission at the
+    // destination); a resend of what failed goes on from where it got.
+    if delivery.status == DeliveryStatus::Delivered {
+        delivery.progress = None;
+    }
     delivery.status = DeliveryStatus::Pending;
     delivery.series_start = delivery.attempts.len();
     delivery.next_attempt = Some(now);

@@ -4,6 +4,7 @@
 mod api;
 mod common;
 mod deliveries;
+mod fit_connect;
 mod flow;
 mod inbox;
 mod layout;

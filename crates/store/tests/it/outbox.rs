@@ -378,6 +378,22 @@ fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_resta
     assert_eq!(found.events.len(), 3);
     assert!(store.delivery_by_external_id("unknown").unwrap().is_none());
 
+    // A resend of a failed delivery goes on from its progress; of a delivered one, afresh.
+    let failed = DeliveryAttempt {
+        at: at(4, 0),
+        status: Some(503),
+        error: Some("503".into()),
+    };
+    store.record_attempt(&id, failed, AfterAttempt::Failed).unwrap();
+    assert!(store.resend(&id, at(5, 0)).unwrap().unwrap().progress.is_some());
+    let ok = DeliveryAttempt {
+        at: at(5, 1),
+        status: None,
+        error: None,
+    };
+    store.record_attempt(&id, ok, AfterAttempt::Delivered).unwrap();
+    assert!(store.resend(&id, at(6, 0)).unwrap().unwrap().progress.is_none());
+
     // A new submission at the target (the old one expired there) replaces the name.
     store
         .record_progress(&id, serde_json::json!({}), Some("9eec7d3e"))
