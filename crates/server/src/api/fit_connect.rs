@@ -142,17 +142,16 @@ fn unread(state: &AppState, why: &str) -> DeliveryEvent {
     responses((status = 200, description = "A JSON Schema, draft 2020-12, of the answers",
             content_type = "application/schema+json", body = Object),
         (status = 404, description = "No definition with this hash", body = ErrorBody)))]
-#[get("/api/v1/schemas/{file}")]
+#[get("/api/v1/schemas/{hash}.json")]
 pub(super) async fn pinned_schema(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let file = path.into_inner();
-    let hash = file
-        .strip_suffix(".json")
-        .filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-'))
-        .ok_or_else(|| ApiError::NotFound(format!("no schema `{file}`")))?
-        .to_string();
+    let hash = path.into_inner();
+    let file = format!("{hash}.json");
+    if hash.is_empty() || !hash.chars().all(|c| c.is_ascii_alphanumeric() || c == ':' || c == '-') {
+        return Err(ApiError::NotFound(format!("no schema `{file}`")));
+    }
     let state2 = state.clone();
     let compiled = web::block(move || state2.registry.pinned(&hash))
         .await
