@@ -61,6 +61,24 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Start a service file from another format.
+    Import {
+        #[command(subcommand)]
+        format: ImportFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportFormat {
+    /// A FIM Stammdatenschema or Datenfeldgruppe in XDatenfelder 3 (XML): fields, groups,
+    /// lengths, patterns, option lists, labels and hints, with their FIM ids.
+    Xdf3 {
+        /// The XML file.
+        file: PathBuf,
+        /// Where to write the service file (not overwritten if it exists). Default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -127,6 +145,7 @@ mod serve_cmd;
 mod store_cmd;
 mod test_cmd;
 mod user_cmd;
+mod xdf_cmd;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -165,6 +184,9 @@ fn main() -> ExitCode {
                 } => user_cmd::remove(&data(d), &municipality, &name, lang),
             }
         }
+        Command::Import {
+            format: ImportFormat::Xdf3 { file, out },
+        } => xdf_cmd::import(&file, out.as_deref(), lang),
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
             print_or_fail(&format!(

@@ -1,0 +1,121 @@
+//! `baukasten import xdf3 FILE [--out forms/NAME.yaml]`: a service file started from a FIM
+//! Stammdatenschema or Datenfeldgruppe (XDatenfelder 3), checked before it is written; what the
+//! clerk still has to do by hand (code lists, rules in prose, what was lost) is printed as
+//! warnings, and is in the file as comments.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use baukasten_dsl::{Lang, SourceFile, load_catalog};
+
+fn say(lang: Lang, de: String, en: String) -> String {
+    if lang == Lang::De { de } else { en }
+}
+
+pub fn import(file: &Path, out: Option<&Path>, lang: Lang) -> ExitCode {
+    let label = file.display().to_string();
+    let text = match std::fs::read(file) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        format!("Fehler: {label} ist kein UTF-8-Text."),
+                        format!("error: {label} is not UTF-8 text")
+                    )
+                );
+                return ExitCode::from(2);
+            }
+        },
+        Err(e) => {
+            eprintln!(
+                "{}",
+                say(
+                    lang,
+                    format!("Fehler: {label} kann nicht gelesen werden: {e}"),
+                    format!("error: cannot read {label}: {e}")
+                )
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let schema = match baukasten_fim::read(&text) {
+        Ok(schema) => schema,
+        Err(e) => {
+            // The place first, as compilers write it, so editors can jump there.
+            let word = if lang == Lang::De { "Fehler" } else { "error" };
+            eprintln!("{label}:{}:{}: {word}: {}: {}", e.line, e.col, e.kind, e.message);
+            return ExitCode::from(2);
+        }
+    };
+    let import = baukasten_fim::to_service_yaml(&schema);
+    let target = out
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "import.yaml".into());
+    // The file must pass the checker as it is written: a failure here is a defect of the import.
+    let loaded = load_catalog(vec![SourceFile::new(target.clone(), import.yaml.clone())]);
+    for d in &loaded.diagnostics {
+        eprint!("{}", d.render(&loaded.sources, lang));
+    }
+    if loaded.has_errors() {
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "Fehler: die erzeugte Dienstdatei besteht die Prüfung nicht; bitte melden Sie das mit der XML-Datei."
+                    .into(),
+                "error: the service file made from it does not pass the check; please report this with the XML file"
+                    .into()
+            )
+        );
+        return ExitCode::from(1);
+    }
+    for w in &import.warnings {
+        let word = if lang == Lang::De { "Warnung" } else { "warning" };
+        eprintln!("{label}: {word}: {}: {}", w.element, w.message);
+    }
+    match out {
+        None => print!("{}", import.yaml),
+        Some(path) => {
+            if path.exists() {
+                eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        format!("Fehler: {target} gibt es schon; es wird nicht überschrieben."),
+                        format!("error: {target} exists; it is not overwritten")
+                    )
+                );
+                return ExitCode::from(2);
+            }
+            if let Err(e) = std::fs::write(path, &import.yaml) {
+                eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        format!("Fehler: {target} kann nicht geschrieben werden: {e}"),
+                        format!("error: cannot write {target}: {e}")
+                    )
+                );
+                return ExitCode::from(2);
+            }
+            eprintln!(
+                "{}",
+                say(
+                    lang,
+                    format!(
+                        "{target} geschrieben ({} Hinweise zum Nacharbeiten). Prüfen Sie ihn mit `baukasten check`.",
+                        import.warnings.len()
+                    ),
+                    format!(
+                        "wrote {target} ({} things to finish by hand). Check it with `baukasten check`.",
+                        import.warnings.len()
+                    )
+                )
+            );
+        }
+    }
+    ExitCode::SUCCESS
+}
