@@ -36,7 +36,7 @@ pub use model::{Catalog, Service, Tenant};
 pub use source::{FileId, SourceFile, Sources, Span};
 
 use diag::{Diagnostics, suggest_or_list};
-use read::Reader;
+use read::{CatalogGroups, Reader};
 use yaml::Node;
 
 /// The result of loading a catalog: the model, the sources (for rendering diagnostics) and the
@@ -66,10 +66,12 @@ enum Document {
     Service(Node),
     Overlay(Node),
     Tenant(Node),
+    Group(Node),
 }
 
 /// Loads a catalog: shared services, municipalities (`<folder>/tenant.yaml`) and their
-/// overlays (`<folder>/<service>.yaml` with `extends:`), all given as text.
+/// overlays (`<folder>/<service>.yaml` with `extends:`), and the field groups every service
+/// can use (`group:` files, e.g. `forms/gruppen/anschrift.yaml`), all given as text.
 pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::default();
@@ -80,6 +82,8 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
     // say so instead of "there is no such service". Known by the file's name and, where it
     // can be seen, by its `service:` line.
     let mut unreadable_bases: HashSet<String> = HashSet::new();
+    // Likewise group files, known by their `group:` line: a `use:` of one says so.
+    let mut unreadable_groups: BTreeMap<String, String> = BTreeMap::new();
     for file in files {
         let is_tenant = Path::new(file.path.as_ref())
             .file_name()
@@ -98,6 +102,10 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
                             .find_map(|l| l.strip_prefix("service:"))
                             .map(|n| n.trim().trim_matches(['"', '\'']).to_string()),
                     );
+                    if let Some(name) = text.lines().find_map(|l| l.strip_prefix("group:")) {
+                        let name = name.trim().trim_matches(['"', '\'']).to_string();
+                        unreadable_groups.insert(name, path.clone());
+                    }
                 }
                 continue;
             }
@@ -108,17 +116,19 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             Document::Service(node)
         } else if node.get("extends").is_some() {
             Document::Overlay(node)
+        } else if node.get("group").is_some() {
+            Document::Group(node)
         } else {
             diags.error_help(
                 Code::UnknownDocument,
                 node.span,
                 Msg::new(
-                    "Die Datei ist weder ein Dienst (`service:`) noch ein Overlay (`extends:`) noch eine Kommune (tenant.yaml).",
-                    "the file is neither a service (`service:`), nor an overlay (`extends:`), nor a municipality (tenant.yaml)",
+                    "Die Datei ist weder ein Dienst (`service:`) noch ein Overlay (`extends:`) noch eine Feldgruppe (`group:`) noch eine Kommune (tenant.yaml).",
+                    "the file is neither a service (`service:`), nor an overlay (`extends:`), nor a field group (`group:`), nor a municipality (tenant.yaml)",
                 ),
                 Msg::new(
-                    "Ein Dienst beginnt mit `service: <name>`, ein Overlay mit `extends: <dienst>`.",
-                    "a service starts with `service: <name>`, an overlay with `extends: <service>`",
+                    "Ein Dienst beginnt mit `service: <name>`, ein Overlay mit `extends: <dienst>`, eine Feldgruppe mit `group: <name>`.",
+                    "a service starts with `service: <name>`, an overlay with `extends: <service>`, a field group with `group: <name>`",
                 ),
             );
             continue;
@@ -180,12 +190,46 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
         }
     }
 
+    // The catalog's field groups, by name; read on their own here, and again (expanded) in
+    // every service that uses one. Identical diagnostics from the two readings are one.
+    let mut catalog_groups = CatalogGroups {
+        unreadable: unreadable_groups,
+        ..CatalogGroups::default()
+    };
+    let mut group_files: HashMap<String, FileId> = HashMap::new();
+    for (id, doc) in &documents {
+        let Document::Group(node) = doc else { continue };
+        let Some(name_node) = node.get("group") else { continue };
+        let Some(name) = Reader::new(&mut diags).id(name_node) else {
+            continue;
+        };
+        if let Some(first) = group_files.get(&name) {
+            let path = sources.get(*first).map(|f| f.path.to_string()).unwrap_or_default();
+            diags.error_help(
+                Code::DuplicateId,
+                name_node.span,
+                Msg::new(
+                    format!("Die Feldgruppe `{name}` gibt es im Katalog schon, in {path}."),
+                    format!("the field group `{name}` is already defined in the catalog, in {path}"),
+                ),
+                Msg::new(
+                    "Jede Feldgruppe hat einen eigenen Namen im Katalog; führen Sie die beiden zusammen oder benennen Sie eine um.",
+                    "each field group has its own name in the catalog; merge the two or rename one",
+                ),
+            );
+            continue;
+        }
+        group_files.insert(name.clone(), *id);
+        catalog_groups.nodes.insert(name, node);
+    }
+    catalog.groups = Reader::new(&mut diags).catalog_groups(&catalog_groups);
+
     // Shared services.
     let mut bases: BTreeMap<String, &Node> = BTreeMap::new();
     for (_, doc) in &documents {
         let Document::Service(node) = doc else { continue };
         let mut reader = Reader::new(&mut diags);
-        let Some(service) = reader.service(node, None) else {
+        let Some(service) = reader.service(node, None, &catalog_groups) else {
             unreadable_bases.extend(node.get("service").and_then(Node::scalar_text));
             continue;
         };
@@ -268,10 +312,10 @@ pub fn load_catalog(files: Vec<SourceFile>) -> Loaded {
             continue;
         };
         let mut reader = Reader::new(&mut diags);
-        let Some(merged) = overlay::merge(base, node, &mut reader) else {
+        let Some(merged) = overlay::merge(base, node, &mut reader, &catalog_groups) else {
             continue;
         };
-        let Some(service) = reader.service(&merged, Some(tenant.clone())) else {
+        let Some(service) = reader.service(&merged, Some(tenant.clone()), &catalog_groups) else {
             continue;
         };
         let unreadable = std::mem::take(&mut reader.unreadable);

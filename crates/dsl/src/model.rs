@@ -158,8 +158,44 @@ pub struct Field {
     pub visible_if: Option<Expr>,
     pub constraints: Constraints,
     pub autocomplete: Option<String>,
+    /// The FIM data field (or, on a group field, data field group) this field stands for, as an
+    /// import from XDatenfelder keeps it so an export can write the id back. Left out of the
+    /// serialised form when absent, so definitions without one keep their hash.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fim: Option<FimRef>,
+    /// The field group a `group` or `repeat` field took its fields from with `use:` (its
+    /// `fields` are already expanded), so an exporter can write a group used twice once.
+    /// `None` for a field with fields of its own, and for one whose group an overlay changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uses: Option<UsedGroup>,
     #[serde(skip)]
     pub span: Span,
+}
+
+/// A FIM element and its version, written `fim: { id: F60000001, version: "1.0" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FimRef {
+    /// The element's id: a capital letter and digits (`F…` a data field, `G…` a group).
+    pub id: String,
+    /// The element's version: `1.0` or `1.2.3`.
+    pub version: String,
+}
+
+/// The field group named by a field's `use:`: the service's own (`groups:`) or the catalog's
+/// (a group file).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsedGroup {
+    pub name: String,
+    /// The group's own label (the field may have another).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fim: Option<FimRef>,
+    /// Whether it is a catalog group (from its own file) rather than one under `groups:`. Not
+    /// serialised: moving a service's group into a group file changes nothing a citizen fills
+    /// in, so it keeps the definition's hash.
+    #[serde(skip)]
+    pub shared: bool,
 }
 
 /// Limits on a field's value. Which apply depends on the field's kind; the checker refuses the
@@ -548,6 +584,23 @@ pub struct Catalog {
     /// Shared services first, then each municipality's merged overlays.
     pub services: Vec<Service>,
     pub tenants: Vec<Tenant>,
+    /// The catalog's shared field groups (group files), in file order. Services that use one
+    /// have its fields already expanded; these are for exporters and tools.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<CatalogGroup>,
+}
+
+/// A field group of the whole catalog, from its own file (`group: anschrift`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CatalogGroup {
+    pub name: String,
+    pub label: Option<Text>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fim: Option<FimRef>,
+    pub fields: Vec<Field>,
+    /// Where its name is written.
+    #[serde(skip)]
+    pub span: Span,
 }
 
 impl Catalog {

@@ -9,7 +9,7 @@
 //! has (an unknown target is an error with a suggestion), and `add:` what it does not.
 
 use crate::diag::{Code, Diagnostic, Msg, did_you_mean, suggest};
-use crate::read::Reader;
+use crate::read::{CatalogGroups, Reader};
 use crate::spec;
 use crate::yaml::{Node, NodeKind};
 
@@ -33,7 +33,12 @@ const REPLACED: &[&str] = &[
 
 /// Merges `overlay` into a copy of `base`. Problems of the overlay itself are reported; the
 /// caller reads and checks the result.
-pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Option<Node> {
+pub(crate) fn merge(
+    base: &Node,
+    overlay: &Node,
+    reader: &mut Reader<'_>,
+    catalog: &CatalogGroups<'_>,
+) -> Option<Node> {
     let e = reader.entries(overlay, &spec::OVERLAY, false)?;
     let mut merged = base.clone();
     merged.as_map()?;
@@ -68,9 +73,16 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
         if let Some(fields) = o.get("fields") {
             for (path, patch) in reader.map(fields) {
                 let Some(path_text) = path.scalar_text() else { continue };
-                match find_field(&mut merged, &path_text) {
+                match find_field(&mut merged, &path_text, catalog) {
                     Some(field) => apply_patch(field, patch, reader),
-                    None => unknown_target(reader, path, &path_text, "kein Feld", "field", &field_paths(base)),
+                    None => unknown_target(
+                        reader,
+                        path,
+                        &path_text,
+                        "kein Feld",
+                        "field",
+                        &field_paths(base, catalog),
+                    ),
                 }
             }
         }
@@ -143,13 +155,14 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                     continue;
                 };
                 let to_text = to.scalar_text().unwrap_or_default();
+                let groups = merged.get("groups").cloned();
                 let container = match find_by_id(get_mut(&mut merged, "steps"), &to_text) {
                     Some(step) => Some(step),
-                    None => find_field(&mut merged, &to_text),
+                    None => find_field(&mut merged, &to_text, catalog),
                 };
                 let Some(container) = container else {
                     let mut candidates = list_ids(base.get("steps"));
-                    candidates.extend(field_paths(base));
+                    candidates.extend(field_paths(base, catalog));
                     unknown_target(
                         reader,
                         &to,
@@ -160,6 +173,9 @@ pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>) -> Opt
                     );
                     continue;
                 };
+                // A field added to a group field that uses a group goes into a copy of the
+                // group's fields, as a changed member does.
+                inline_group(container, groups.as_ref(), catalog);
                 let span = to.span;
                 let list = ensure(container, "fields", span, NodeKind::Seq(Vec::new()));
                 insert_after(list, field, after.as_ref(), reader, "kein Feld", "field");
@@ -273,9 +289,17 @@ fn find_by_id<'a>(list: Option<&'a mut Node>, id: &str) -> Option<&'a mut Node> 
     }
 }
 
+/// The group a `use:` names: the service's own (`groups`), else the catalog's.
+fn group_node<'a>(groups: Option<&'a Node>, catalog: &'a CatalogGroups<'_>, name: &str) -> Option<&'a Node> {
+    groups
+        .and_then(|g| g.get(name))
+        .or_else(|| catalog.nodes.get(name).copied())
+}
+
 /// The field node at a dotted path. A group used by `use:` on the way is copied into the
-/// field first, so a municipality can change one member without touching the shared group.
-fn find_field<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
+/// field first, so a municipality can change one member without touching the shared group
+/// (the field then no longer uses the group: it has fields of its own).
+fn find_field<'a>(root: &'a mut Node, path: &str, catalog: &CatalogGroups<'_>) -> Option<&'a mut Node> {
     let groups = root.get("groups").cloned();
     let mut parts = path.split('.');
     let first = parts.next()?;
@@ -288,17 +312,17 @@ fn find_field<'a>(root: &'a mut Node, path: &str) -> Option<&'a mut Node> {
         .filter_map(|s| get_mut(s, "fields"))
         .find_map(|fields| find_by_id(Some(fields), first))?;
     for part in parts {
-        inline_group(current, groups.as_ref());
+        inline_group(current, groups.as_ref(), catalog);
         current = find_by_id(get_mut(current, "fields"), part)?;
     }
     Some(current)
 }
 
-fn inline_group(field: &mut Node, groups: Option<&Node>) {
+fn inline_group(field: &mut Node, groups: Option<&Node>, catalog: &CatalogGroups<'_>) {
     let Some(name) = field.get("use").and_then(Node::scalar_text) else {
         return;
     };
-    let Some(group) = groups.and_then(|g| g.get(&name)) else {
+    let Some(group) = group_node(groups, catalog, &name) else {
         return;
     };
     let use_span = field.get("use").map(|n| n.span).unwrap_or(field.span);
@@ -378,8 +402,15 @@ fn list_ids(node: Option<&Node>) -> Vec<String> {
 }
 
 /// Dotted paths of every field written in the base (groups used by `use:` included).
-fn field_paths(base: &Node) -> Vec<String> {
-    fn walk(prefix: &str, fields: Option<&Node>, groups: Option<&Node>, out: &mut Vec<String>, depth: usize) {
+fn field_paths(base: &Node, catalog: &CatalogGroups<'_>) -> Vec<String> {
+    fn walk(
+        prefix: &str,
+        fields: Option<&Node>,
+        groups: Option<&Node>,
+        catalog: &CatalogGroups<'_>,
+        out: &mut Vec<String>,
+        depth: usize,
+    ) {
         if depth > 16 {
             return;
         }
@@ -394,15 +425,15 @@ fn field_paths(base: &Node) -> Vec<String> {
             };
             let children = field.get("fields").or_else(|| {
                 let name = field.get("use").and_then(Node::scalar_text)?;
-                groups?.get(&name)?.get("fields")
+                group_node(groups, catalog, &name)?.get("fields")
             });
-            walk(&path, children, groups, out, depth + 1);
+            walk(&path, children, groups, catalog, out, depth + 1);
             out.push(path);
         }
     }
     let mut out = Vec::new();
     for step in base.get("steps").and_then(Node::as_seq).unwrap_or(&[]) {
-        walk("", step.get("fields"), base.get("groups"), &mut out, 0);
+        walk("", step.get("fields"), base.get("groups"), catalog, &mut out, 0);
     }
     out
 }

@@ -57,6 +57,16 @@ fn id_regex() -> &'static Regex {
     RE.get_or_init(|| Regex::new("^[a-z][a-z0-9_]*$").expect("static regex"))
 }
 
+fn fim_id_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(spec::FIM_ID_PATTERN).expect("static regex"))
+}
+
+fn fim_version_regex() -> &'static Regex {
+    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| Regex::new(spec::FIM_VERSION_PATTERN).expect("static regex"))
+}
+
 fn version_regex() -> &'static Regex {
     static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
     RE.get_or_init(|| {
@@ -408,8 +418,9 @@ impl<'d> Reader<'d> {
 
     // ---------------------------------------------------------------- documents
 
-    /// Reads a service file (or a merged overlay) into a [`Service`].
-    pub fn service(&mut self, node: &Node, tenant: Option<String>) -> Option<Service> {
+    /// Reads a service file (or a merged overlay) into a [`Service`]. A `use:` finds the
+    /// service's own groups first, then the `catalog`'s.
+    pub fn service(&mut self, node: &Node, tenant: Option<String>, catalog: &CatalogGroups<'_>) -> Option<Service> {
         let e = self.entries(node, &spec::SERVICE, false)?;
         // Languages first: every text read afterwards is checked for its translations.
         let mut languages = vec!["de".to_string()];
@@ -439,7 +450,7 @@ impl<'d> Reader<'d> {
                 lists.insert(name, options);
             }
         }
-        let mut groups = Groups::new(e.get("groups"), self);
+        let mut groups = Groups::new(e.get("groups"), catalog, self);
 
         let mut steps = Vec::new();
         if let Some(n) = e.get("steps") {
@@ -505,6 +516,27 @@ impl<'d> Reader<'d> {
             tests,
             span: id_node.map_or(node.span, |n| n.span),
         })
+    }
+
+    /// Reads the catalog's group files on their own, so a mistake in one is reported even if
+    /// no service uses it. Inside them, `use:` finds only other catalog groups, and a choice
+    /// has its `options` (a group file has no `lists`).
+    pub fn catalog_groups(&mut self, catalog: &CatalogGroups<'_>) -> Vec<CatalogGroup> {
+        let mut groups = Groups::new(None, catalog, self);
+        let no_lists = BTreeMap::new();
+        let mut out = Vec::new();
+        for (name, node) in &catalog.nodes {
+            if let Some(read) = groups.use_group(name, node, self, &no_lists) {
+                out.push(CatalogGroup {
+                    name: name.clone(),
+                    label: read.used.label,
+                    fim: read.used.fim,
+                    fields: read.fields,
+                    span: node.get("group").map_or(node.span, |n| n.span),
+                });
+            }
+        }
+        out
     }
 
     pub fn tenant(&mut self, node: &Node) -> Option<Tenant> {
@@ -675,6 +707,84 @@ impl<'d> Reader<'d> {
         None
     }
 
+    /// Reads `fim: { id: F60000001, version: "1.0" }`.
+    fn fim(&mut self, node: &Node) -> Option<FimRef> {
+        let e = self.entries(node, &spec::FIM, false)?;
+        let id = e.get("id").and_then(|n| self.fim_id(n));
+        let version = e.get("version").and_then(|n| self.fim_version(n));
+        Some(FimRef {
+            id: id?,
+            version: version?,
+        })
+    }
+
+    fn fim_id(&mut self, node: &Node) -> Option<String> {
+        let text = match &node.kind {
+            NodeKind::Int(_) => node.scalar_text()?,
+            _ => self.string(node)?,
+        };
+        if fim_id_regex().is_match(&text) {
+            return Some(text);
+        }
+        // Copied with a space or a dash, or in small letters: the id it surely means.
+        let compact: String = text
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_uppercase();
+        let help = if fim_id_regex().is_match(&compact) {
+            did_you_mean(&compact)
+        } else {
+            Msg::new(
+                "Übernehmen Sie die Kennung aus dem FIM-Katalog, z. B. `F60000001` für ein Datenfeld oder `G60000086` für eine Datenfeldgruppe.",
+                "copy the id from the FIM catalogue, e.g. `F60000001` for a data field or `G60000086` for a data field group",
+            )
+        };
+        self.diags.error_help(
+            Code::InvalidValue,
+            node.span,
+            Msg::new(
+                format!("`{text}` ist keine FIM-Kennung: erwartet sind ein Großbuchstabe und Ziffern."),
+                format!("`{text}` is not a FIM id: expected a capital letter and digits"),
+            ),
+            help,
+        );
+        None
+    }
+
+    fn fim_version(&mut self, node: &Node) -> Option<String> {
+        // Unquoted, YAML reads `1.10` as the number 1.1: a version must be a string.
+        let (text, quoted) = match &node.kind {
+            NodeKind::Int(_) | NodeKind::Float(_) => (node.scalar_text()?, false),
+            _ => (self.string(node)?, true),
+        };
+        if quoted && fim_version_regex().is_match(&text) {
+            return Some(text);
+        }
+        let bare = text.trim().trim_start_matches(['v', 'V']);
+        let proposal = if fim_version_regex().is_match(bare) {
+            bare.to_string()
+        } else if !bare.is_empty() && bare.chars().all(|c| c.is_ascii_digit()) {
+            format!("{bare}.0")
+        } else {
+            "1.0".to_string()
+        };
+        let message = if quoted {
+            Msg::new(
+                format!("`{text}` ist keine FIM-Version: erwartet ist z. B. \"1.0\" oder \"1.2.3\"."),
+                format!("`{text}` is not a FIM version: expected e.g. \"1.0\" or \"1.2.3\""),
+            )
+        } else {
+            Msg::new(
+                format!("Die FIM-Version `{text}` gehört in Anführungszeichen: Ohne sie liest YAML eine Zahl (aus 1.10 würde 1.1)."),
+                format!("the FIM version `{text}` must be quoted: without quotes YAML reads a number (1.10 would become 1.1)"),
+            )
+        };
+        self.diags
+            .error_help(Code::InvalidValue, node.span, message, did_you_mean(&format!("\"{proposal}\"")));
+        None
+    }
+
     fn leika(&mut self, node: &Node) -> Option<String> {
         let text = match &node.kind {
             NodeKind::Int(_) => node.scalar_text()?,
@@ -812,7 +922,7 @@ impl<'d> Reader<'d> {
             Some(t) => self.field_kind(t, &e, lists, groups),
             None => None,
         };
-        let Some(kind) = kind else {
+        let Some((kind, uses)) = kind else {
             if let Some(id) = id {
                 self.unreadable.insert(id);
             }
@@ -821,10 +931,7 @@ impl<'d> Reader<'d> {
         let label = match label {
             Some(l) => l,
             None => {
-                let group_label = match (&kind, e.get("use").and_then(Node::as_str)) {
-                    (FieldKind::Group { .. } | FieldKind::Repeat { .. }, Some(g)) => groups.label(g),
-                    _ => None,
-                };
+                let group_label = uses.as_ref().and_then(|g| g.label.clone());
                 let misspelt = e.node.as_map().is_some_and(|m| {
                     m.iter().any(|(k, _)| {
                         k.as_str()
@@ -860,6 +967,8 @@ impl<'d> Reader<'d> {
             visible_if: e.get("visible_if").and_then(|n| self.expr(n)),
             constraints,
             autocomplete: e.get("autocomplete").and_then(|n| self.string(n)),
+            fim: e.get("fim").and_then(|n| self.fim(n)),
+            uses,
             kind,
             span: id_node.map_or(node.span, |n| n.span),
         })
@@ -910,8 +1019,9 @@ impl<'d> Reader<'d> {
         e: &Entries<'_>,
         lists: &BTreeMap<String, Vec<ChoiceOption>>,
         groups: &mut Groups,
-    ) -> Option<FieldKind> {
-        Some(match type_name {
+    ) -> Option<(FieldKind, Option<UsedGroup>)> {
+        let mut uses = None;
+        let kind = match type_name {
             "text" => FieldKind::Text,
             "textarea" => FieldKind::Textarea,
             "integer" => FieldKind::Integer,
@@ -1033,7 +1143,13 @@ impl<'d> Reader<'d> {
                     }
                     (Some(u), None) => {
                         let name = self.string(u)?;
-                        groups.fields(&name, u, self, lists).unwrap_or_default()
+                        match groups.use_group(&name, u, self, lists) {
+                            Some(read) => {
+                                uses = Some(read.used);
+                                read.fields
+                            }
+                            None => Vec::new(),
+                        }
                     }
                     (None, Some(f)) => self.fields(f, lists, groups),
                     (None, None) => {
@@ -1072,7 +1188,8 @@ impl<'d> Reader<'d> {
                 }
             }
             _ => return None,
-        })
+        };
+        Some((kind, uses))
     }
 
     /// Reports a reference to something that is not defined. `none_de` is the German
@@ -1646,19 +1763,42 @@ impl<'d> Reader<'d> {
     }
 }
 
-/// A shared group as read: its fields and its label.
-type ReadGroup = (Vec<Field>, Option<Text>);
+/// The catalog's field groups (group files, `group: <name>`), by name, for `use:` in any
+/// service or overlay. Each node is the whole file: `group`, `label`, `fim`, `fields`.
+#[derive(Debug, Default)]
+pub(crate) struct CatalogGroups<'n> {
+    pub nodes: BTreeMap<String, &'n Node>,
+    /// Group files whose YAML could not be read, by the name on their `group:` line, with
+    /// their path: a `use:` of one says so rather than that there is no such group.
+    pub unreadable: BTreeMap<String, String>,
+}
 
-/// Shared field groups (`groups:`), read when first used so `use:` can expand them, with a
-/// guard against a group that uses itself.
+/// Where a group is defined: under the service's `groups:` or in a group file of the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Scope {
+    Service,
+    Catalog,
+}
+
+/// A group as read: its fields (expanded), and what a field that uses it records.
+#[derive(Clone)]
+struct ReadGroup {
+    fields: Vec<Field>,
+    used: UsedGroup,
+}
+
+/// The field groups a service can `use:`: its own (`groups:`), which shadow the catalog's of
+/// the same name, then the catalog's. Each is read when first used, with a guard against a
+/// group that uses itself.
 struct Groups<'n> {
     nodes: BTreeMap<String, &'n Node>,
-    read: HashMap<String, Option<ReadGroup>>,
-    reading: Vec<String>,
+    catalog: &'n CatalogGroups<'n>,
+    read: HashMap<(Scope, String), Option<ReadGroup>>,
+    reading: Vec<(Scope, String)>,
 }
 
 impl<'n> Groups<'n> {
-    fn new(node: Option<&'n Node>, reader: &mut Reader<'_>) -> Self {
+    fn new(node: Option<&'n Node>, catalog: &'n CatalogGroups<'n>, reader: &mut Reader<'_>) -> Self {
         let mut nodes = BTreeMap::new();
         if let Some(node) = node {
             for (k, v) in reader.map(node) {
@@ -1669,41 +1809,46 @@ impl<'n> Groups<'n> {
         }
         Self {
             nodes,
+            catalog,
             read: HashMap::new(),
             reading: Vec::new(),
         }
     }
 
-    fn label(&self, name: &str) -> Option<Text> {
-        self.read
-            .get(name)
-            .and_then(|r| r.as_ref())
-            .and_then(|(_, label)| label.clone())
+    /// Whether the group being read now is a catalog group: inside one, `use:` sees only the
+    /// catalog, so a shared group means the same in every service.
+    fn in_catalog(&self) -> bool {
+        self.reading.last().is_some_and(|(scope, _)| *scope == Scope::Catalog)
     }
 
-    fn fields(
+    fn find(&self, name: &str) -> Option<(Scope, &'n Node)> {
+        if !self.in_catalog()
+            && let Some(node) = self.nodes.get(name)
+        {
+            return Some((Scope::Service, node));
+        }
+        self.catalog.nodes.get(name).map(|node| (Scope::Catalog, *node))
+    }
+
+    /// The group `name`, named by the `use:` at `at`, read (once) and expanded.
+    fn use_group(
         &mut self,
         name: &str,
         at: &Node,
         reader: &mut Reader<'_>,
         lists: &BTreeMap<String, Vec<ChoiceOption>>,
-    ) -> Option<Vec<Field>> {
-        if let Some(done) = self.read.get(name) {
-            return done.as_ref().map(|(f, _)| f.clone());
-        }
-        let Some(node) = self.nodes.get(name).copied() else {
-            let known: Vec<String> = self.nodes.keys().cloned().collect();
-            reader.unknown_reference(
-                at,
-                name,
-                "keine Feldgruppe",
-                "field group",
-                known.iter().map(String::as_str),
-            );
+    ) -> Option<ReadGroup> {
+        let Some((scope, node)) = self.find(name) else {
+            self.unknown(name, at, reader);
             return None;
         };
-        if self.reading.iter().any(|g| g == name) {
-            let chain = format!("{} → {name}", self.reading.join(" → "));
+        let key = (scope, name.to_string());
+        if let Some(done) = self.read.get(&key) {
+            return done.clone();
+        }
+        if self.reading.contains(&key) {
+            let chain: Vec<&str> = self.reading.iter().map(|(_, n)| n.as_str()).collect();
+            let chain = format!("{} → {name}", chain.join(" → "));
             reader.diags.error_help(
                 Code::InvalidValue,
                 at.span,
@@ -1718,30 +1863,68 @@ impl<'n> Groups<'n> {
             );
             return None;
         }
-        self.reading.push(name.to_string());
-        let result = reader.entries(node, &spec::GROUP, false).map(|e| {
+        // A group file has no lists: its choices give their `options`.
+        let no_lists = BTreeMap::new();
+        let (obj, lists) = match scope {
+            Scope::Service => (&spec::GROUP, lists),
+            Scope::Catalog => (&spec::CATALOG_GROUP, &no_lists),
+        };
+        self.reading.push(key.clone());
+        let result = reader.entries(node, obj, false).map(|e| {
             let fields = e
                 .get("fields")
                 .map(|f| reader.fields(f, lists, self))
                 .unwrap_or_default();
-            let label = e.get("label").and_then(|l| reader.text(l));
-            (fields, label)
+            let used = UsedGroup {
+                name: name.to_string(),
+                label: e.get("label").and_then(|l| reader.text(l)),
+                fim: e.get("fim").and_then(|n| reader.fim(n)),
+                shared: scope == Scope::Catalog,
+            };
+            ReadGroup { fields, used }
         });
         self.reading.pop();
-        let fields = result.as_ref().map(|(f, _)| f.clone());
-        self.read.insert(name.to_string(), result);
-        fields
+        self.read.insert(key, result.clone());
+        result
     }
 
+    fn unknown(&self, name: &str, at: &Node, reader: &mut Reader<'_>) {
+        if let Some(path) = self.catalog.unreadable.get(name) {
+            reader.diags.error_help(
+                Code::UnknownReference,
+                at.span,
+                Msg::new(
+                    format!("Die Feldgruppe `{name}` des Katalogs hat Fehler, die ihre Datei unlesbar machen."),
+                    format!("the catalog's field group `{name}` has errors that keep its file from being read"),
+                ),
+                Msg::new(
+                    format!("Beheben Sie zuerst die Fehler in {path} (dort gemeldet)."),
+                    format!("fix the errors in {path} first (reported there)"),
+                ),
+            );
+            return;
+        }
+        let mut known: Vec<&str> = Vec::new();
+        if !self.in_catalog() {
+            known.extend(self.nodes.keys().map(String::as_str));
+        }
+        known.extend(self.catalog.nodes.keys().map(String::as_str));
+        known.sort_unstable();
+        known.dedup();
+        reader.unknown_reference(at, name, "keine Feldgruppe", "field group", known);
+    }
+
+    /// Reads the service's own groups that no field used, so their mistakes are reported too.
+    /// (The catalog's groups are read on their own, by [`Reader::catalog_groups`].)
     fn read_unused(&mut self, reader: &mut Reader<'_>, lists: &BTreeMap<String, Vec<ChoiceOption>>) {
         let unused: Vec<(String, &'n Node)> = self
             .nodes
             .iter()
-            .filter(|(name, _)| !self.read.contains_key(*name))
+            .filter(|(name, _)| !self.read.contains_key(&(Scope::Service, (*name).clone())))
             .map(|(n, v)| (n.clone(), *v))
             .collect();
         for (name, node) in unused {
-            self.fields(&name, node, reader, lists);
+            self.use_group(&name, node, reader, lists);
         }
     }
 }

@@ -36,6 +36,10 @@ pub enum Ty {
     Size,
     /// A number of days, written `180d`.
     Days,
+    /// A FIM element id: a capital letter and digits, e.g. `F60000001`.
+    FimId,
+    /// A FIM element version, quoted: `"1.0"` or `"1.2.3"`.
+    FimVersion,
     /// One of the given words.
     Enum(&'static [&'static str]),
     List(&'static Ty),
@@ -325,8 +329,8 @@ pub static FIELD: Obj = Obj {
         key(
             "use",
             Ty::Str,
-            "Name einer Feldgruppe unter `groups` (group, repeat), statt eigener `fields`.",
-            "Name of a field group under `groups` (group, repeat), instead of own `fields`.",
+            "Name einer Feldgruppe unter `groups` oder des Katalogs (group, repeat), statt eigener `fields`.",
+            "Name of a field group under `groups` or of the catalog (group, repeat), instead of own `fields`.",
         ),
         key(
             "fields",
@@ -351,6 +355,38 @@ pub static FIELD: Obj = Obj {
             Ty::Text,
             "Bezeichnung eines Eintrags, z. B. „Person“ (repeat).",
             "Name of one entry, e.g. “Person” (repeat).",
+        ),
+        key(
+            "fim",
+            Ty::Obj(&FIM),
+            "Das FIM-Datenfeld (bei `group`: die Datenfeldgruppe), für das das Feld steht; ein Import aus XDatenfelder trägt es ein.",
+            "The FIM data field (for a `group`: the data field group) the field stands for; an import from XDatenfelder fills it in.",
+        ),
+    ],
+};
+
+/// The pattern of a FIM element id (`F60000001`, `G60000086`).
+pub const FIM_ID_PATTERN: &str = "^[A-Z][0-9]+$";
+/// The pattern of a FIM element version (`1.0`, `1.2.3`).
+pub const FIM_VERSION_PATTERN: &str = "^[0-9]+\\.[0-9]+(\\.[0-9]+)?$";
+
+pub static FIM: Obj = Obj {
+    name: "fim",
+    what_de: "FIM-Bezug",
+    what_en: "FIM reference",
+    base: None,
+    keys: &[
+        req(
+            "id",
+            Ty::FimId,
+            "Kennung des FIM-Elements: ein Großbuchstabe und Ziffern, z. B. `F60000001` (Datenfeld) oder `G60000086` (Datenfeldgruppe).",
+            "Id of the FIM element: a capital letter and digits, e.g. `F60000001` (data field) or `G60000086` (data field group).",
+        ),
+        req(
+            "version",
+            Ty::FimVersion,
+            "Version des FIM-Elements, in Anführungszeichen, z. B. `\"1.0\"` oder `\"1.2.3\"`.",
+            "Version of the FIM element, quoted, e.g. `\"1.0\"` or `\"1.2.3\"`.",
         ),
     ],
 };
@@ -388,6 +424,12 @@ pub static GROUP: Obj = Obj {
             "Überschrift der Gruppe, wenn ein Feld sie ohne eigene Beschriftung verwendet.",
             "Heading of the group, when a field uses it without a label of its own.",
         ),
+        key(
+            "fim",
+            Ty::Obj(&FIM),
+            "Die FIM-Datenfeldgruppe, für die die Gruppe steht.",
+            "The FIM data field group the group stands for.",
+        ),
         req(
             "fields",
             Ty::List(&Ty::Obj(&FIELD)),
@@ -395,6 +437,20 @@ pub static GROUP: Obj = Obj {
             "The group's fields.",
         ),
     ],
+};
+
+/// A field group of the whole catalog, in a file of its own (`forms/gruppen/anschrift.yaml`).
+pub static CATALOG_GROUP: Obj = Obj {
+    name: "catalog_group",
+    what_de: "Feldgruppe des Katalogs",
+    what_en: "catalog field group",
+    base: Some(&GROUP),
+    keys: &[req(
+        "group",
+        Ty::Id,
+        "Name der Gruppe, eindeutig im Katalog; Dienste verwenden sie mit `use: <name>`.",
+        "The group's name, unique in the catalog; services use it with `use: <name>`.",
+    )],
 };
 
 pub static STEP: Obj = Obj {
@@ -1167,6 +1223,8 @@ pub static ALL: &[&Obj] = &[
     &FIELD,
     &ADDED_FIELD,
     &GROUP,
+    &CATALOG_GROUP,
+    &FIM,
     &STEP,
     &ADDED_STEP,
     &COMPUTED,
@@ -1186,7 +1244,8 @@ pub static ALL: &[&Obj] = &[
     &THEME,
 ];
 
-/// The JSON Schema (draft 2020-12) of a service file: a service, an overlay or a tenant.
+/// The JSON Schema (draft 2020-12) of a catalog file: a service, an overlay, a tenant or a
+/// catalog field group.
 pub fn json_schema() -> Value {
     let mut defs = Map::new();
     for obj in ALL {
@@ -1208,11 +1267,12 @@ pub fn json_schema() -> Value {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://baukasten.example/schema/dsl.json",
         "title": "Baukasten service definition",
-        "description": "Ein Dienst, ein Overlay einer Kommune (`extends`) oder eine Kommune (tenant.yaml). / A service, a municipality overlay (`extends`) or a municipality (tenant.yaml).",
+        "description": "Ein Dienst, ein Overlay einer Kommune (`extends`), eine Kommune (tenant.yaml) oder eine Feldgruppe des Katalogs (`group`). / A service, a municipality overlay (`extends`), a municipality (tenant.yaml) or a catalog field group (`group`).",
         "anyOf": [
             {"$ref": "#/$defs/service"},
             {"$ref": "#/$defs/overlay"},
-            {"$ref": "#/$defs/tenant"}
+            {"$ref": "#/$defs/tenant"},
+            {"$ref": "#/$defs/catalog_group"}
         ],
         "$defs": defs,
     })
@@ -1261,6 +1321,8 @@ fn ty_schema(ty: &Ty) -> Value {
         ]}),
         Ty::Size => json!({"type": "string", "pattern": "^[0-9]+ ?(B|KB|MB)$"}),
         Ty::Days => json!({"type": "string", "pattern": "^[1-9][0-9]{0,3}d$"}),
+        Ty::FimId => json!({"type": "string", "pattern": FIM_ID_PATTERN}),
+        Ty::FimVersion => json!({"type": "string", "pattern": FIM_VERSION_PATTERN}),
         Ty::Enum(words) => json!({"type": "string", "enum": words}),
         Ty::List(item) => json!({"type": "array", "items": ty_schema(item)}),
         Ty::MapOf(value) => json!({"type": "object", "additionalProperties": ty_schema(value)}),

@@ -1,6 +1,7 @@
 //! Integration tests of the service language: data-driven inputs with snapshots, the JSON
 //! Schema for editors, and property tests that feed broken files to the loader.
 
+mod groups;
 mod inputs;
 mod props;
 mod retention;
