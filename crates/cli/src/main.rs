@@ -66,6 +66,31 @@ enum Command {
         #[command(subcommand)]
         format: ImportFormat,
     },
+    /// Write a service in another format.
+    Export {
+        #[command(subcommand)]
+        format: ExportFormat,
+    },
+}
+
+#[derive(Subcommand)]
+enum ExportFormat {
+    /// A Stammdatenschema in XDatenfelder 3 (XML): groups, fields with their FIM ids (new
+    /// ones from the local range F/G/R/S 90000001…), `anzahl`, types, limits, option lists,
+    /// labels and hints.
+    Xdf3 {
+        /// The service's id, e.g. `bewohnerparkausweis`.
+        service: String,
+        /// The municipality whose version to write (its overlay). Default: the shared service.
+        #[arg(long)]
+        municipality: Option<String>,
+        /// The catalog folder. Default: ./forms
+        #[arg(long)]
+        forms: Option<PathBuf>,
+        /// Where to write the XML (not overwritten if it exists). Default: standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -187,6 +212,18 @@ fn main() -> ExitCode {
         Command::Import {
             format: ImportFormat::Xdf3 { file, out },
         } => xdf_cmd::import(&file, out.as_deref(), lang),
+        Command::Export {
+            format:
+                ExportFormat::Xdf3 {
+                    service,
+                    municipality,
+                    forms,
+                    out,
+                },
+        } => match load(forms, lang) {
+            Ok(loaded) => xdf_cmd::export(&loaded, &service, municipality.as_deref(), out.as_deref(), lang),
+            Err(code) => code,
+        },
         Command::Schema { which: SchemaKind::Dsl } => {
             let schema = baukasten_dsl::spec::json_schema();
             print_or_fail(&format!(

@@ -2,11 +2,14 @@
 //! Stammdatenschema or Datenfeldgruppe (XDatenfelder 3), checked before it is written; what the
 //! clerk still has to do by hand (code lists, rules in prose, what was lost) is printed as
 //! warnings, and is in the file as comments.
+//!
+//! `baukasten export xdf3 SERVICE [--municipality ID] [--forms DIR] [--out FILE]`: a checked
+//! service of the catalog as a Stammdatenschema.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use baukasten_dsl::{Lang, SourceFile, load_catalog};
+use baukasten_dsl::{Lang, Loaded, SourceFile, load_catalog};
 
 fn say(lang: Lang, de: String, en: String) -> String {
     if lang == Lang::De { de } else { en }
@@ -115,6 +118,83 @@ pub fn import(file: &Path, out: Option<&Path>, lang: Lang) -> ExitCode {
                     )
                 )
             );
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn export(loaded: &Loaded, service: &str, municipality: Option<&str>, out: Option<&Path>, lang: Lang) -> ExitCode {
+    if loaded.has_errors() {
+        for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
+            eprint!("{}", d.render(&loaded.sources, lang));
+        }
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "Fehler: der Katalog hat Fehler; exportiert wird nur ein geprüfter Dienst.".into(),
+                "error: the catalog has errors; only a checked service is exported".into()
+            )
+        );
+        return ExitCode::from(1);
+    }
+    let Some(found) = loaded.catalog.service(municipality, service) else {
+        let known: Vec<&str> = loaded
+            .catalog
+            .services
+            .iter()
+            .filter(|s| s.tenant.is_none())
+            .map(|s| s.id.as_str())
+            .collect();
+        let whose = municipality.map(|m| format!(" ({m})")).unwrap_or_default();
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                format!(
+                    "Fehler: den Dienst `{service}`{whose} gibt es nicht; es gibt: {}.",
+                    known.join(", ")
+                ),
+                format!(
+                    "error: there is no service `{service}`{whose}; there are: {}",
+                    known.join(", ")
+                )
+            )
+        );
+        return ExitCode::from(2);
+    };
+    let now = chrono::Utc::now();
+    let header = baukasten_fim::Header {
+        message_id: format!("baukasten-{}-{}", found.id, now.timestamp_micros()),
+        created: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    };
+    let xml = baukasten_fim::write(&baukasten_fim::from_service(found), &header);
+    match out {
+        None => print!("{xml}"),
+        Some(path) => {
+            let target = path.display().to_string();
+            if path.exists() {
+                eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        format!("Fehler: {target} gibt es schon; es wird nicht überschrieben."),
+                        format!("error: {target} exists; it is not overwritten")
+                    )
+                );
+                return ExitCode::from(2);
+            }
+            if let Err(e) = std::fs::write(path, xml) {
+                eprintln!(
+                    "{}",
+                    say(
+                        lang,
+                        format!("Fehler: {target} kann nicht geschrieben werden: {e}"),
+                        format!("error: cannot write {target}: {e}")
+                    )
+                );
+                return ExitCode::from(2);
+            }
         }
     }
     ExitCode::SUCCESS

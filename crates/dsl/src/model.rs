@@ -177,8 +177,9 @@ pub struct Field {
 pub struct FimRef {
     /// The element's id: a capital letter and digits (`F…` a data field, `G…` a group).
     pub id: String,
-    /// The element's version: `1.0` or `1.2.3`.
-    pub version: String,
+    /// The element's version: `1.0` or `1.2.3`; `None` where FIM gives none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// The field group named by a field's `use:`: the service's own (`groups:`) or the catalog's

@@ -711,11 +711,11 @@ impl<'d> Reader<'d> {
     fn fim(&mut self, node: &Node) -> Option<FimRef> {
         let e = self.entries(node, &spec::FIM, false)?;
         let id = e.get("id").and_then(|n| self.fim_id(n));
-        let version = e.get("version").and_then(|n| self.fim_version(n));
-        Some(FimRef {
-            id: id?,
-            version: version?,
-        })
+        let version = match e.get("version") {
+            Some(n) => Some(self.fim_version(n)?),
+            None => None,
+        };
+        Some(FimRef { id: id?, version })
     }
 
     fn fim_id(&mut self, node: &Node) -> Option<String> {
@@ -776,12 +776,20 @@ impl<'d> Reader<'d> {
             )
         } else {
             Msg::new(
-                format!("Die FIM-Version `{text}` gehört in Anführungszeichen: Ohne sie liest YAML eine Zahl (aus 1.10 würde 1.1)."),
-                format!("the FIM version `{text}` must be quoted: without quotes YAML reads a number (1.10 would become 1.1)"),
+                format!(
+                    "Die FIM-Version `{text}` gehört in Anführungszeichen: Ohne sie liest YAML eine Zahl (aus 1.10 würde 1.1)."
+                ),
+                format!(
+                    "the FIM version `{text}` must be quoted: without quotes YAML reads a number (1.10 would become 1.1)"
+                ),
             )
         };
-        self.diags
-            .error_help(Code::InvalidValue, node.span, message, did_you_mean(&format!("\"{proposal}\"")));
+        self.diags.error_help(
+            Code::InvalidValue,
+            node.span,
+            message,
+            did_you_mean(&format!("\"{proposal}\"")),
+        );
         None
     }
 

@@ -382,11 +382,11 @@ pub static FIM: Obj = Obj {
             "Kennung des FIM-Elements: ein Großbuchstabe und Ziffern, z. B. `F60000001` (Datenfeld) oder `G60000086` (Datenfeldgruppe).",
             "Id of the FIM element: a capital letter and digits, e.g. `F60000001` (data field) or `G60000086` (data field group).",
         ),
-        req(
+        key(
             "version",
             Ty::FimVersion,
-            "Version des FIM-Elements, in Anführungszeichen, z. B. `\"1.0\"` oder `\"1.2.3\"`.",
-            "Version of the FIM element, quoted, e.g. `\"1.0\"` or `\"1.2.3\"`.",
+            "Version des FIM-Elements, in Anführungszeichen, z. B. `\"1.0\"` oder `\"1.2.3\"`; fehlt, wo FIM keine nennt.",
+            "Version of the FIM element, quoted, e.g. `\"1.0\"` or `\"1.2.3\"`; left out where FIM gives none.",
         ),
     ],
 };

@@ -4,8 +4,8 @@
 //! data fields instead of typing them.
 //!
 //! The crate is pure: it takes text and returns text, knows no files, no clock and no
-//! network. It does not check a service file; `baukasten-dsl` does that. The other direction
-//! (a Baukasten service to XDatenfelder) is planned.
+//! network. It does not check a service file; `baukasten-dsl` does that. The other direction,
+//! a checked Baukasten service back to XDatenfelder, is [`export::from_service`].
 //!
 //! ```
 //! let xml = r#"<xdf:xdatenfelder.stammdatenschema.0102 xmlns:xdf="urn:xoev-de:fim:standard:xdatenfelder_3.0.0">
@@ -18,11 +18,13 @@
 //! assert_eq!(schema.id, "S60000001");
 //! ```
 
+pub mod export;
 pub mod model;
 pub mod read;
 pub mod service;
 pub mod write;
 
+pub use export::from_service;
 pub use read::{ReadError, ReadErrorKind, read};
 pub use service::{Import, Warning, to_service_yaml};
 pub use write::{Header, write};

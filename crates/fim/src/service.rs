@@ -175,8 +175,9 @@ struct Mapped {
 }
 
 /// Whole input must match, like the language's `pattern`.
-const TIME_PATTERN: &str = "([01][0-9]|2[0-3]):[0-5][0-9]";
-const DATETIME_PATTERN: &str = r"(0[1-9]|[12][0-9]|3[01])\.(0[1-9]|1[0-2])\.[0-9]{4} ([01][0-9]|2[0-3]):[0-5][0-9]";
+pub(crate) const TIME_PATTERN: &str = "([01][0-9]|2[0-3]):[0-5][0-9]";
+pub(crate) const DATETIME_PATTERN: &str =
+    r"(0[1-9]|[12][0-9]|3[01])\.(0[1-9]|1[0-2])\.[0-9]{4} ([01][0-9]|2[0-3]):[0-5][0-9]";
 
 /// The field type a data field becomes, by `feldart` and `datentyp`. The one place that
 /// decides it; `map_field` adds the keys.

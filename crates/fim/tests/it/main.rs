@@ -3,6 +3,7 @@
 mod inputs;
 mod props;
 mod read;
+mod roundtrip;
 mod service;
 mod write;
 
@@ -35,13 +36,7 @@ pub fn input(stem: &str) -> String {
 
 /// Loads a service text with the checker of the language and returns its errors, rendered.
 pub fn check(yaml: &str) -> Vec<String> {
-    // TODO: remove the strip once the language has `fim:` (another branch adds the key).
-    let stripped: String = yaml
-        .lines()
-        .filter(|l| !l.trim_start().starts_with("fim:"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    let loaded = baukasten_dsl::load_catalog(vec![baukasten_dsl::SourceFile::new("forms/import.yaml", stripped)]);
+    let loaded = baukasten_dsl::load_catalog(vec![baukasten_dsl::SourceFile::new("forms/import.yaml", yaml)]);
     loaded
         .diagnostics
         .iter()
