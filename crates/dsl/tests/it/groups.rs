@@ -38,7 +38,7 @@ fn a_field_keeps_the_group_it_used_and_the_fim_ids() {
     let strasse = service.field("neue_wohnung.strasse").unwrap();
     assert_eq!(strasse.fim.as_ref().map(|f| f.id.as_str()), Some("F60000243"));
     let einzug = service.field("einzug").unwrap();
-    assert_eq!(einzug.fim.as_ref().map(|f| f.version.as_str()), Some("2.0.1"));
+    assert_eq!(einzug.fim.as_ref().and_then(|f| f.version.as_deref()), Some("2.0.1"));
     assert!(einzug.uses.is_none());
 
     // The repeat uses the catalog's `person`, and so does the group.
