@@ -6,6 +6,7 @@ mod render;
 mod serve;
 mod store;
 mod user;
+mod xdf;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
