@@ -103,6 +103,11 @@ enum ImportFormat {
         /// Where to write the service file (not overwritten if it exists). Default: standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Put the groups into files of their own in this folder (e.g. `forms/gruppen`), for
+        /// the whole catalog to use; groups already there (same FIM id and version) are used.
+        /// Needs `--out`. Default: the groups stay in the service file.
+        #[arg(long, requires = "out")]
+        groups: Option<PathBuf>,
     },
 }
 
@@ -210,8 +215,8 @@ fn main() -> ExitCode {
             }
         }
         Command::Import {
-            format: ImportFormat::Xdf3 { file, out },
-        } => xdf_cmd::import(&file, out.as_deref(), lang),
+            format: ImportFormat::Xdf3 { file, out, groups },
+        } => xdf_cmd::import(&file, out.as_deref(), groups.as_deref(), lang),
         Command::Export {
             format:
                 ExportFormat::Xdf3 {

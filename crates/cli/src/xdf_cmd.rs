@@ -15,7 +15,7 @@ fn say(lang: Lang, de: String, en: String) -> String {
     if lang == Lang::De { de } else { en }
 }
 
-pub fn import(file: &Path, out: Option<&Path>, lang: Lang) -> ExitCode {
+pub fn import(file: &Path, out: Option<&Path>, groups: Option<&Path>, lang: Lang) -> ExitCode {
     let label = file.display().to_string();
     let text = match std::fs::read(file) {
         Ok(bytes) => match String::from_utf8(bytes) {
@@ -53,6 +53,9 @@ pub fn import(file: &Path, out: Option<&Path>, lang: Lang) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let (Some(dir), Some(out)) = (groups, out) {
+        return import_with_group_files(&label, &schema, out, dir, lang);
+    }
     let import = baukasten_fim::to_service_yaml(&schema);
     let target = out
         .map(|p| p.display().to_string())
@@ -197,5 +200,117 @@ pub fn export(loaded: &Loaded, service: &str, municipality: Option<&str>, out: O
             }
         }
     }
+    ExitCode::SUCCESS
+}
+
+/// The import with its groups as files of the catalog in `dir`: the catalog's groups with the
+/// same FIM id and version are used, new ones written beside them. Everything is checked
+/// together before anything is written.
+fn import_with_group_files(
+    label: &str,
+    schema: &baukasten_fim::model::Schema,
+    out: &Path,
+    dir: &Path,
+    lang: Lang,
+) -> ExitCode {
+    // The group files there now.
+    let mut existing = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut paths: Vec<_> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for path in paths.into_iter().filter(|p| p.extension().is_some_and(|e| e == "yaml")) {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                existing.push(SourceFile::new(path.display().to_string(), text));
+            }
+        }
+    }
+    let known: Vec<baukasten_fim::KnownGroup> = load_catalog(existing.clone())
+        .catalog
+        .groups
+        .iter()
+        .map(|g| baukasten_fim::KnownGroup {
+            name: g.name.clone(),
+            fim_id: g.fim.as_ref().map(|f| f.id.clone()),
+            fim_version: g.fim.as_ref().and_then(|f| f.version.clone()),
+        })
+        .collect();
+    let import = baukasten_fim::to_catalog_files(schema, &known);
+    let mut files = existing;
+    files.push(SourceFile::new(out.display().to_string(), import.service.clone()));
+    let mut writes = vec![(out.to_path_buf(), import.service.clone())];
+    for (name, text) in &import.groups {
+        let path = dir.join(format!("{name}.yaml"));
+        files.push(SourceFile::new(path.display().to_string(), text.clone()));
+        writes.push((path, text.clone()));
+    }
+    let loaded = load_catalog(files);
+    for d in &loaded.diagnostics {
+        eprint!("{}", d.render(&loaded.sources, lang));
+    }
+    if loaded.has_errors() {
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                "Fehler: die erzeugten Dateien bestehen die Prüfung nicht; bitte melden Sie das mit der XML-Datei."
+                    .into(),
+                "error: the files made from it do not pass the check; please report this with the XML file".into()
+            )
+        );
+        return ExitCode::from(1);
+    }
+    for w in &import.warnings {
+        let word = if lang == Lang::De { "Warnung" } else { "warning" };
+        eprintln!("{label}: {word}: {}: {}", w.element, w.message);
+    }
+    if let Some((path, _)) = writes.iter().find(|(p, _)| p.exists()) {
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                format!("Fehler: {} gibt es schon; es wird nicht überschrieben.", path.display()),
+                format!("error: {} exists; it is not overwritten", path.display())
+            )
+        );
+        return ExitCode::from(2);
+    }
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("{}: {e}", dir.display());
+        return ExitCode::from(2);
+    }
+    for (path, text) in &writes {
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!(
+                "{}",
+                say(
+                    lang,
+                    format!("Fehler: {} kann nicht geschrieben werden: {e}", path.display()),
+                    format!("error: cannot write {}: {e}", path.display())
+                )
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let names: Vec<String> = writes.iter().map(|(p, _)| p.display().to_string()).collect();
+    let reused = known
+        .iter()
+        .filter(|k| import.service.contains(&format!("use: {}\n", k.name)))
+        .count();
+    eprintln!(
+        "{}",
+        say(
+            lang,
+            format!(
+                "geschrieben: {} ({} Hinweise zum Nacharbeiten; {reused} Gruppen des Katalogs übernommen).",
+                names.join(", "),
+                import.warnings.len(),
+            ),
+            format!(
+                "wrote {} ({} things to finish by hand; {reused} groups of the catalog used).",
+                names.join(", "),
+                import.warnings.len(),
+            )
+        )
+    );
     ExitCode::SUCCESS
 }

@@ -26,5 +26,5 @@ pub mod write;
 
 pub use export::from_service;
 pub use read::{ReadError, ReadErrorKind, read};
-pub use service::{Import, Warning, to_service_yaml};
+pub use service::{CatalogImport, Import, KnownGroup, Warning, to_catalog_files, to_service_yaml};
 pub use write::{Header, write};

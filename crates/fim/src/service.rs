@@ -47,6 +47,7 @@ pub fn to_service_yaml(schema: &Schema) -> Import {
     registry.collect(&schema.elements);
 
     let mut w = Writer {
+        inline_lists: false,
         out: String::new(),
         warnings: Vec::new(),
         registry: &registry,
@@ -57,6 +58,61 @@ pub fn to_service_yaml(schema: &Schema) -> Import {
     w.steps(schema);
     Import {
         yaml: w.out,
+        warnings: w.warnings,
+    }
+}
+
+/// A group of the catalog the import may use instead of writing it again: one already in a
+/// group file, known by its FIM id and version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownGroup {
+    pub name: String,
+    pub fim_id: Option<String>,
+    pub fim_version: Option<String>,
+}
+
+/// An import whose groups go into files of the catalog's own (`forms/gruppen/<name>.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogImport {
+    /// The service file, using the groups by name.
+    pub service: String,
+    /// New group files: the group's name and the file's text. Groups the catalog has already
+    /// (same FIM id and version) are used, not written again.
+    pub groups: Vec<(String, String)>,
+    pub warnings: Vec<Warning>,
+}
+
+/// Like [`to_service_yaml`], with each group in a file of its own for the whole catalog to
+/// use. `known` are the catalog's groups: one with the same FIM id and version is used as it
+/// is; no new group takes the name of a known one.
+pub fn to_catalog_files(schema: &Schema, known: &[KnownGroup]) -> CatalogImport {
+    let mut registry = Registry::default();
+    for k in known {
+        registry.names_of_groups.0.insert(k.name.clone());
+        if let Some(id) = &k.fim_id {
+            registry
+                .group_names
+                .insert((id.clone(), k.fim_version.clone()), k.name.clone());
+        }
+    }
+    registry.collect(&schema.elements);
+    let mut w = Writer {
+        inline_lists: true,
+        out: String::new(),
+        warnings: Vec::new(),
+        registry: &registry,
+    };
+    let mut groups = Vec::new();
+    for (group, name) in &registry.groups {
+        w.out.clear();
+        w.group_file(group, name);
+        groups.push((name.clone(), std::mem::take(&mut w.out)));
+    }
+    w.header(schema);
+    w.steps(schema);
+    CatalogImport {
+        service: w.out,
+        groups,
         warnings: w.warnings,
     }
 }
@@ -428,6 +484,9 @@ fn accept_word(media_type: &str) -> Option<&'static str> {
 // ------------------------------------------------------------------ the text
 
 struct Writer<'r, 's> {
+    /// Code lists as inline `options: []` to fill, not as `lists:` of the service: group files
+    /// of the catalog have no lists of their own.
+    inline_lists: bool,
     out: String,
     warnings: Vec<Warning>,
     registry: &'r Registry<'s>,
@@ -542,6 +601,38 @@ impl Writer<'_, '_> {
                     list.reference()
                 ),
             );
+        }
+    }
+
+    /// A group as a file of the catalog: `group: <name>`, its label, FIM id and fields.
+    fn group_file(&mut self, group: &Group, name: &str) {
+        self.comment(
+            0,
+            &format!(
+                "Aus FIM übernommen: Datenfeldgruppe {}. Jeder Dienst des Katalogs kann sie mit \
+                 `use: {name}` verwenden; wer ihre Felder ändert, ändert die Daten aller dieser Dienste.",
+                versioned_name(&group.id, group.version.as_deref(), &group.name)
+            ),
+        );
+        self.rules(0, &group.rules);
+        if let Some(hint) = &group.hint {
+            self.comment(0, &format!("Hilfetext aus FIM: {hint}"));
+        }
+        self.line(0, &format!("group: {name}"));
+        self.line(
+            0,
+            &format!("label: {}", scalar(group.label.as_ref().unwrap_or(&group.name))),
+        );
+        self.line(0, &fim_key(&group.id, group.version.as_deref()));
+        if group.items.is_empty() {
+            self.line(0, "fields: []");
+            self.warn(&group.id, "the group has no elements");
+            return;
+        }
+        self.line(0, "fields:");
+        let mut names = Names::default();
+        for item in &group.items {
+            self.item(2, item, &mut names);
         }
     }
 
@@ -701,7 +792,22 @@ impl Writer<'_, '_> {
 
     fn field(&mut self, indent: usize, id: &str, field: &Field, required: bool) {
         let inner = indent + 2;
-        let mapped = map_field(field, self.registry);
+        let mut mapped = map_field(field, self.registry);
+        if self.inline_lists
+            && let Some(list) = &field.code_list
+            && let Some(entry) = mapped.keys.iter_mut().find(|(k, _)| *k == "list")
+        {
+            *entry = ("options", "[]".into());
+            mapped.comments.push(format!(
+                "TODO: Codeliste {} als `options:` eintragen. Bis dahin bietet das Auswahlfeld \
+                 nichts zur Auswahl an.",
+                list.reference()
+            ));
+            mapped.warnings.push(format!(
+                "the code list {} must be filled in as the field's `options:`",
+                list.reference()
+            ));
+        }
         self.rules(indent, &field.rules);
         for comment in &mapped.comments {
             self.comment(indent, comment);

@@ -112,3 +112,62 @@ fn a_catalog_service_is_exported_and_imported_again() {
         stderr(&unknown)
     );
 }
+
+#[test]
+fn with_groups_the_groups_become_catalog_files_that_a_second_import_uses() {
+    let dir = scratch("xdf-groups");
+    let input = repo_root().join("crates/fim/tests/inputs/ok_antrag.xml");
+    let input = input.to_str().unwrap();
+    let first = baukasten(
+        &[
+            "import",
+            "xdf3",
+            input,
+            "--out",
+            "forms/sondernutzung.yaml",
+            "--groups",
+            "forms/gruppen",
+        ],
+        &dir,
+        "en_US.UTF-8",
+    );
+    assert!(first.status.success(), "{}", stderr(&first));
+    let person = std::fs::read_to_string(dir.join("forms/gruppen/natuerliche_person.yaml")).unwrap();
+    assert!(person.contains("group: natuerliche_person\n"), "{person}");
+    assert!(person.contains("fim: { id: G60000001, version: \"1.2\" }"), "{person}");
+    let service = std::fs::read_to_string(dir.join("forms/sondernutzung.yaml")).unwrap();
+    assert!(
+        !service.contains("\ngroups:"),
+        "the groups are not in the service: {service}"
+    );
+    assert!(service.contains("use: natuerliche_person\n"), "{service}");
+    let check = baukasten(&["check"], &dir, "en_US.UTF-8");
+    assert!(check.status.success(), "{}{}", stdout(&check), stderr(&check));
+
+    // A second service from the same schema uses the catalog's groups instead of copying them.
+    let before = std::fs::read_dir(dir.join("forms/gruppen")).unwrap().count();
+    let second = baukasten(
+        &[
+            "import",
+            "xdf3",
+            input,
+            "--out",
+            "other.yaml",
+            "--groups",
+            "forms/gruppen",
+        ],
+        &dir,
+        "en_US.UTF-8",
+    );
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("3 groups of the catalog used"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.join("forms/gruppen")).unwrap().count(),
+        before,
+        "no new group files"
+    );
+}
