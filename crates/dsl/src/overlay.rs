@@ -33,12 +33,7 @@ const REPLACED: &[&str] = &[
 
 /// Merges `overlay` into a copy of `base`. Problems of the overlay itself are reported; the
 /// caller reads and checks the result.
-pub(crate) fn merge(
-    base: &Node,
-    overlay: &Node,
-    reader: &mut Reader<'_>,
-    catalog: &CatalogGroups<'_>,
-) -> Option<Node> {
+pub(crate) fn merge(base: &Node, overlay: &Node, reader: &mut Reader<'_>, catalog: &CatalogGroups<'_>) -> Option<Node> {
     let e = reader.entries(overlay, &spec::OVERLAY, false)?;
     let mut merged = base.clone();
     merged.as_map()?;

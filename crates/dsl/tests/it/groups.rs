@@ -30,7 +30,11 @@ fn a_field_keeps_the_group_it_used_and_the_fim_ids() {
             version: "1.3".into()
         })
     );
-    assert_eq!(wohnung.label.get("de"), "Anschrift", "the group's label, as the field has none");
+    assert_eq!(
+        wohnung.label.get("de"),
+        "Anschrift",
+        "the group's label, as the field has none"
+    );
     let strasse = service.field("neue_wohnung.strasse").unwrap();
     assert_eq!(strasse.fim.as_ref().map(|f| f.id.as_str()), Some("F60000243"));
     let einzug = service.field("einzug").unwrap();
@@ -72,7 +76,12 @@ fn a_problem_in_a_catalog_group_is_reported_once_in_its_file() {
         .iter()
         .filter(|d| d.code.as_str() == "unknown-key")
         .collect();
-    assert_eq!(in_group.len(), 1, "two services use the group: {:?}", loaded.diagnostics);
+    assert_eq!(
+        in_group.len(),
+        1,
+        "two services use the group: {:?}",
+        loaded.diagnostics
+    );
     let file = loaded.sources.get(in_group[0].span.file).unwrap();
     assert_eq!(&*file.path, "forms/gruppen/anschrift.yaml");
     assert_eq!((in_group[0].span.line, in_group[0].span.col), (4, 62));
@@ -82,7 +91,8 @@ fn a_problem_in_a_catalog_group_is_reported_once_in_its_file() {
 fn moving_a_group_into_the_catalog_keeps_the_service_the_same() {
     let own = "service: s\nversion: 1.0.0\ntitle: S\ngroups:\n  anschrift:\n    label: Anschrift\n    fields:\n      - { id: ort, type: text, label: Ort, required: true }\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: wohnung, type: group, use: anschrift }\n";
     let shared_service = "service: s\nversion: 1.0.0\ntitle: S\nsteps:\n  - id: a\n    title: A\n    fields:\n      - { id: wohnung, type: group, use: anschrift }\n";
-    let group = "group: anschrift\nlabel: Anschrift\nfields:\n  - { id: ort, type: text, label: Ort, required: true }\n";
+    let group =
+        "group: anschrift\nlabel: Anschrift\nfields:\n  - { id: ort, type: text, label: Ort, required: true }\n";
     let before = load_catalog(vec![baukasten_dsl::SourceFile::new("forms/s.yaml", own)]);
     let after = load_catalog(vec![
         baukasten_dsl::SourceFile::new("forms/s.yaml", shared_service),
