@@ -166,7 +166,9 @@ pub struct Field {
     /// The field group a `group` or `repeat` field took its fields from with `use:` (its
     /// `fields` are already expanded), so an exporter can write a group used twice once.
     /// `None` for a field with fields of its own, and for one whose group an overlay changed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Not serialised: where the fields came from changes nothing a citizen fills in, so
+    /// moving a service's group into a group file of the catalog keeps the definition's hash.
+    #[serde(skip)]
     pub uses: Option<UsedGroup>,
     #[serde(skip)]
     pub span: Span,
@@ -192,10 +194,7 @@ pub struct UsedGroup {
     pub label: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fim: Option<FimRef>,
-    /// Whether it is a catalog group (from its own file) rather than one under `groups:`. Not
-    /// serialised: moving a service's group into a group file changes nothing a citizen fills
-    /// in, so it keeps the definition's hash.
-    #[serde(skip)]
+    /// Whether it is a catalog group (from its own file) rather than one under `groups:`.
     pub shared: bool,
 }
 

@@ -1919,6 +1919,22 @@ impl<'n> Groups<'n> {
         known.extend(self.catalog.nodes.keys().map(String::as_str));
         known.sort_unstable();
         known.dedup();
+        if known.is_empty() {
+            // Often a single file checked without the catalog's group files.
+            reader.diags.error_help(
+                Code::UnknownReference,
+                at.span,
+                Msg::new(
+                    format!("Es gibt keine Feldgruppe namens `{name}`."),
+                    format!("there is no field group `{name}`"),
+                ),
+                Msg::new(
+                    format!("Legen Sie sie unter `groups:` an oder als Datei des Katalogs (`group: {name}`, z. B. forms/gruppen/{name}.yaml); eine Gruppe des Katalogs findet nur, wer den ganzen Ordner prüft (`baukasten check forms`)."),
+                    format!("define it under `groups:` or as a file of the catalog (`group: {name}`, e.g. forms/gruppen/{name}.yaml); a catalog group is found only when the whole folder is checked (`baukasten check forms`)"),
+                ),
+            );
+            return;
+        }
         reader.unknown_reference(at, name, "keine Feldgruppe", "field group", known);
     }
 

@@ -3,12 +3,14 @@
 //! summary), and render one step as an accessible HTML page. Run it with
 //! `cargo run -p baukasten-example-embed`; it writes the page to `baukasten-example-step.html` in the temp folder.
 //!
-//! The crates do no IO: you read the file, and you pass in today's date.
+//! The crates do no IO: you read the files, and you pass in today's date. A service that
+//! uses the catalog's shared field groups (`use: person`) needs their files (`forms/gruppen/`)
+//! loaded with it.
 
 use std::process::ExitCode;
 
 use baukasten_dsl::model::Service;
-use baukasten_dsl::{Lang, load_service};
+use baukasten_dsl::{Lang, SourceFile, load_catalog};
 use baukasten_engine::{CompiledService, Context};
 use baukasten_render::{Links, Page, Renderer, StepMode};
 use serde_json::json;
@@ -54,21 +56,30 @@ impl Links for MyLinks {
 }
 
 fn main() -> ExitCode {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../forms/bewohnerparkausweis.yaml");
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            eprintln!("cannot read {path}: {e}");
-            return ExitCode::from(2);
+    // The service and the catalog's field groups it uses.
+    let forms = concat!(env!("CARGO_MANIFEST_DIR"), "/../../forms");
+    let mut files = Vec::new();
+    for path in [
+        "bewohnerparkausweis.yaml",
+        "gruppen/person.yaml",
+        "gruppen/anschrift.yaml",
+    ] {
+        match std::fs::read_to_string(format!("{forms}/{path}")) {
+            Ok(text) => files.push(SourceFile::new(format!("forms/{path}"), text)),
+            Err(e) => {
+                eprintln!("cannot read {forms}/{path}: {e}");
+                return ExitCode::from(2);
+            }
         }
-    };
+    }
 
     // 1. Load and check. Diagnostics come with file, line and column.
-    let (service, loaded) = load_service("forms/bewohnerparkausweis.yaml", &text);
+    let loaded = load_catalog(files);
     for d in &loaded.diagnostics {
         eprint!("{}", d.render(&loaded.sources, Lang::En));
     }
-    let Some(service) = service.filter(|_| !loaded.has_errors()) else {
+    let service = loaded.catalog.service(None, "bewohnerparkausweis");
+    let Some(service) = service.filter(|_| !loaded.has_errors()).cloned() else {
         return ExitCode::from(1);
     };
 

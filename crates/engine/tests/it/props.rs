@@ -1,6 +1,7 @@
 //! Property tests: `evaluate` never panics on arbitrary JSON answers, and the request body's
 //! JSON Schema agrees with the server wherever a rule is expressible in JSON Schema.
 
+use baukasten_dsl::{SourceFile, load_catalog};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
@@ -24,9 +25,24 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
     })
 }
 
+/// The catalog's Bewohnerparkausweis, with the catalog's field groups it uses.
 fn catalog_service() -> baukasten_engine::CompiledService {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms/bewohnerparkausweis.yaml");
-    compile(&std::fs::read_to_string(root).expect("the catalog's service"))
+    let forms = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../forms");
+    let read = |path: &str| {
+        let text = std::fs::read_to_string(forms.join(path)).expect("the catalog's file");
+        SourceFile::new(format!("forms/{path}"), text)
+    };
+    let loaded = load_catalog(vec![
+        read("bewohnerparkausweis.yaml"),
+        read("gruppen/person.yaml"),
+        read("gruppen/anschrift.yaml"),
+    ]);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let service = loaded
+        .catalog
+        .service(None, "bewohnerparkausweis")
+        .expect("the service");
+    baukasten_engine::CompiledService::new(service).expect("compiles")
 }
 
 proptest! {
