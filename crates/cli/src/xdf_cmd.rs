@@ -80,7 +80,8 @@ pub fn import(file: &Path, out: Option<&Path>, groups: Option<&Path>, lang: Lang
     }
     for w in &import.warnings {
         let word = if lang == Lang::De { "Warnung" } else { "warning" };
-        eprintln!("{label}: {word}: {}: {}", w.element, w.message);
+        let message = if lang == Lang::De { &w.message_de } else { &w.message };
+        eprintln!("{label}: {word}: {}: {message}", w.element);
     }
     match out {
         None => print!("{}", import.yaml),
@@ -261,7 +262,8 @@ fn import_with_group_files(
     }
     for w in &import.warnings {
         let word = if lang == Lang::De { "Warnung" } else { "warning" };
-        eprintln!("{label}: {word}: {}: {}", w.element, w.message);
+        let message = if lang == Lang::De { &w.message_de } else { &w.message };
+        eprintln!("{label}: {word}: {}: {message}", w.element);
     }
     if let Some((path, _)) = writes.iter().find(|(p, _)| p.exists()) {
         eprintln!(

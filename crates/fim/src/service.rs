@@ -38,7 +38,24 @@ pub struct Import {
 pub struct Warning {
     /// The FIM element concerned: `F60000001`, `G60000001`, `R60000001`, `S60000001`.
     pub element: String,
+    /// In English.
     pub message: String,
+    /// The same in German, for the clerk.
+    pub message_de: String,
+}
+
+/// A message in German and English.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Said {
+    de: String,
+    en: String,
+}
+
+fn said(de: impl Into<String>, en: impl Into<String>) -> Said {
+    Said {
+        de: de.into(),
+        en: en.into(),
+    }
 }
 
 /// Turns a schema into the text of a service file (`forms/<service>.yaml`).
@@ -227,7 +244,7 @@ struct Mapped {
     kind: &'static str,
     keys: Vec<(&'static str, String)>,
     comments: Vec<String>,
-    warnings: Vec<String>,
+    warnings: Vec<Said>,
 }
 
 /// Whole input must match, like the language's `pattern`.
@@ -298,11 +315,10 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                 }
                 m.keys.push(("options", options));
                 if field.code_list.is_some() {
-                    m.warnings.push(
-                        "has both values and a code list; the values were taken, the code list \
-                         reference was left out"
-                            .into(),
-                    );
+                    m.warnings.push(said(
+                        "hat Werte und eine Codeliste; übernommen sind die Werte, der Verweis auf die Codeliste fehlt",
+                        "has both values and a code list; the values were taken, the code list reference was left out",
+                    ));
                 }
             } else if let Some(list) = &field.code_list {
                 m.keys.push(("widget", "select".into()));
@@ -315,8 +331,10 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                      tragen Sie die Möglichkeiten unter `options:` ein."
                         .into(),
                 );
-                m.warnings
-                    .push("a selection without values or a code list; its options must be added".into());
+                m.warnings.push(said(
+                    "ein Auswahlfeld ohne Werte und ohne Codeliste; tragen Sie die Möglichkeiten ein",
+                    "a selection without values or a code list; its options must be added",
+                ));
             }
         }
         Feldart::Input | Feldart::Locked | Feldart::Hidden => {}
@@ -328,8 +346,10 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
              füllen es die Bürger:innen selbst aus."
                 .into(),
         );
-        m.warnings
-            .push("a locked (pre-filled, read-only) field; it was taken as a field the citizen fills in".into());
+        m.warnings.push(said(
+            "ein gesperrtes (vorbefülltes, nicht änderbares) Feld; übernommen als Feld, das die Bürger:innen ausfüllen",
+            "a locked (pre-filled, read-only) field; it was taken as a field the citizen fills in",
+        ));
     }
 
     match field.datentyp {
@@ -339,8 +359,10 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                 "pattern_message",
                 scalar("Bitte geben Sie die Uhrzeit in Stunden und Minuten an, zum Beispiel 14:30."),
             ));
-            m.warnings
-                .push("a time (`time`) became a text field with a pattern for HH:MM".into());
+            m.warnings.push(said(
+                "eine Uhrzeit (`time`) wurde ein Textfeld mit einem Muster für HH:MM",
+                "a time (`time`) became a text field with a pattern for HH:MM",
+            ));
         }
         Datentyp::Datetime if kind == "text" => {
             m.keys.push(("pattern", single_quoted(DATETIME_PATTERN)));
@@ -348,19 +370,20 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                 "pattern_message",
                 scalar("Bitte geben Sie Datum und Uhrzeit an, zum Beispiel 24.12.2026 14:30."),
             ));
-            m.warnings.push(
-                "a date and time (`datetime`) became a text field with a pattern for \
-                 DD.MM.YYYY HH:MM"
-                    .into(),
-            );
+            m.warnings.push(said(
+                "Datum und Uhrzeit (`datetime`) wurden ein Textfeld mit einem Muster für TT.MM.JJJJ HH:MM",
+                "a date and time (`datetime`) became a text field with a pattern for DD.MM.YYYY HH:MM",
+            ));
         }
-        Datentyp::TextLatin if textual => m.warnings.push(
-            "`text_latin` (the characters of DIN 91379) became plain text; the characters are \
-             not checked"
-                .into(),
-        ),
+        Datentyp::TextLatin if textual => m.warnings.push(said(
+            "`text_latin` (die Zeichen nach DIN 91379) wurde einfacher Text; die Zeichen werden nicht geprüft",
+            "`text_latin` (the characters of DIN 91379) became plain text; the characters are not checked",
+        )),
         Datentyp::Obj if kind == "file" => {
-            m.warnings.push("a binary object (`obj`) became a file upload".into());
+            m.warnings.push(said(
+                "ein binäres Objekt (`obj`) wurde ein Datei-Upload",
+                "a binary object (`obj`) became a file upload",
+            ));
         }
         _ => {}
     }
@@ -376,8 +399,9 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                 m.keys.push(("max_length", n.to_string()));
             }
         } else if field.feldart != Feldart::Select {
-            m.warnings.push(format!(
-                "`minLength`/`maxLength` do not apply to a field of type `{kind}`; left out"
+            m.warnings.push(said(
+                format!("`minLength`/`maxLength` passen nicht zu einem Feld vom Typ `{kind}`; weggelassen"),
+                format!("`minLength`/`maxLength` do not apply to a field of type `{kind}`; left out"),
             ));
         }
     }
@@ -398,8 +422,9 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
         } else if kind == "date" && is_iso_date(value) {
             m.keys.push((key, value.clone()));
         } else {
-            m.warnings.push(format!(
-                "`{fim_key}` `{value}` does not fit a field of type `{kind}`; left out"
+            m.warnings.push(said(
+                format!("`{fim_key}` `{value}` passt nicht zu einem Feld vom Typ `{kind}`; weggelassen"),
+                format!("`{fim_key}` `{value}` does not fit a field of type `{kind}`; left out"),
             ));
         }
     }
@@ -408,8 +433,9 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
     if let Some(pattern) = &field.pattern {
         let own = matches!(field.datentyp, Datentyp::Time | Datentyp::Datetime);
         if !textual || own {
-            m.warnings.push(format!(
-                "the pattern `{pattern}` does not apply to a field of type `{kind}`; left out"
+            m.warnings.push(said(
+                format!("das Muster `{pattern}` passt nicht zu einem Feld vom Typ `{kind}`; weggelassen"),
+                format!("the pattern `{pattern}` does not apply to a field of type `{kind}`; left out"),
             ));
         } else if regex::Regex::new(&format!("^(?:{pattern})$")).is_err() || pattern.contains('\n') {
             m.comments.push(format!(
@@ -417,10 +443,7 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                  Sie es als `pattern` mit `pattern_message` neu.",
                 single_quoted(pattern)
             ));
-            m.warnings.push(format!(
-                "the pattern `{pattern}` is not a regular expression Baukasten reads (XML Schema \
-                 syntax?); it must be rewritten by hand"
-            ));
+            m.warnings.push(said(format!("das Muster `{pattern}` ist kein regulärer Ausdruck, den Baukasten liest (XML-Schema-Schreibweise?); schreiben Sie es von Hand neu"), format!("the pattern `{pattern}` is not a regular expression Baukasten reads (XML Schema syntax?); it must be rewritten by hand")));
         } else {
             m.keys.push(("pattern", single_quoted(pattern)));
             m.keys.push((
@@ -437,10 +460,7 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
             match accept_word(media_type) {
                 Some(word) if !accept.contains(&word) => accept.push(word),
                 Some(_) => {}
-                None => m.warnings.push(format!(
-                    "the media type `{media_type}` is not one Baukasten accepts (pdf, jpeg, png, \
-                     tiff, heic, webp); left out"
-                )),
+                None => m.warnings.push(said(format!("den Dateityp `{media_type}` nimmt Baukasten nicht an (pdf, jpeg, png, tiff, heic, webp); weggelassen"), format!("the media type `{media_type}` is not one Baukasten accepts (pdf, jpeg, png, tiff, heic, webp); left out"))),
             }
         }
         if !accept.is_empty() {
@@ -451,20 +471,21 @@ fn map_field(field: &Field, registry: &Registry<'_>) -> Mapped {
                 "TODO: FIM begrenzt die Dateigröße auf {size}; tragen Sie `max_size` (z. B. \
                  `10 MB`) ein."
             ));
-            m.warnings
-                .push(format!("the largest file size `{size}` must be set by hand"));
+            m.warnings.push(said(
+                format!("die größte Dateigröße `{size}` ist von Hand einzutragen"),
+                format!("the largest file size `{size}` must be set by hand"),
+            ));
         }
     }
 
     if field.content.is_some() && field.feldart != Feldart::Label {
-        m.warnings.push("the default value (`inhalt`) was left out".into());
+        m.warnings.push(said(
+            "der Vorgabewert (`inhalt`) wurde weggelassen",
+            "the default value (`inhalt`) was left out",
+        ));
     }
     if matches!(field.vorbefuellung.as_deref(), Some("optional" | "verpflichtend")) {
-        m.warnings.push(
-            "FIM asks for pre-filling (`vorbefuellung`), e.g. from a user account; Baukasten does \
-             not pre-fill"
-                .into(),
-        );
+        m.warnings.push(said("FIM sieht eine Vorbefüllung vor (`vorbefuellung`), etwa aus einem Nutzerkonto; Baukasten befüllt nicht vor", "FIM asks for pre-filling (`vorbefuellung`), e.g. from a user account; Baukasten does not pre-fill"));
     }
     m
 }
@@ -520,10 +541,11 @@ impl Writer<'_, '_> {
         }
     }
 
-    fn warn(&mut self, element: &str, message: impl Into<String>) {
+    fn warn(&mut self, element: &str, message: Said) {
         self.warnings.push(Warning {
             element: element.to_string(),
-            message: message.into(),
+            message: message.en,
+            message_de: message.de,
         });
     }
 
@@ -542,7 +564,10 @@ impl Writer<'_, '_> {
             self.comment(indent, &text);
             self.warn(
                 &rule.id,
-                format!("the rule „{}“ is prose; it must be written by hand", rule.name),
+                said(
+                    format!("die Regel „{}“ ist Prosa; schreiben Sie sie von Hand", rule.name),
+                    format!("the rule „{}“ is prose; it must be written by hand", rule.name),
+                ),
             );
         }
     }
@@ -571,7 +596,13 @@ impl Writer<'_, '_> {
             self.line(0, &format!("description: {}", scalar(hint)));
         }
         if schema.elements.is_empty() {
-            self.warn(&schema.id, "the schema has no elements; the service has nothing to ask");
+            self.warn(
+                &schema.id,
+                said(
+                    "das Schema hat keine Elemente; der Dienst fragt nichts ab",
+                    "the schema has no elements; the service has nothing to ask",
+                ),
+            );
         }
     }
 
@@ -596,9 +627,15 @@ impl Writer<'_, '_> {
             self.line(2, &format!("{name}: []"));
             self.warn(
                 &field.id,
-                format!(
-                    "the code list {} must be filled in under `lists: {name}`",
-                    list.reference()
+                said(
+                    format!(
+                        "die Codeliste {} ist unter `lists: {name}` einzutragen",
+                        list.reference()
+                    ),
+                    format!(
+                        "the code list {} must be filled in under `lists: {name}`",
+                        list.reference()
+                    ),
                 ),
             );
         }
@@ -626,7 +663,10 @@ impl Writer<'_, '_> {
         self.line(0, &fim_key(&group.id, group.version.as_deref()));
         if group.items.is_empty() {
             self.line(0, "fields: []");
-            self.warn(&group.id, "the group has no elements");
+            self.warn(
+                &group.id,
+                said("die Gruppe hat keine Elemente", "the group has no elements"),
+            );
             return;
         }
         self.line(0, "fields:");
@@ -657,7 +697,10 @@ impl Writer<'_, '_> {
             self.line(4, &fim_key(&group.id, group.version.as_deref()));
             if group.items.is_empty() {
                 self.line(4, "fields: []");
-                self.warn(&group.id, "the group has no elements");
+                self.warn(
+                    &group.id,
+                    said("die Gruppe hat keine Elemente", "the group has no elements"),
+                );
             } else {
                 self.line(4, "fields:");
             }
@@ -737,11 +780,7 @@ impl Writer<'_, '_> {
                              Pflichtfelder trotzdem; soll sie wegfallen können, regeln Sie das mit \
                              `visible_if`.",
                         );
-                        self.warn(
-                            &group.id,
-                            "an optional group (0:1): its required fields are required always \
-                             until a `visible_if` says when the group applies",
-                        );
+                        self.warn(&group.id, said("eine optionale Gruppe (0:1): ihre Pflichtfelder sind immer Pflicht, bis ein `visible_if` sagt, wann die Gruppe gilt", "an optional group (0:1): its required fields are required always until a `visible_if` says when the group applies"));
                     }
                     self.line(indent, &format!("- id: {id}"));
                     self.line(inner, "type: group");
@@ -758,7 +797,13 @@ impl Writer<'_, '_> {
                         versioned_name(&field.id, field.version.as_deref(), &field.name)
                     ),
                 );
-                self.warn(&field.id, "a hidden field (set by the system, not asked) was left out");
+                self.warn(
+                    &field.id,
+                    said(
+                        "ein verborgenes Feld (vom Verfahren gesetzt, nicht abgefragt) wurde weggelassen",
+                        "a hidden field (set by the system, not asked) was left out",
+                    ),
+                );
             }
             Element::Field(field) if item.repeats() => {
                 let id = names.unique(&field.name, "feld");
@@ -803,9 +848,15 @@ impl Writer<'_, '_> {
                  nichts zur Auswahl an.",
                 list.reference()
             ));
-            mapped.warnings.push(format!(
-                "the code list {} must be filled in as the field's `options:`",
-                list.reference()
+            mapped.warnings.push(said(
+                format!(
+                    "die Codeliste {} ist als `options:` des Feldes einzutragen",
+                    list.reference()
+                ),
+                format!(
+                    "the code list {} must be filled in as the field's `options:`",
+                    list.reference()
+                ),
             ));
         }
         self.rules(indent, &field.rules);
