@@ -72,6 +72,10 @@ pub struct Config {
     /// submission_api, client_id, client_secret_env, callback_secret_env } }`. The secrets are
     /// read from the environment variables named.
     pub fit_connect: std::collections::BTreeMap<String, baukasten_deliver::FitConnectConfig>,
+    /// The environment variable that holds the secret that signs cookies and forms (32 bytes,
+    /// as 64 hex digits), for several instances that must accept each other's sessions. Unset:
+    /// each data folder keeps its own, made at first start (`data/secret.key`).
+    pub secret_env: Option<String>,
     /// The address under which receivers reach this server, for links to attachments
     /// (default: `http://` and the listening address).
     pub public_url: Option<String>,
@@ -112,6 +116,7 @@ impl Default for Config {
             public_url: None,
             smtp: None,
             fit_connect: Default::default(),
+            secret_env: None,
             require_delivery_targets: false,
         }
     }

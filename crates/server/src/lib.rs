@@ -79,10 +79,19 @@ pub struct Prepared {
 /// Opens the store in `config.data` and publishes the catalog the loader reads.
 pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     std::fs::create_dir_all(&config.data)?;
-    let (store_path, secret_path) = (config.data.join("baukasten.redb"), config.data.join("secret.key"));
-    refuse_lost_store(&store_path, &secret_path)?;
+    // What shows the folder was used: the secret, or, where the secret comes from the
+    // environment, a marker file.
+    let used = match config.secret_env {
+        Some(_) => config.data.join("store.used"),
+        None => config.data.join("secret.key"),
+    };
+    let store_path = config.data.join("baukasten.redb");
+    refuse_lost_store(&store_path, &used)?;
     // The store first: a secret without a store means the store was lost (see above).
     let store: Arc<dyn Store> = Arc::new(RedbStore::open(&store_path)?);
+    if config.secret_env.is_some() && !used.exists() {
+        write_private(&used, b"")?;
+    }
     prepare_with_store(config, loader, store)
 }
 
@@ -90,7 +99,10 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
 /// the cookie secret still lives in `config.data`.
 pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>) -> Result<Prepared, StartError> {
     std::fs::create_dir_all(&config.data)?;
-    let secret = load_or_create_secret(&config.data.join("secret.key"))?;
+    let secret = match &config.secret_env {
+        Some(name) => secret_from_env(name, |n| std::env::var(n).ok()).map_err(StartError::Config)?,
+        None => load_or_create_secret(&config.data.join("secret.key"))?,
+    };
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
     let webhooks = deliveries::webhooks(&config).map_err(StartError::Config)?;
@@ -165,6 +177,27 @@ fn refuse_lost_store(store: &Path, secret: &Path) -> Result<(), StartError> {
         secret.display(),
         secret.display()
     )))
+}
+
+/// The secret from the environment variable `name`: 64 hex digits (32 bytes), as
+/// `openssl rand -hex 32` writes them.
+fn secret_from_env(name: &str, env: impl Fn(&str) -> Option<String>) -> Result<Secret, String> {
+    let value = env(name).ok_or_else(|| format!("secret_env: the environment variable {name} is not set"))?;
+    let value = value.trim();
+    let bytes: Option<Vec<u8>> = (value.len() == 64)
+        .then(|| {
+            (0..64)
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&value[i..i + 2], 16).ok())
+                .collect()
+        })
+        .flatten();
+    match bytes.and_then(|b| <[u8; 32]>::try_from(b).ok()) {
+        Some(key) => Ok(Secret::new(key)),
+        None => Err(format!(
+            "secret_env: {name} must hold 32 bytes as 64 hex digits (e.g. from `openssl rand -hex 32`)"
+        )),
+    }
 }
 
 /// The cookie and CSRF secret lives in the data folder, so sessions survive a restart.
@@ -422,4 +455,36 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         }
     }
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_secret_from_the_environment_is_64_hex_digits_or_refused_with_the_variable() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let env = |value: &'static str| move |n: &str| (n == "S").then(|| value.to_string());
+        assert!(secret_from_env("S", env(hex)).is_ok());
+        let err = secret_from_env("S", env("too short")).err().unwrap();
+        assert!(err.contains("S must hold 32 bytes as 64 hex digits"), "{err}");
+        let not_hex = "zz112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let err = secret_from_env("S", env(not_hex)).err().unwrap();
+        assert!(err.contains("64 hex digits"), "{err}");
+        let err = secret_from_env("OTHER", env(hex)).err().unwrap();
+        assert_eq!(err, "secret_env: the environment variable OTHER is not set");
+        // Two instances with the same variable accept each other's sessions.
+        let (a, b) = (
+            secret_from_env("S", env(hex)).unwrap(),
+            secret_from_env("S", env(hex)).unwrap(),
+        );
+        assert_eq!(b.open_session(&a.sign_session("draft-1")).as_deref(), Some("draft-1"));
+        let other = "ff112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        let c = secret_from_env("S", env(other)).unwrap();
+        assert_eq!(
+            c.open_session(&a.sign_session("draft-1")),
+            None,
+            "another secret refuses it"
+        );
+    }
 }

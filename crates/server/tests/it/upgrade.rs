@@ -373,3 +373,39 @@ steps:
     assert_eq!(in_west["valid"], false, "but it is in UTC-12: {in_west}");
     assert_eq!(in_west["errors"][0]["field"], "datum");
 }
+
+/// With the secret from the environment (several instances), the folder has no `secret.key`;
+/// a marker keeps a lost store from going unnoticed all the same.
+#[test]
+fn with_the_secret_from_the_environment_a_lost_store_is_still_refused() {
+    // SAFETY of the test: set before the server reads it, by this test alone.
+    unsafe {
+        std::env::set_var(
+            "BAUKASTEN_TEST_SECRET",
+            "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+        )
+    };
+    let data = tempfile::tempdir().unwrap();
+    let config = || baukasten_server::Config {
+        data: data.path().to_path_buf(),
+        addr: "127.0.0.1:0".parse().unwrap(),
+        secret_env: Some("BAUKASTEN_TEST_SECRET".into()),
+        ..Default::default()
+    };
+    let files = catalog_files(GOLDEN_V1);
+    let loader: baukasten_server::Loader = std::sync::Arc::new(move || Ok(files.clone()));
+    let prepared = baukasten_server::prepare(config(), loader.clone());
+    assert!(prepared.is_ok(), "a fresh folder starts");
+    drop(prepared);
+    assert!(!data.path().join("secret.key").exists(), "no secret of its own");
+    assert!(data.path().join("store.used").exists());
+    std::fs::remove_file(data.path().join("baukasten.redb")).unwrap();
+    let Err(refused) = baukasten_server::prepare(config(), loader) else {
+        panic!("a server started on a lost store");
+    };
+    let message = refused.to_string();
+    assert!(
+        message.contains("baukasten.redb") && message.contains("store.used"),
+        "{message}"
+    );
+}
