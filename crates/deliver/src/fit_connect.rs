@@ -202,6 +202,15 @@ pub enum CallbackRefused {
     WrongSignature,
 }
 
+/// What a case's event log said ([`FitConnect::events`]).
+#[derive(Debug, Clone, Default)]
+pub struct EventLog {
+    /// The verified entries, as `(submissionId, event)`.
+    pub events: Vec<(String, DeliveryEvent)>,
+    /// Why each entry left out was left out.
+    pub refused: Vec<String>,
+}
+
 /// A submission a callback names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Announcement {
@@ -462,10 +471,12 @@ impl FitConnect {
     /// submission (`submit-submission`, `accept-submission`, `reject-submission`, …), as
     /// `(submissionId, event)`.
     ///
-    /// The entries are Security Event Tokens signed by the destination or the Submission API;
-    /// this release reads them over the authenticated connection to the Submission API and
-    /// does not check those signatures.
-    pub fn events(&self, tenant: &str, case_id: &str) -> Result<Vec<(String, DeliveryEvent)>, String> {
+    /// Each entry is a Security Event Token signed PS512 by the Submission API (its keys at
+    /// `/.well-known/jwks.json`) or by the destination (its key at
+    /// `GET /v1/destinations/{destination}/keys/{kid}`); an entry whose signature does not
+    /// verify with such a key (RSA, at least 4096 bits, for `verify`) is left out, and the
+    /// second list says why.
+    pub fn events(&self, tenant: &str, destination: &str, case_id: &str) -> Result<EventLog, String> {
         let client = self.client(tenant).map_err(|f| f.error)?;
         let token = self.token(tenant, client).map_err(|f| f.error)?;
         let call = Call {
@@ -485,16 +496,95 @@ impl FitConnect {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
-        let mut out = Vec::new();
+        let mut keys = BTreeMap::new();
+        let (mut out, mut refused_entries) = (Vec::new(), Vec::new());
         for entry in entries {
             let Some(token) = entry.as_str() else { continue };
+            if let Err(e) = verify_event(&call, destination, token, &mut keys) {
+                log::warn!("an entry of the event log of case {case_id} is left out: {e}");
+                refused_entries.push(e);
+                continue;
+            }
             match read_event(token) {
                 Some(event) => out.push(event),
                 None => log::warn!("an entry of the event log of case {case_id} cannot be read; skipped"),
             }
         }
-        Ok(out)
+        Ok(EventLog {
+            events: out,
+            refused: refused_entries,
+        })
     }
+}
+
+/// Checks an event log entry's PS512 signature with the key its header names: the
+/// destination's, else one of the Submission API's. Keys fetched are kept in `keys` for the
+/// other entries of the same log.
+fn verify_event(
+    call: &Call<'_>,
+    destination: &str,
+    token: &str,
+    keys: &mut BTreeMap<String, rsa::PublicKey>,
+) -> Result<(), String> {
+    use rsa::signature::Verifier;
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("not a signed token (JWS compact serialisation)".into());
+    };
+    let header: Value = B64
+        .decode(header)
+        .ok()
+        .and_then(|h| serde_json::from_slice(&h).ok())
+        .ok_or("its header is not JSON")?;
+    if header.get("alg").and_then(Value::as_str) != Some("PS512") {
+        return Err(format!(
+            "it is signed with {}, not PS512",
+            header.get("alg").unwrap_or(&Value::Null)
+        ));
+    }
+    let kid = header
+        .get("kid")
+        .and_then(Value::as_str)
+        .ok_or("its header names no key (kid)")?;
+    if !keys.contains_key(kid) {
+        let key = signing_key(call, destination, kid)?;
+        keys.insert(kid.to_string(), key);
+    }
+    let signature = B64.decode(signature).map_err(|_| "its signature is not base64url")?;
+    let signature = rsa::pss::Signature::try_from(signature.as_slice()).map_err(|e| e.to_string())?;
+    rsa::pss::VerifyingKey::<Sha512>::new(keys[kid].clone())
+        .verify(
+            format!("{}.{payload}", token.split('.').next().unwrap_or_default()).as_bytes(),
+            &signature,
+        )
+        .map_err(|_| format!("its signature does not verify with the key {kid}"))
+}
+
+/// The key `kid` that signs event log entries: one of the Submission API's (it signs what it
+/// does itself: `submit-submission`, `delete-submission`, …), else the destination's (the
+/// office signs `accept-submission` and `reject-submission`).
+fn signing_key(call: &Call<'_>, destination: &str, kid: &str) -> Result<rsa::PublicKey, String> {
+    let (status, body) = call.get("/.well-known/jwks.json").map_err(|f| f.error)?;
+    if (200..=299).contains(&status) {
+        let set: Value = serde_json::from_slice(&body).map_err(|e| format!("the key set is not JSON: {e}"))?;
+        let found = set
+            .get("keys")
+            .and_then(Value::as_array)
+            .and_then(|keys| keys.iter().find(|k| k.get("kid").and_then(Value::as_str) == Some(kid)));
+        if let Some(jwk) = found {
+            return crate::jwe::verifying_key(jwk);
+        }
+    }
+    let path = format!("/v1/destinations/{destination}/keys/{kid}");
+    let (status, body) = call.get(&path).map_err(|f| f.error)?;
+    if !(200..=299).contains(&status) {
+        return Err(format!(
+            "neither the Submission API nor the destination knows the key {kid}"
+        ));
+    }
+    let jwk: Value = serde_json::from_slice(&body).map_err(|e| format!("the key {kid} is not JSON: {e}"))?;
+    crate::jwe::verifying_key(&jwk)
 }
 
 /// The submissions a callback body names: `submissions[]` (with their cases), or the older
@@ -525,7 +615,8 @@ pub fn announced(body: &[u8]) -> Result<Vec<Announcement>, String> {
     Ok(out)
 }
 
-/// One entry of an event log (a Security Event Token, RFC 8417): its payload, unverified.
+/// One entry of an event log (a Security Event Token, RFC 8417): its payload, once
+/// [`verify_event`] has checked its signature.
 fn read_event(token: &str) -> Option<(String, DeliveryEvent)> {
     let payload = token.split('.').nth(1)?;
     let payload: Value = serde_json::from_slice(&B64.decode(payload.trim_end_matches('=')).ok()?).ok()?;

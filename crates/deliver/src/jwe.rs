@@ -135,6 +135,37 @@ impl EncryptionKey {
     }
 }
 
+/// A key that verifies signatures (the event log's PS512 tokens), from its JWK: RSA, at least
+/// [`MIN_KEY_BITS`] bits, and, where it says what it is for, for `verify`.
+pub fn verifying_key(jwk: &serde_json::Value) -> Result<PublicKey, String> {
+    let jwk: Jwk = serde_json::from_value(jwk.clone()).map_err(|e| format!("the signing key is not a JWK: {e}"))?;
+    if jwk.kty != "RSA" {
+        return Err(format!("the signing key is of type `{}`, not RSA", jwk.kty));
+    }
+    if let Some(ops) = &jwk.key_ops
+        && !ops.iter().any(|op| op == "verify")
+    {
+        return Err(format!("the signing key is not for verifying (key_ops {ops:?})"));
+    }
+    let number = |name: &str, value: Option<String>| -> Result<Vec<u8>, String> {
+        let value = value.ok_or_else(|| format!("the signing key has no `{name}`"))?;
+        B64.decode(value.trim_end_matches('='))
+            .map_err(|e| format!("the signing key has a malformed `{name}`: {e}"))
+    };
+    let (n, e) = (number("n", jwk.n)?, number("e", jwk.e)?);
+    let bits = modulus_bits(&n);
+    if bits < MIN_KEY_BITS {
+        return Err(format!(
+            "the signing key has {bits} bits; at least {MIN_KEY_BITS} are required"
+        ));
+    }
+    PublicKey::new(
+        BoxedUint::from_be_slice_vartime(&n),
+        BoxedUint::from_be_slice_vartime(&e),
+    )
+    .map_err(|e| format!("the signing key is not a valid RSA key: {e}"))
+}
+
 /// The number of significant bits of a big-endian unsigned number.
 fn modulus_bits(n: &[u8]) -> u32 {
     let mut bytes = n.iter().skip_while(|b| **b == 0);
@@ -247,6 +278,15 @@ mod tests {
         assert!(err.contains("no `n`"), "{err}");
         let err = EncryptionKey::from_jwk(&json!("not a key"), "k").unwrap_err();
         assert!(err.contains("not a JWK"), "{err}");
+    }
+
+    #[test]
+    fn a_signing_key_must_be_rsa_for_verifying_and_large_enough() {
+        let weak = private_key(2048).to_public_key();
+        let err = verifying_key(&jwk(&weak, "sig", &["verify"])).unwrap_err();
+        assert!(err.contains("2048 bits"), "{err}");
+        let err = verifying_key(&jwk(&weak, "sig", &["wrapKey"])).unwrap_err();
+        assert!(err.contains("not for verifying"), "{err}");
     }
 
     #[test]

@@ -103,12 +103,21 @@ fn follow_up(
                 .and_then(|c| c.as_str())
                 .map(str::to_string)
         });
-        let events = match case.map(|case| state.fit_connect.events(tenant, &case)) {
-            Some(Ok(events)) => events
-                .into_iter()
-                .filter(|(submission, _)| *submission == announcement.submission_id)
-                .map(|(_, event)| event)
-                .collect(),
+        let events = match case.map(|case| state.fit_connect.events(tenant, &delivery.target, &case)) {
+            Some(Ok(fit_connect::EventLog { events, refused })) => {
+                let mut events: Vec<DeliveryEvent> = events
+                    .into_iter()
+                    .filter(|(submission, _)| *submission == announcement.submission_id)
+                    .map(|(_, event)| event)
+                    .collect();
+                if events.is_empty() && !refused.is_empty() {
+                    events.push(unread(
+                        state,
+                        &format!("its entries do not verify ({})", refused.join("; ")),
+                    ));
+                }
+                events
+            }
             Some(Err(e)) => {
                 log::warn!("the event log of delivery {} cannot be read: {e}", delivery.id);
                 vec![unread(state, &e)]

@@ -58,6 +58,8 @@ struct Mock {
 
 fn mock(fail_next: usize) -> Mock {
     let key = rsa::PrivateKey::new(&mut rsa::rand_core::UnwrapErr(getrandom::SysRng), 4096).unwrap();
+    // The Submission API's own key, which signs the event log (PS512).
+    let signing = rsa::PrivateKey::new(&mut rsa::rand_core::UnwrapErr(getrandom::SysRng), 4096).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let state = Arc::new(Mutex::new(MockState {
@@ -88,7 +90,15 @@ fn mock(fail_next: usize) -> Mock {
             let len = headers.get("content-length").and_then(|l| l.parse().ok()).unwrap_or(0);
             let mut body = vec![0; len];
             reader.read_exact(&mut body).unwrap();
-            let (status, answer) = serve(&mut shared.lock().unwrap(), &key, &method, &path, &headers, &body);
+            let (status, answer) = serve(
+                &mut shared.lock().unwrap(),
+                &key,
+                &signing,
+                &method,
+                &path,
+                &headers,
+                &body,
+            );
             let answer = answer.to_string();
             let _ = write!(
                 stream,
@@ -103,6 +113,7 @@ fn mock(fail_next: usize) -> Mock {
 fn serve(
     state: &mut MockState,
     key: &rsa::PrivateKey,
+    signing: &rsa::PrivateKey,
     method: &str,
     path: &str,
     headers: &BTreeMap<String, String>,
@@ -131,19 +142,22 @@ fn serve(
         return (503, json!({"title": "Service Unavailable"}));
     }
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let jwk = |key: &rsa::PublicKey, kid: &str, alg: &str, op: &str| {
+        json!({"kty": "RSA", "kid": kid, "alg": alg, "key_ops": [op],
+            "n": B64.encode(key.n().to_be_bytes_trimmed_vartime()),
+            "e": B64.encode(key.e().to_be_bytes_trimmed_vartime())})
+    };
     match (method, segments.as_slice()) {
+        ("GET", [".well-known", "jwks.json"]) => (
+            200,
+            json!({"keys": [jwk(&signing.to_public_key(), "sig-1", "PS512", "verify")]}),
+        ),
         ("GET", ["v1", "destinations", id]) if *id == DESTINATION => (
             200,
             json!({"destinationId": DESTINATION, "status": "active", "encryptionKid": "enc-1"}),
         ),
         ("GET", ["v1", "destinations", _, "keys", "enc-1"]) => {
-            let public = key.to_public_key();
-            (
-                200,
-                json!({"kty": "RSA", "kid": "enc-1", "alg": "RSA-OAEP-256", "key_ops": ["wrapKey"],
-                    "n": B64.encode(public.n().to_be_bytes_trimmed_vartime()),
-                    "e": B64.encode(public.e().to_be_bytes_trimmed_vartime())}),
-            )
+            (200, jwk(&key.to_public_key(), "enc-1", "RSA-OAEP-256", "wrapKey"))
         }
         ("POST", ["v1", "submissions"]) => {
             let asked: Json = serde_json::from_slice(body).unwrap_or_default();
@@ -239,14 +253,27 @@ fn serve(
                 return (404, json!({}));
             };
             let set = |jti: &str, event: &str| {
+                use rsa::signature::{RandomizedSigner, SignatureEncoding};
+                let header = B64.encode(json!({"typ": "secevent+jwt", "alg": "PS512", "kid": "sig-1"}).to_string());
                 let payload = json!({"iss": "mock", "iat": 1_790_000_000, "jti": jti,
                     "sub": format!("submission:{}", opened.submission_id), "txn": format!("case:{case}"),
                     "events": {format!("https://schema.fitko.de/fit-connect/events/{event}"): {}}});
-                format!("e30.{}.c2ln", B64.encode(payload.to_string()))
+                let input = format!("{header}.{}", B64.encode(payload.to_string()));
+                let signature = rsa::pss::SigningKey::<Sha512>::new(signing.clone())
+                    .sign_with_rng(&mut rsa::rand_core::UnwrapErr(getrandom::SysRng), input.as_bytes());
+                format!("{input}.{}", B64.encode(signature.to_bytes()))
             };
+            // A third entry whose payload was changed after signing: it must be left out.
+            let genuine = set("e-3", "accept-submission");
+            let mut parts: Vec<String> = genuine.split('.').map(str::to_string).collect();
+            parts[1] = B64.encode(
+                String::from_utf8(B64.decode(&parts[1]).unwrap())
+                    .unwrap()
+                    .replace("accept-submission", "reject-submission"),
+            );
             (
                 200,
-                json!({"eventLog": [set("e-1", "submit-submission"), set("e-2", "accept-submission")]}),
+                json!({"eventLog": [set("e-1", "submit-submission"), set("e-2", "accept-submission"), parts.join(".")]}),
             )
         }
         _ => (404, json!({"title": format!("no route {method} {path}")})),
