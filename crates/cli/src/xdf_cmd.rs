@@ -6,7 +6,7 @@
 //! `baukasten export xdf3 SERVICE [--municipality ID] [--forms DIR] [--out FILE]`: a checked
 //! service of the catalog as a Stammdatenschema.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use baukasten_dsl::{Lang, Loaded, SourceFile, load_catalog};
@@ -15,33 +15,83 @@ fn say(lang: Lang, de: String, en: String) -> String {
     if lang == Lang::De { de } else { en }
 }
 
+/// Says what is wrong (`Fehler: …` / `error: …`) and gives the exit status of bad input.
+fn fail(lang: Lang, de: String, en: String) -> ExitCode {
+    eprintln!("{}", say(lang, format!("Fehler: {de}"), format!("error: {en}")));
+    ExitCode::from(2)
+}
+
+/// Prints what the clerk has to finish by hand.
+fn print_warnings(label: &str, warnings: &[baukasten_fim::Warning], lang: Lang) {
+    let word = if lang == Lang::De { "Warnung" } else { "warning" };
+    for w in warnings {
+        let message = if lang == Lang::De { &w.message_de } else { &w.message };
+        eprintln!("{label}: {word}: {}: {message}", w.element);
+    }
+}
+
+/// Prints the checker's diagnostics of files an import made; `false` when they have errors
+/// (a defect of the import, not of the input).
+fn passes_check(loaded: &Loaded, what_de: &str, what_en: &str, lang: Lang) -> bool {
+    for d in &loaded.diagnostics {
+        eprint!("{}", d.render(&loaded.sources, lang));
+    }
+    if loaded.has_errors() {
+        eprintln!(
+            "{}",
+            say(
+                lang,
+                format!("Fehler: {what_de} bestehen die Prüfung nicht; bitte melden Sie das mit der XML-Datei."),
+                format!("error: {what_en} do not pass the check; please report this with the XML file")
+            )
+        );
+        return false;
+    }
+    true
+}
+
+/// Writes every file, or none when one of them exists already (nothing is overwritten).
+fn write_new(writes: &[(PathBuf, String)], lang: Lang) -> Result<(), ExitCode> {
+    if let Some((path, _)) = writes.iter().find(|(p, _)| p.exists()) {
+        let target = path.display();
+        return Err(fail(
+            lang,
+            format!("{target} gibt es schon; es wird nicht überschrieben."),
+            format!("{target} exists; it is not overwritten"),
+        ));
+    }
+    for (path, text) in writes {
+        if let Err(e) = std::fs::write(path, text) {
+            let target = path.display();
+            return Err(fail(
+                lang,
+                format!("{target} kann nicht geschrieben werden: {e}"),
+                format!("cannot write {target}: {e}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub fn import(file: &Path, out: Option<&Path>, groups: Option<&Path>, lang: Lang) -> ExitCode {
     let label = file.display().to_string();
     let text = match std::fs::read(file) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(_) => {
-                eprintln!(
-                    "{}",
-                    say(
-                        lang,
-                        format!("Fehler: {label} ist kein UTF-8-Text."),
-                        format!("error: {label} is not UTF-8 text")
-                    )
+                return fail(
+                    lang,
+                    format!("{label} ist kein UTF-8-Text."),
+                    format!("{label} is not UTF-8 text"),
                 );
-                return ExitCode::from(2);
             }
         },
         Err(e) => {
-            eprintln!(
-                "{}",
-                say(
-                    lang,
-                    format!("Fehler: {label} kann nicht gelesen werden: {e}"),
-                    format!("error: cannot read {label}: {e}")
-                )
+            return fail(
+                lang,
+                format!("{label} kann nicht gelesen werden: {e}"),
+                format!("cannot read {label}: {e}"),
             );
-            return ExitCode::from(2);
         }
     };
     let schema = match baukasten_fim::read(&text) {
@@ -60,70 +110,33 @@ pub fn import(file: &Path, out: Option<&Path>, groups: Option<&Path>, lang: Lang
     let target = out
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "import.yaml".into());
-    // The file must pass the checker as it is written: a failure here is a defect of the import.
+    // The file must pass the checker as it is written.
     let loaded = load_catalog(vec![SourceFile::new(target.clone(), import.yaml.clone())]);
-    for d in &loaded.diagnostics {
-        eprint!("{}", d.render(&loaded.sources, lang));
-    }
-    if loaded.has_errors() {
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                "Fehler: die erzeugte Dienstdatei besteht die Prüfung nicht; bitte melden Sie das mit der XML-Datei."
-                    .into(),
-                "error: the service file made from it does not pass the check; please report this with the XML file"
-                    .into()
-            )
-        );
+    if !passes_check(
+        &loaded,
+        "die erzeugte Dienstdatei",
+        "the service file made from it",
+        lang,
+    ) {
         return ExitCode::from(1);
     }
-    for w in &import.warnings {
-        let word = if lang == Lang::De { "Warnung" } else { "warning" };
-        let message = if lang == Lang::De { &w.message_de } else { &w.message };
-        eprintln!("{label}: {word}: {}: {message}", w.element);
+    print_warnings(&label, &import.warnings, lang);
+    let Some(path) = out else {
+        print!("{}", import.yaml);
+        return ExitCode::SUCCESS;
+    };
+    if let Err(code) = write_new(&[(path.to_path_buf(), import.yaml)], lang) {
+        return code;
     }
-    match out {
-        None => print!("{}", import.yaml),
-        Some(path) => {
-            if path.exists() {
-                eprintln!(
-                    "{}",
-                    say(
-                        lang,
-                        format!("Fehler: {target} gibt es schon; es wird nicht überschrieben."),
-                        format!("error: {target} exists; it is not overwritten")
-                    )
-                );
-                return ExitCode::from(2);
-            }
-            if let Err(e) = std::fs::write(path, &import.yaml) {
-                eprintln!(
-                    "{}",
-                    say(
-                        lang,
-                        format!("Fehler: {target} kann nicht geschrieben werden: {e}"),
-                        format!("error: cannot write {target}: {e}")
-                    )
-                );
-                return ExitCode::from(2);
-            }
-            eprintln!(
-                "{}",
-                say(
-                    lang,
-                    format!(
-                        "{target} geschrieben ({} Hinweise zum Nacharbeiten). Prüfen Sie ihn mit `baukasten check`.",
-                        import.warnings.len()
-                    ),
-                    format!(
-                        "wrote {target} ({} things to finish by hand). Check it with `baukasten check`.",
-                        import.warnings.len()
-                    )
-                )
-            );
-        }
-    }
+    let n = import.warnings.len();
+    eprintln!(
+        "{}",
+        say(
+            lang,
+            format!("{target} geschrieben ({n} Hinweise zum Nacharbeiten). Prüfen Sie ihn mit `baukasten check`."),
+            format!("wrote {target} ({n} things to finish by hand). Check it with `baukasten check`.")
+        )
+    );
     ExitCode::SUCCESS
 }
 
@@ -132,13 +145,10 @@ pub fn export(loaded: &Loaded, service: &str, municipality: Option<&str>, out: O
         for d in loaded.diagnostics.iter().filter(|d| d.is_error()) {
             eprint!("{}", d.render(&loaded.sources, lang));
         }
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                "Fehler: der Katalog hat Fehler; exportiert wird nur ein geprüfter Dienst.".into(),
-                "error: the catalog has errors; only a checked service is exported".into()
-            )
+        fail(
+            lang,
+            "der Katalog hat Fehler; exportiert wird nur ein geprüfter Dienst.".into(),
+            "the catalog has errors; only a checked service is exported".into(),
         );
         return ExitCode::from(1);
     }
@@ -150,22 +160,15 @@ pub fn export(loaded: &Loaded, service: &str, municipality: Option<&str>, out: O
             .filter(|s| s.tenant.is_none())
             .map(|s| s.id.as_str())
             .collect();
-        let whose = municipality.map(|m| format!(" ({m})")).unwrap_or_default();
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                format!(
-                    "Fehler: den Dienst `{service}`{whose} gibt es nicht; es gibt: {}.",
-                    known.join(", ")
-                ),
-                format!(
-                    "error: there is no service `{service}`{whose}; there are: {}",
-                    known.join(", ")
-                )
-            )
+        let (whose, known) = (
+            municipality.map(|m| format!(" ({m})")).unwrap_or_default(),
+            known.join(", "),
         );
-        return ExitCode::from(2);
+        return fail(
+            lang,
+            format!("den Dienst `{service}`{whose} gibt es nicht; es gibt: {known}."),
+            format!("there is no service `{service}`{whose}; there are: {known}"),
+        );
     };
     let now = chrono::Utc::now();
     let header = baukasten_fim::Header {
@@ -176,28 +179,8 @@ pub fn export(loaded: &Loaded, service: &str, municipality: Option<&str>, out: O
     match out {
         None => print!("{xml}"),
         Some(path) => {
-            let target = path.display().to_string();
-            if path.exists() {
-                eprintln!(
-                    "{}",
-                    say(
-                        lang,
-                        format!("Fehler: {target} gibt es schon; es wird nicht überschrieben."),
-                        format!("error: {target} exists; it is not overwritten")
-                    )
-                );
-                return ExitCode::from(2);
-            }
-            if let Err(e) = std::fs::write(path, xml) {
-                eprintln!(
-                    "{}",
-                    say(
-                        lang,
-                        format!("Fehler: {target} kann nicht geschrieben werden: {e}"),
-                        format!("error: cannot write {target}: {e}")
-                    )
-                );
-                return ExitCode::from(2);
+            if let Err(code) = write_new(&[(path.to_path_buf(), xml)], lang) {
+                return code;
             }
         }
     }
@@ -236,64 +219,38 @@ fn import_with_group_files(
         })
         .collect();
     let import = baukasten_fim::to_catalog_files(schema, &known);
-    let mut files = existing;
-    files.push(SourceFile::new(out.display().to_string(), import.service.clone()));
     let mut writes = vec![(out.to_path_buf(), import.service.clone())];
     for (name, text) in &import.groups {
-        let path = dir.join(format!("{name}.yaml"));
-        files.push(SourceFile::new(path.display().to_string(), text.clone()));
-        writes.push((path, text.clone()));
+        writes.push((dir.join(format!("{name}.yaml")), text.clone()));
     }
-    let loaded = load_catalog(files);
-    for d in &loaded.diagnostics {
-        eprint!("{}", d.render(&loaded.sources, lang));
-    }
-    if loaded.has_errors() {
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                "Fehler: die erzeugten Dateien bestehen die Prüfung nicht; bitte melden Sie das mit der XML-Datei."
-                    .into(),
-                "error: the files made from it do not pass the check; please report this with the XML file".into()
-            )
-        );
+    let mut files = existing;
+    files.extend(
+        writes
+            .iter()
+            .map(|(p, t)| SourceFile::new(p.display().to_string(), t.clone())),
+    );
+    if !passes_check(
+        &load_catalog(files),
+        "die erzeugten Dateien",
+        "the files made from it",
+        lang,
+    ) {
         return ExitCode::from(1);
     }
-    for w in &import.warnings {
-        let word = if lang == Lang::De { "Warnung" } else { "warning" };
-        let message = if lang == Lang::De { &w.message_de } else { &w.message };
-        eprintln!("{label}: {word}: {}: {message}", w.element);
-    }
-    if let Some((path, _)) = writes.iter().find(|(p, _)| p.exists()) {
-        eprintln!(
-            "{}",
-            say(
-                lang,
-                format!("Fehler: {} gibt es schon; es wird nicht überschrieben.", path.display()),
-                format!("error: {} exists; it is not overwritten", path.display())
-            )
-        );
-        return ExitCode::from(2);
-    }
+    print_warnings(label, &import.warnings, lang);
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("{}: {e}", dir.display());
-        return ExitCode::from(2);
+        let target = dir.display();
+        return fail(
+            lang,
+            format!("{target} lässt sich nicht anlegen: {e}"),
+            format!("cannot create {target}: {e}"),
+        );
     }
-    for (path, text) in &writes {
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!(
-                "{}",
-                say(
-                    lang,
-                    format!("Fehler: {} kann nicht geschrieben werden: {e}", path.display()),
-                    format!("error: cannot write {}: {e}", path.display())
-                )
-            );
-            return ExitCode::from(2);
-        }
+    if let Err(code) = write_new(&writes, lang) {
+        return code;
     }
     let names: Vec<String> = writes.iter().map(|(p, _)| p.display().to_string()).collect();
+    let (names, n) = (names.join(", "), import.warnings.len());
     let reused = known
         .iter()
         .filter(|k| import.service.contains(&format!("use: {}\n", k.name)))
@@ -302,16 +259,8 @@ fn import_with_group_files(
         "{}",
         say(
             lang,
-            format!(
-                "geschrieben: {} ({} Hinweise zum Nacharbeiten; {reused} Gruppen des Katalogs übernommen).",
-                names.join(", "),
-                import.warnings.len(),
-            ),
-            format!(
-                "wrote {} ({} things to finish by hand; {reused} groups of the catalog used).",
-                names.join(", "),
-                import.warnings.len(),
-            )
+            format!("geschrieben: {names} ({n} Hinweise zum Nacharbeiten; {reused} Gruppen des Katalogs übernommen)."),
+            format!("wrote {names} ({n} things to finish by hand; {reused} groups of the catalog used).")
         )
     );
     ExitCode::SUCCESS
