@@ -33,6 +33,10 @@ enum Tried {
 
 /// How many due entries one round takes.
 const BATCH: usize = 32;
+/// How long a round's claim on its entries lasts by default ([`Dispatcher::with_claim`]):
+/// longer than any channel's attempt takes (FIT-Connect's several requests of at most a minute
+/// each included), so that no other dispatcher on the same database starts one while it runs.
+pub const CLAIM: Duration = Duration::from_secs(300);
 /// The longest the dispatcher sleeps: a new submission's deliveries start within this time
 /// even when nobody wakes it.
 const IDLE: Duration = Duration::from_secs(1);
@@ -68,6 +72,7 @@ pub struct Dispatcher {
     mailer: Option<Mailer>,
     texts: Option<MailTexts>,
     fit_connect: Option<(Arc<FitConnect>, Parcels)>,
+    claim: Duration,
 }
 
 impl Dispatcher {
@@ -76,6 +81,13 @@ impl Dispatcher {
     pub fn with_mail(mut self, mailer: Option<Mailer>, texts: MailTexts) -> Self {
         self.mailer = mailer;
         self.texts = Some(texts);
+        self
+    }
+
+    /// How long a round claims its entries (default [`CLAIM`]): a dispatcher that dies in a
+    /// round leaves them to the others sharing the database after this time.
+    pub fn with_claim(mut self, claim: Duration) -> Self {
+        self.claim = claim;
         self
     }
 
@@ -101,6 +113,7 @@ impl Dispatcher {
             mailer: None,
             texts: None,
             fit_connect: None,
+            claim: CLAIM,
         }
     }
 
@@ -111,7 +124,8 @@ impl Dispatcher {
         let now = (self.now)();
         let mut done = Vec::new();
         let mut records = Vec::new();
-        for delivery in self.store.due_deliveries(now, BATCH)? {
+        let lease = chrono::Duration::from_std(self.claim).unwrap_or(chrono::Duration::MAX);
+        for delivery in self.store.claim_due_deliveries(now, BATCH, lease)? {
             let (attempt, after, outcome) = self.attempt(&delivery);
             match outcome {
                 Outcome::Delivered => log::info!(

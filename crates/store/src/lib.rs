@@ -20,6 +20,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+pub mod backend;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod faults;
 mod redb_store;
 mod reference;
@@ -499,6 +502,18 @@ pub trait Store: Send + Sync {
     /// Pending deliveries whose next attempt is due at `now`, soonest first, at most `limit`.
     fn due_deliveries(&self, now: DateTime<Utc>, limit: usize) -> Result<Vec<Delivery>, StoreError>;
 
+    /// Like [`Store::due_deliveries`], and claims what it returns for `lease`: until the lease
+    /// ends, or until an attempt on it is recorded, no other call returns it, on this instance
+    /// or another sharing the database. So several dispatchers never attempt one delivery at
+    /// the same time; one that dies holding a claim leaves its deliveries to the others once
+    /// the lease ends.
+    fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: chrono::Duration,
+    ) -> Result<Vec<Delivery>, StoreError>;
+
     /// When the next pending delivery is due, if any: the dispatcher sleeps until then.
     fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError>;
 
@@ -608,6 +623,73 @@ pub trait Store: Send + Sync {
     /// without submissions are left out. Kept up to date on every write rather than counted,
     /// so it is cheap to ask on every page of the inbox.
     fn state_counts(&self, tenant: &str) -> Result<BTreeMap<String, u64>, StoreError>;
+
+    // Copying a store (`baukasten store copy`).
+
+    /// Whether the store holds nothing at all: no submission, draft, upload, definition,
+    /// delivery, account or session.
+    fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// Hands every record the store holds to `each`, kind by kind (definitions, submissions
+    /// with their audit trails, idempotency keys, drafts, uploads, the outbox, accounts,
+    /// sessions). A damaged record fails the export with [`ErrorKind::Corrupt`]: a copy never
+    /// silently leaves something behind.
+    fn export(&self, each: &mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError>;
+
+    /// Writes records as [`Store::export`] made them, keys and all, in one transaction, with
+    /// every index and count they belong to. For copying into an empty store: a record whose
+    /// key exists already is replaced.
+    fn import(&self, records: Vec<Record>) -> Result<(), StoreError>;
+}
+
+/// One record of a store, as [`Store::export`] hands it out and [`Store::import`] takes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Record {
+    /// A published definition (under its hash) or catalog (under `catalog:…`), as JSON.
+    Definition {
+        key: String,
+        value: Json,
+    },
+    Submission(Submission),
+    /// One line of a submission's audit trail, at its place.
+    Audit {
+        reference: String,
+        seq: u64,
+        entry: AuditEntry,
+    },
+    Idempotency {
+        key: String,
+        fingerprint: String,
+        reference: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        created_at: Option<DateTime<Utc>>,
+    },
+    Draft(Draft),
+    Upload {
+        attachment: Attachment,
+        bytes: Vec<u8>,
+    },
+    Delivery(Delivery),
+    Account(Account),
+    ClerkSession(ClerkSession),
+}
+
+impl Record {
+    /// The kind's name, as counts are reported per kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Definition { .. } => "definitions",
+            Record::Submission(_) => "submissions",
+            Record::Audit { .. } => "audit",
+            Record::Idempotency { .. } => "idempotency",
+            Record::Draft(_) => "drafts",
+            Record::Upload { .. } => "uploads",
+            Record::Delivery(_) => "deliveries",
+            Record::Account(_) => "accounts",
+            Record::ClerkSession(_) => "clerk_sessions",
+        }
+    }
 }
 
 /// The store's counters for `/metrics`.

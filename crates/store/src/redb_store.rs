@@ -95,16 +95,21 @@ use redb::{
     Database, DatabaseError, Durability, ReadableDatabase, ReadableTable, ReadableTableMetadata, Table,
     TableDefinition, TableHandle, WriteTransaction,
 };
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::backend::{
+    INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, IdempotencyRecord, TextFilter, add_events, apply_attempt, apply_resend,
+    collect_file_ids, cut_comment, decode, encode, error, inbox_cursor, new_deliveries, parse_inbox_cursor, seal,
+    unseal_file,
+};
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
     Account, AfterAttempt, Attachment, AuditEntry, CatalogSources, ClerkSession, DefinitionRecord, Delivery,
     DeliveryAttempt, DeliveryBacklog, DeliveryEvent, DeliveryStatus, Draft, ErrorKind, Idempotency, InboxPage,
-    InboxQuery, MAX_COMMENT_CHARS, NewDelivery, NewDraft, NewSubmission, StateChanged, Store, StoreError, StoreStats,
-    Submission, Submitted,
+    InboxQuery, NewDelivery, NewDraft, NewSubmission, Record, StateChanged, Store, StoreError, StoreStats, Submission,
+    Submitted,
 };
 
 /// The file format this build writes; the module documentation lists the versions and
@@ -147,17 +152,6 @@ const BY_SERVICE: TableDefinition<(Str, Str, i64, Str), ()> = TableDefinition::n
 const ACCOUNTS: TableDefinition<(Str, Str), Bytes> = TableDefinition::new("accounts");
 const CLERK_SESSIONS: TableDefinition<Str, Bytes> = TableDefinition::new("clerk_sessions");
 
-/// One idempotency record: which request first used the key, and what it created.
-#[derive(Serialize, Deserialize)]
-struct IdempotencyRecord {
-    fingerprint: String,
-    reference: String,
-    /// When the key was first used. Records written before keys expired have none; their
-    /// submission's time stands in.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    created_at: Option<DateTime<Utc>>,
-}
-
 /// The embedded store: one redb file, one writer thread with group commit.
 ///
 /// Dropping it (or calling [`RedbStore::close`]) finishes the writes already queued and
@@ -173,6 +167,9 @@ pub struct RedbStore {
     queue: RwLock<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
     stats: Arc<Counters>,
+    /// The deliveries a dispatcher claimed ([`Store::claim_due_deliveries`]), until when. Only
+    /// this process opens the file, so the claims live in memory.
+    claims: Mutex<std::collections::HashMap<String, DateTime<Utc>>>,
 }
 
 /// What the writer has done since the store was opened; see [`RedbStore::writer_stats`].
@@ -353,6 +350,7 @@ impl RedbStore {
             queue: RwLock::new(Some(sender)),
             writer: Mutex::new(Some(writer)),
             stats,
+            claims: Mutex::default(),
         })
     }
 
@@ -420,6 +418,14 @@ impl RedbStore {
     }
 
     /// The file this store keeps its data in.
+    /// Ends the claims on deliveries whose attempt is being recorded.
+    fn release<'a>(&self, ids: impl IntoIterator<Item = &'a str>) {
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        for id in ids {
+            claims.remove(id);
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -1039,44 +1045,6 @@ fn submit_in(
     Ok(Submitted::Created(submission))
 }
 
-/// Outbox entries for what a submission (or a move of its state) asks for, due at `now`, each
-/// with a fresh `msg_…` id: the time in microseconds (13 hex digits), then 76 random bits.
-/// Random enough not to be looked up for uniqueness (the writer thread's time is the durable
-/// throughput), and ordered by time, so new entries go to the end of the `outbox` table
-/// instead of all over it (fewer pages to write per commit).
-fn new_deliveries(
-    reference: &str,
-    tenant: Option<&str>,
-    asked: &[NewDelivery],
-    now: DateTime<Utc>,
-) -> Result<Vec<Delivery>, StoreError> {
-    let mut out = Vec::with_capacity(asked.len());
-    for asked in asked {
-        let id = format!(
-            "msg_{:013x}{}",
-            now.timestamp_micros().max(0),
-            &reference::new_id()?[..19]
-        );
-        out.push(Delivery {
-            id,
-            reference: reference.to_owned(),
-            tenant: tenant.map(str::to_owned),
-            channel: asked.channel.clone(),
-            target: asked.target.clone(),
-            event: asked.event.clone(),
-            status: DeliveryStatus::Pending,
-            attempts: Vec::new(),
-            series_start: 0,
-            next_attempt: Some(now),
-            created_at: now,
-            progress: None,
-            external_id: None,
-            events: Vec::new(),
-        });
-    }
-    Ok(out)
-}
-
 /// Writes new outbox entries; their submission's record names them.
 fn add_deliveries(t: &mut Tables<'_>, deliveries: &[Delivery]) -> Result<(), StoreError> {
     for delivery in deliveries {
@@ -1138,13 +1106,7 @@ fn record_attempt_in(
         return Ok(None);
     };
     let was = Was::of(&delivery);
-    delivery.attempts.push(attempt);
-    (delivery.status, delivery.next_attempt) = match after {
-        AfterAttempt::Delivered => (DeliveryStatus::Delivered, None),
-        AfterAttempt::RetryAt(at) => (DeliveryStatus::Pending, Some(at)),
-        AfterAttempt::Failed => (DeliveryStatus::Failed, None),
-        AfterAttempt::Stopped => (DeliveryStatus::Stopped, None),
-    };
+    apply_attempt(&mut delivery, attempt, after);
     put_delivery(t, &delivery, was)?;
     Ok(Some(delivery))
 }
@@ -1154,14 +1116,7 @@ fn resend_in(t: &mut Tables<'_>, id: &str, now: DateTime<Utc>) -> Result<Option<
         return Ok(None);
     };
     let was = Was::of(&delivery);
-    // A resend of what was delivered sends it afresh (for FIT-Connect: a new submission at the
-    // destination); a resend of what failed goes on from where it got.
-    if delivery.status == DeliveryStatus::Delivered {
-        delivery.progress = None;
-    }
-    delivery.status = DeliveryStatus::Pending;
-    delivery.series_start = delivery.attempts.len();
-    delivery.next_attempt = Some(now);
+    apply_resend(&mut delivery, now);
     put_delivery(t, &delivery, was)?;
     Ok(Some(delivery))
 }
@@ -1240,14 +1195,6 @@ fn set_state_in(t: &mut Tables<'_>, asked: Move) -> Result<StateChanged, StoreEr
         .map_err(storage)?;
     add_deliveries(t, &deliveries)?;
     Ok(StateChanged::Moved(submission))
-}
-
-/// A clerk's comment as the audit trail keeps it: at most [`MAX_COMMENT_CHARS`] characters.
-fn cut_comment(comment: &str) -> String {
-    match comment.char_indices().nth(MAX_COMMENT_CHARS) {
-        Some((end, _)) => comment[..end].to_owned(),
-        None => comment.to_owned(),
-    }
 }
 
 /// The tenant part of a `state_counts` key: submissions without a municipality count under
@@ -1551,21 +1498,6 @@ fn expire_uploads_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize,
     Ok(deleted)
 }
 
-/// The upload ids a draft's answers name: file answers are objects with an `id` (the store
-/// knows nothing of services, so it looks at every object).
-fn collect_file_ids(value: &Json, out: &mut std::collections::HashSet<String>) {
-    match value {
-        Json::Object(map) => {
-            if let Some(Json::String(id)) = map.get("id") {
-                out.insert(id.clone());
-            }
-            map.values().for_each(|v| collect_file_ids(v, out));
-        }
-        Json::Array(items) => items.iter().for_each(|v| collect_file_ids(v, out)),
-        _ => {}
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Accounts and clerk sessions.
 
@@ -1688,74 +1620,6 @@ fn see_session_in(
 
 // ---------------------------------------------------------------------------------------------
 // The inbox.
-
-/// The page size when the query names none, and the largest one.
-const INBOX_DEFAULT_LIMIT: usize = 50;
-const INBOX_MAX_LIMIT: usize = 500;
-
-/// An inbox cursor: the place of the last submission of a page in `submissions_by_tenant`,
-/// written `{created µs}.{reference}` (a reference holds no dot).
-fn inbox_cursor(s: &Submission) -> String {
-    format!("{}.{}", s.created_at.timestamp_micros(), s.reference)
-}
-
-/// The place an inbox cursor names; `None` for anything [`inbox_cursor`] did not make.
-fn parse_inbox_cursor(cursor: &str) -> Option<(i64, &str)> {
-    let (micros, reference) = cursor.split_once('.')?;
-    let micros = micros.parse().ok()?;
-    (!reference.is_empty()).then_some((micros, reference))
-}
-
-/// The inbox's text filter: lower-case words that must each occur in the reference or in one
-/// of the answers at the given paths.
-struct TextFilter<'q> {
-    words: Vec<String>,
-    fields: &'q [String],
-}
-
-impl<'q> TextFilter<'q> {
-    fn new(query: &'q InboxQuery) -> Option<Self> {
-        let words: Vec<String> = query
-            .text
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_lowercase)
-            .collect();
-        (!words.is_empty()).then_some(TextFilter {
-            words,
-            fields: &query.text_fields,
-        })
-    }
-
-    fn matches(&self, s: &Submission) -> bool {
-        let answers = s.data.get("answers");
-        let mut haystacks = vec![s.reference.to_lowercase()];
-        haystacks.extend(
-            self.fields
-                .iter()
-                .filter_map(|path| answer_at(answers?, path))
-                .map(str::to_lowercase),
-        );
-        self.words
-            .iter()
-            .all(|word| haystacks.iter().any(|h| h.contains(word.as_str())))
-    }
-}
-
-/// The string answer at a dotted path (`antragsteller.familienname`; a number indexes a
-/// list), if there is one. Numbers, booleans and anything else are not text.
-fn answer_at<'a>(answers: &'a Json, path: &str) -> Option<&'a str> {
-    let mut value = answers;
-    for part in path.split('.') {
-        value = match value {
-            Json::Object(map) => map.get(part)?,
-            Json::Array(items) => items.get(part.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    value.as_str()
-}
 
 // ---------------------------------------------------------------------------------------------
 // The trait.
@@ -2045,6 +1909,26 @@ impl Store for RedbStore {
         Ok(out)
     }
 
+    fn claim_due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        lease: chrono::Duration,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let mut claims = self.claims.lock().unwrap_or_else(PoisonError::into_inner);
+        claims.retain(|_, until| *until > now);
+        let mut due = self.due_deliveries(now, limit.saturating_add(claims.len()))?;
+        due.retain(|d| !claims.contains_key(&d.id));
+        due.truncate(limit);
+        for delivery in &due {
+            claims.insert(
+                delivery.id.clone(),
+                now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            );
+        }
+        Ok(due)
+    }
+
     fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let txn = self.read()?;
         let due = txn.open_table(OUTBOX_DUE).map_err(storage)?;
@@ -2058,6 +1942,7 @@ impl Store for RedbStore {
         attempt: DeliveryAttempt,
         after: AfterAttempt,
     ) -> Result<Option<Delivery>, StoreError> {
+        self.release([id]);
         let id = id.to_owned();
         self.write(move |t| record_attempt_in(t, &id, attempt, after))
     }
@@ -2066,6 +1951,7 @@ impl Store for RedbStore {
         if attempts.is_empty() {
             return Ok(());
         }
+        self.release(attempts.iter().map(|(id, ..)| id.as_str()));
         self.write(move |t| {
             for (id, attempt, after) in attempts {
                 record_attempt_in(t, &id, attempt, after)?;
@@ -2153,13 +2039,7 @@ impl Store for RedbStore {
             let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", &id)? else {
                 return Ok(None);
             };
-            let before = delivery.events.len();
-            for event in events {
-                if !delivery.events.iter().any(|known| known.id == event.id) {
-                    delivery.events.push(event);
-                }
-            }
-            if delivery.events.len() != before {
+            if add_events(&mut delivery, events) {
                 let was = Was::of(&delivery);
                 put_delivery(t, &delivery, was)?;
             }
@@ -2366,6 +2246,17 @@ impl Store for RedbStore {
         }
         Ok(out)
     }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Err(error(ErrorKind::Io, "not yet"))
+    }
+
+    fn export(&self, _each: &mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        Err(error(ErrorKind::Io, "not yet"))
+    }
+
+    fn import(&self, _records: Vec<Record>) -> Result<(), StoreError> {
+        Err(error(ErrorKind::Io, "not yet"))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2408,75 +2299,6 @@ fn get_json<T: DeserializeOwned>(
     }
 }
 
-/// The end of every record written since format version 3: `\0crc` and the CRC-32 of the
-/// record's bytes (little endian). JSON never holds a NUL byte, so a record without it
-/// (written before version 3) is told apart and read as it is.
-const CHECKSUM_TAG: &[u8; 4] = b"\0crc";
-
-/// A record's bytes with their checksum appended.
-fn seal(mut bytes: Vec<u8>) -> Vec<u8> {
-    let sum = crc32fast::hash(&bytes);
-    bytes.extend_from_slice(CHECKSUM_TAG);
-    bytes.extend_from_slice(&sum.to_le_bytes());
-    bytes
-}
-
-/// A JSON record's bytes without their checksum, once it is checked.
-fn unseal<'b>(table: &str, key: &str, bytes: &'b [u8]) -> Result<&'b [u8], StoreError> {
-    match split_seal(bytes) {
-        Some((payload, sum)) if crc32fast::hash(payload) == sum => Ok(payload),
-        Some(_) => Err(damaged(table, key)),
-        None => Ok(bytes),
-    }
-}
-
-/// A file's bytes without their checksum: sealed ones are `size + 8` long, those written
-/// before version 3 exactly `size` (a file's own bytes may hold anything, so the stored
-/// length tells them apart, not the tag).
-fn unseal_file<'b>(key: &str, bytes: &'b [u8], size: u64) -> Result<&'b [u8], StoreError> {
-    let len = bytes.len() as u64;
-    if len == size {
-        return Ok(bytes);
-    }
-    match split_seal(bytes) {
-        Some((payload, sum)) if len == size + 8 && crc32fast::hash(payload) == sum => Ok(payload),
-        _ => Err(damaged("attachment_bytes", key)),
-    }
-}
-
-fn split_seal(bytes: &[u8]) -> Option<(&[u8], u32)> {
-    let n = bytes.len();
-    if n < 8 || &bytes[n - 8..n - 4] != CHECKSUM_TAG {
-        return None;
-    }
-    let sum = u32::from_le_bytes([bytes[n - 4], bytes[n - 3], bytes[n - 2], bytes[n - 1]]);
-    Some((&bytes[..n - 8], sum))
-}
-
-fn damaged(table: &str, key: &str) -> StoreError {
-    error(
-        ErrorKind::Corrupt,
-        format!("table {table}, key {key}: the checksum does not match, the record is damaged"),
-    )
-}
-
-fn decode<T: DeserializeOwned>(table: &str, key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(unseal(table, key, bytes)?).map_err(|e| {
-        error(
-            ErrorKind::Corrupt,
-            format!("table {table}, key {key}: cannot decode the record: {e}"),
-        )
-    })
-}
-
-fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, StoreError> {
-    // Serialising our own types and serde_json values cannot fail in practice; the error is
-    // still reported rather than unwrapped.
-    serde_json::to_vec(value)
-        .map(seal)
-        .map_err(|e| error(ErrorKind::Io, format!("cannot encode a record: {e}")))
-}
-
 /// Whether a job's error may have struck between its writes. Jobs read and check before they
 /// write, so their own findings (a record that does not decode, a dangling reference) leave
 /// nothing behind; anything redb reports, and any I/O failure, may.
@@ -2485,13 +2307,6 @@ fn aborts_batch(e: &StoreError) -> bool {
 }
 
 const REDB_PREFIX: &str = "redb: ";
-
-fn error(kind: ErrorKind, detail: impl Into<String>) -> StoreError {
-    StoreError {
-        kind,
-        detail: detail.into(),
-    }
-}
 
 fn closed() -> StoreError {
     error(ErrorKind::Closed, "the store has been closed")

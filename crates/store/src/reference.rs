@@ -16,7 +16,7 @@ pub const ALPHABET: &[u8; 30] = b"23456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// How many random characters a reference number has at first. 30^5 is about 24 million
 /// numbers per prefix and year; the store widens the random part when a year gets crowded.
-pub(crate) const REFERENCE_CHARS: usize = 5;
+pub const REFERENCE_CHARS: usize = 5;
 
 /// How many characters a resume code has (without its dash).
 pub(crate) const RESUME_CODE_CHARS: usize = 8;
@@ -36,7 +36,7 @@ pub fn new_reference(prefix: &str, year: i32) -> String {
 
 /// Like [`new_reference`] with `chars` random characters, failing instead of falling back
 /// when the operating system's generator fails.
-pub(crate) fn try_new_reference(prefix: &str, year: i32, chars: usize) -> Result<String, StoreError> {
+pub fn try_new_reference(prefix: &str, year: i32, chars: usize) -> Result<String, StoreError> {
     Ok(format_reference(prefix, year, &random_chars(chars)?))
 }
 
@@ -54,7 +54,7 @@ fn format_reference(prefix: &str, year: i32, random: &str) -> String {
 
 /// A new resume code such as `K7Q3-M9XA`: eight characters from [`ALPHABET`] (about 39
 /// bits) with a dash in the middle for reading.
-pub(crate) fn new_resume_code() -> Result<String, StoreError> {
+pub fn new_resume_code() -> Result<String, StoreError> {
     let chars = random_chars(RESUME_CODE_CHARS)?;
     let (left, right) = chars.split_at(RESUME_CODE_CHARS / 2);
     Ok(format!("{left}-{right}"))
@@ -62,7 +62,7 @@ pub(crate) fn new_resume_code() -> Result<String, StoreError> {
 
 /// The form under which a resume code is looked up: upper case, without spaces and dashes.
 /// `None` when what is left cannot be a resume code, so a typo never reaches the database.
-pub(crate) fn normalize_resume_code(code: &str) -> Option<String> {
+pub fn normalize_resume_code(code: &str) -> Option<String> {
     let normalized: String = code
         .chars()
         .filter(|c| !c.is_whitespace() && *c != '-')
@@ -75,7 +75,7 @@ pub(crate) fn normalize_resume_code(code: &str) -> Option<String> {
 /// A new id of 128 random bits as 32 lower-case hexadecimal digits. Ids of drafts travel in
 /// cookies and ids of attachments in URLs, so they must be unguessable: there is no fallback
 /// if the operating system's generator fails.
-pub(crate) fn new_id() -> Result<String, StoreError> {
+pub fn new_id() -> Result<String, StoreError> {
     let mut bytes = [0u8; 16];
     fill(&mut bytes)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
