@@ -29,3 +29,19 @@ catalog_webhooks() {
     done
   done
 }
+
+# postgres_database NAME: makes sure the local PostgreSQL server runs (this machine kind has
+# one; started, or installed from Debian's packages, if not) and (re)creates the empty database
+# NAME in it. Prints nothing; the address is postgres://postgres@127.0.0.1:5432/NAME.
+postgres_database() {
+  local name="$1"
+  if ! command -v pg_ctlcluster >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >/dev/null
+  fi
+  if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+    for _ in $(seq 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+  fi
+  psql -q -h 127.0.0.1 -U postgres -d postgres -v ON_ERROR_STOP=1 \
+    -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" -c "CREATE DATABASE \"$name\"" >/dev/null
+}

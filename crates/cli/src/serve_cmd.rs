@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// Where the store keeps its data. Default: ./data
     #[arg(long, env = "BAUKASTEN_DATA")]
     data: Option<PathBuf>,
+    /// The store instead of the embedded one in the data folder: a PostgreSQL address,
+    /// `postgres://user@host:port/database`, shared by several instances (needs `secret_env`).
+    #[arg(long, env = "BAUKASTEN_STORE")]
+    store: Option<String>,
     /// Address to listen on. Default: 127.0.0.1:8080
     #[arg(long, env = "BAUKASTEN_ADDR")]
     addr: Option<std::net::SocketAddr>,
@@ -53,6 +57,9 @@ pub fn run(args: ServeArgs, lang: Lang) -> ExitCode {
     }
     if let Some(data) = args.data {
         config.data = data;
+    }
+    if let Some(store) = args.store {
+        config.store = Some(store);
     }
     if let Some(addr) = args.addr {
         config.addr = addr;

@@ -14,6 +14,13 @@ pub struct Config {
     pub forms: PathBuf,
     /// Where the store keeps its file (`baukasten.redb`) and the cookie secret.
     pub data: PathBuf,
+    /// The store, when it is not the embedded one in `data`: a PostgreSQL address
+    /// (`postgres://user@host:port/database`) that several instances share. Needs
+    /// `secret_env`, so that every instance signs cookies with the same secret.
+    pub store: Option<String>,
+    /// How long a dispatcher's claim on the deliveries of one round lasts, in seconds: an
+    /// instance that dies in a round leaves them to the others after this time.
+    pub delivery_claim_seconds: u64,
     pub addr: SocketAddr,
     /// Reload changed service files while running (the clerk's live preview).
     pub watch: bool,
@@ -91,6 +98,8 @@ impl Default for Config {
         Self {
             forms: PathBuf::from("forms"),
             data: PathBuf::from("data"),
+            store: None,
+            delivery_claim_seconds: 300,
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             watch: false,
             max_body: 1024 * 1024,

@@ -108,6 +108,7 @@ pub fn start(
     let schedule = state.config.delivery_schedule.clone().unwrap_or_default();
     let store = state.store.clone();
     let fit_connect = state.fit_connect.clone();
+    let claim = std::time::Duration::from_secs(state.config.delivery_claim_seconds.max(1));
     Dispatcher::new(
         store,
         webhooks,
@@ -117,6 +118,7 @@ pub fn start(
     )
     .with_mail(mailer, mail_texts(state.clone()))
     .with_fit_connect(fit_connect, parcels(state, public_url))
+    .with_claim(claim)
     .spawn()
 }
 

@@ -76,8 +76,13 @@ pub struct Prepared {
     mailer: Option<baukasten_deliver::Mailer>,
 }
 
-/// Opens the store in `config.data` and publishes the catalog the loader reads.
+/// Opens the store (the embedded one in `config.data`, or the PostgreSQL database
+/// `config.store` names) and publishes the catalog the loader reads.
 pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
+    if let Some(address) = &config.store {
+        let store: Arc<dyn Store> = Arc::new(open_postgres(address, &config)?);
+        return prepare_with_store(config, loader, store);
+    }
     std::fs::create_dir_all(&config.data)?;
     // What shows the folder was used: the secret, or, where the secret comes from the
     // environment, a marker file.
@@ -95,13 +100,37 @@ pub fn prepare(config: Config, loader: Loader) -> Result<Prepared, StartError> {
     prepare_with_store(config, loader, store)
 }
 
+/// The PostgreSQL store at `address`, for instances that share it: they must share the
+/// cookie secret too, so `secret_env` is required.
+fn open_postgres(address: &str, config: &Config) -> Result<baukasten_store_pg::PgStore, StartError> {
+    if !(address.starts_with("postgres://") || address.starts_with("postgresql://")) {
+        return Err(StartError::Config(
+            "store: a PostgreSQL address, postgres://user@host:port/database (without it, the embedded \
+             store in the data folder is used)"
+                .into(),
+        ));
+    }
+    if config.secret_env.is_none() {
+        return Err(StartError::Config(
+            "store: PostgreSQL is shared by several instances, which must sign cookies with the same \
+             secret: set secret_env to an environment variable holding 64 hex digits (openssl rand -hex 32)"
+                .into(),
+        ));
+    }
+    let store = baukasten_store_pg::PgStore::open(address)?;
+    log::info!("store: PostgreSQL {}", store.place());
+    Ok(store)
+}
+
 /// Like [`prepare`], on a store the caller opened (another backend, or one for fault tests);
-/// the cookie secret still lives in `config.data`.
+/// without `secret_env`, the cookie secret lives in `config.data`.
 pub fn prepare_with_store(config: Config, loader: Loader, store: Arc<dyn Store>) -> Result<Prepared, StartError> {
-    std::fs::create_dir_all(&config.data)?;
     let secret = match &config.secret_env {
         Some(name) => secret_from_env(name, |n| std::env::var(n).ok()).map_err(StartError::Config)?,
-        None => load_or_create_secret(&config.data.join("secret.key"))?,
+        None => {
+            std::fs::create_dir_all(&config.data)?;
+            load_or_create_secret(&config.data.join("secret.key"))?
+        }
     };
     let files = loader().map_err(StartError::Read)?;
     let registry = Registry::new(&files, store.clone()).map_err(StartError::Catalog)?;
@@ -432,13 +461,23 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 /// runs and will recover by itself.
 async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let store = state.store.clone();
+    // Which store it is; with PostgreSQL, ready means its database answers and takes writes.
+    let backend = if state.config.store.is_some() {
+        "postgresql"
+    } else {
+        "redb"
+    };
     match web::block(move || store.ready()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })),
+        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "store": backend })),
         Ok(Err(e)) => {
             log::warn!("not ready: {e}");
+            let reason = match backend {
+                "postgresql" => "the database cannot be reached or takes no writes",
+                _ => "the store cannot write",
+            };
             HttpResponse::ServiceUnavailable()
                 .insert_header((actix_web::http::header::RETRY_AFTER, "30"))
-                .json(serde_json::json!({ "status": "unavailable", "reason": "the store cannot write" }))
+                .json(serde_json::json!({ "status": "unavailable", "store": backend, "reason": reason }))
         }
         Err(_) => HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" })),
     }

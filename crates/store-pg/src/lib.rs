@@ -566,6 +566,21 @@ impl Store for PgStore {
         now: DateTime<Utc>,
     ) -> Result<Submitted, StoreError> {
         let stored = self.write(async |tx| {
+            // The key first: a second request with it, on any instance, waits here for this
+            // transaction; once this one committed, it writes nothing and answers as a replay.
+            // Nothing else is written before, so stepping back commits an empty transaction.
+            if let Some(idem) = &idempotency {
+                let claimed = exec(
+                    tx,
+                    "INSERT INTO idempotency (key, reference, created_us, record) VALUES ($1, '', $2, '')
+                     ON CONFLICT (key) DO NOTHING",
+                    &[&idem.key, &micros(now)],
+                )
+                .await?;
+                if claimed == 0 {
+                    return Ok(None);
+                }
+            }
             let draft = match &new.draft {
                 Some(id) => {
                     record::<Draft>(tx, "drafts", id, "SELECT record FROM drafts WHERE id = $1 FOR UPDATE").await?
@@ -610,18 +625,12 @@ impl Store for PgStore {
                     reference: submission.reference.clone(),
                     created_at: Some(now),
                 })?;
-                // Waits for another instance's transaction with the same key, if any; once
-                // that one committed, this one writes nothing and is rolled back below.
-                let written = exec(
+                exec(
                     tx,
-                    "INSERT INTO idempotency (key, reference, created_us, record) VALUES ($1, $2, $3, $4)
-                     ON CONFLICT (key) DO NOTHING",
-                    &[&idem.key, &submission.reference, &micros(now), &encoded],
+                    "UPDATE idempotency SET reference = $2, record = $3 WHERE key = $1",
+                    &[&idem.key, &submission.reference, &encoded],
                 )
                 .await?;
-                if written == 0 {
-                    return Ok(None);
-                }
             }
             put_audit(
                 tx,
