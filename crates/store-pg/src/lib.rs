@@ -260,6 +260,31 @@ impl PgStore {
         })
     }
 
+    /// Runs one statement on its own (it commits by itself), counted as a commit. The outer
+    /// error is the pool's (no connection); the inner one the database's answer, for the
+    /// caller to tell a conflict from a failure.
+    fn statement(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Result<Vec<Row>, tokio_postgres::Error>, StoreError> {
+        self.block(async {
+            let c = self.client().await?;
+            let started = Instant::now();
+            let rows = match c.prepare_cached(sql).await {
+                Ok(statement) => c.query(&statement, params).await,
+                Err(e) => Err(e),
+            };
+            match &rows {
+                Ok(_) => self.committed(started.elapsed()),
+                Err(_) => {
+                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            Ok(rows)
+        })
+    }
+
     /// Runs a read on a pooled connection.
     fn read<T>(&self, work: impl AsyncFnOnce(&Object) -> Result<T, StoreError>) -> Result<T, StoreError> {
         self.block(async {
@@ -355,6 +380,39 @@ async fn one(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<Ro
 async fn exec(c: &impl GenericClient, sql: &str, params: Params<'_>) -> Result<u64, StoreError> {
     let statement = c.prepare_cached(sql).await.map_err(pg)?;
     c.execute(&statement, params).await.map_err(pg)
+}
+
+/// A submission in one statement, so in one round trip and one commit: the idempotency key
+/// (if any) is claimed first; only when that succeeds (or there is no key) are the submission,
+/// its first audit entry, its outbox entries and its links to uploads written, and its draft
+/// deleted. A key another request holds makes the statement wait for that one's commit, then
+/// write nothing (0). A reference that exists makes it fail as a whole (`submissions_pkey`).
+const SUBMIT: &str = "
+WITH claimed AS (
+    INSERT INTO idempotency (key, reference, created_us, record)
+    SELECT $1, $2, $3, $4 WHERE $1::text IS NOT NULL
+    ON CONFLICT (key) DO NOTHING RETURNING key),
+stored AS (
+    INSERT INTO submissions (reference, tenant, owner, service, state, created_us, record)
+    SELECT $2, $5, $6, $7, $8, $3, $9 WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM claimed)
+    RETURNING reference),
+audited AS (
+    INSERT INTO audit (reference, seq, record) SELECT reference, 0, $10 FROM stored),
+queued AS (
+    INSERT INTO outbox (id, reference, tenant, status, due_us, record)
+    SELECT d.id, s.reference, $5, 'pending', $3, d.record
+    FROM stored s, unnest($11::text[], $12::bytea[]) AS d(id, record)),
+linked AS (
+    INSERT INTO submission_uploads (upload, reference)
+    SELECT u, s.reference FROM stored s, unnest($13::text[]) AS u ON CONFLICT (upload) DO NOTHING),
+finished AS (
+    DELETE FROM drafts WHERE id = $14 AND EXISTS (SELECT 1 FROM stored))
+SELECT COUNT(*) FROM stored";
+
+/// Whether `e` is a unique violation of `constraint`.
+fn unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
+    e.as_db_error()
+        .is_some_and(|db| db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint))
 }
 
 /// The record in column 0 of the row `sql` finds, decoded.
@@ -565,109 +623,84 @@ impl Store for PgStore {
         initial_state: &str,
         now: DateTime<Utc>,
     ) -> Result<Submitted, StoreError> {
-        let stored = self.write(async |tx| {
-            // The key first: a second request with it, on any instance, waits here for this
-            // transaction; once this one committed, it writes nothing and answers as a replay.
-            // Nothing else is written before, so stepping back commits an empty transaction.
-            if let Some(idem) = &idempotency {
-                let claimed = exec(
-                    tx,
-                    "INSERT INTO idempotency (key, reference, created_us, record) VALUES ($1, '', $2, '')
-                     ON CONFLICT (key) DO NOTHING",
-                    &[&idem.key, &micros(now)],
-                )
-                .await?;
-                if claimed == 0 {
-                    return Ok(None);
-                }
-            }
-            let draft = match &new.draft {
-                Some(id) => {
-                    record::<Draft>(tx, "drafts", id, "SELECT record FROM drafts WHERE id = $1 FOR UPDATE").await?
-                }
-                None => None,
-            };
-            let mut deliveries = new_deliveries("", new.tenant.as_deref(), &new.deliveries, now)?;
-            let mut submission = Submission {
-                reference: String::new(),
-                tenant: new.tenant,
-                service: new.service,
-                version: new.version,
-                definition_hash: new.definition_hash,
-                data: new.data,
-                fee_total: new.fee_total,
-                attachments: new.attachments,
-                state: initial_state.to_owned(),
-                created_at: now,
-                deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
-                redacted_at: None,
-            };
-            // A reference no instance has given: drawn until the insert does not collide,
-            // with a longer random part after every eight collisions.
-            let mut stored = false;
-            for attempt in 0..64 {
-                submission.reference =
-                    try_new_reference(&new.reference_prefix, now.year(), REFERENCE_CHARS + attempt / 8)?;
-                if put_submission(tx, &submission).await? {
-                    stored = true;
-                    break;
-                }
-            }
-            if !stored {
-                return Err(error(
-                    ErrorKind::Io,
-                    "no free reference number found; the random number generator seems broken",
-                ));
-            }
-            if let Some(idem) = &idempotency {
-                let encoded = encode(&IdempotencyRecord {
-                    fingerprint: idem.fingerprint.clone(),
-                    reference: submission.reference.clone(),
-                    created_at: Some(now),
-                })?;
-                exec(
-                    tx,
-                    "UPDATE idempotency SET reference = $2, record = $3 WHERE key = $1",
-                    &[&idem.key, &submission.reference, &encoded],
-                )
-                .await?;
-            }
-            put_audit(
-                tx,
-                &submission.reference,
-                0,
-                &AuditEntry {
-                    at: now,
-                    actor: "citizen".to_owned(),
-                    action: "submitted".to_owned(),
-                    from: None,
-                    comment: None,
-                },
-            )
-            .await?;
+        let mut deliveries = new_deliveries("", new.tenant.as_deref(), &new.deliveries, now)?;
+        let draft = new.draft.clone();
+        let prefix = new.reference_prefix.clone();
+        let mut submission = Submission {
+            reference: String::new(),
+            tenant: new.tenant,
+            service: new.service,
+            version: new.version,
+            definition_hash: new.definition_hash,
+            data: new.data,
+            fee_total: new.fee_total,
+            attachments: new.attachments,
+            state: initial_state.to_owned(),
+            created_at: now,
+            deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
+            redacted_at: None,
+        };
+        let audit = encode(&AuditEntry {
+            at: now,
+            actor: "citizen".to_owned(),
+            action: "submitted".to_owned(),
+            from: None,
+            comment: None,
+        })?;
+        let ids = submission.deliveries.clone();
+        let key = idempotency.as_ref().map(|i| i.key.as_str());
+        // A reference no instance has given: drawn again while the insert collides, with a
+        // longer random part after every eight collisions.
+        for attempt in 0..64 {
+            submission.reference = try_new_reference(&prefix, now.year(), REFERENCE_CHARS + attempt / 8)?;
             for delivery in &mut deliveries {
                 delivery.reference.clone_from(&submission.reference);
-                put_delivery(tx, delivery).await?;
             }
-            if let Some(draft) = draft {
-                exec(tx, "DELETE FROM drafts WHERE id = $1", &[&draft.id]).await?;
+            let records = deliveries.iter().map(encode).collect::<Result<Vec<_>, _>>()?;
+            let key_record = idempotency
+                .as_ref()
+                .map(|i| {
+                    encode(&IdempotencyRecord {
+                        fingerprint: i.fingerprint.clone(),
+                        reference: submission.reference.clone(),
+                        created_at: Some(now),
+                    })
+                })
+                .transpose()?;
+            let encoded = encode(&submission)?;
+            let params: [&(dyn ToSql + Sync); 14] = [
+                &key,
+                &submission.reference,
+                &micros(now),
+                &key_record,
+                &submission.tenant,
+                &owner(submission.tenant.as_deref()),
+                &submission.service,
+                &submission.state,
+                &encoded,
+                &audit,
+                &ids,
+                &records,
+                &submission.attachments,
+                &draft,
+            ];
+            match self.statement(SUBMIT, &params)? {
+                Ok(rows) if rows.first().is_some_and(|r| r.get::<_, i64>(0) == 1) => {
+                    return Ok(Submitted::Created(submission));
+                }
+                // The key was taken; nothing was written.
+                Ok(_) => match &idempotency {
+                    Some(idem) => return self.replay(idem),
+                    None => return Err(error(ErrorKind::Io, "a submission was not stored, for no known reason")),
+                },
+                Err(e) if unique_violation(&e, "submissions_pkey") => continue,
+                Err(e) => return Err(pg(e)),
             }
-            Ok(Some(submission))
-        });
-        match stored {
-            Ok(Some(submission)) => Ok(Submitted::Created(submission)),
-            // The key was taken (the transaction was rolled back): answer as the first did.
-            Ok(None) => {
-                let idem = idempotency.expect("only a key makes a submission step back");
-                self.replay(&idem)
-            }
-            // The same key committed by another instance while this one waited can surface as
-            // a unique violation under concurrency; it is answered as a replay too.
-            Err(e) => match &idempotency {
-                Some(idem) if e.detail.contains("(23505)") => self.replay(idem),
-                _ => Err(e),
-            },
         }
+        Err(error(
+            ErrorKind::Io,
+            "no free reference number found; the random number generator seems broken",
+        ))
     }
 
     fn submission(&self, reference: &str) -> Result<Option<Submission>, StoreError> {
@@ -1110,17 +1143,15 @@ impl Store for PgStore {
         let until = micros(now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC));
         // Rows another dispatcher is claiming just now are skipped, not waited for; claimed
         // rows are due only when the claim ends, so no other claim takes them meanwhile.
-        let found = self.write(async |tx| {
-            rows(
-                tx,
+        let found = self
+            .statement(
                 "UPDATE outbox SET due_us = $3 WHERE id IN (
                      SELECT id FROM outbox WHERE due_us <= $1 ORDER BY due_us, id LIMIT $2
                      FOR UPDATE SKIP LOCKED)
                  RETURNING id, record",
                 &[&micros(now), &limit, &until],
-            )
-            .await
-        })?;
+            )?
+            .map_err(pg)?;
         let mut due: Vec<Delivery> = found
             .iter()
             .filter_map(|row| self.listed("outbox", row.get(0), row.get(1)))
