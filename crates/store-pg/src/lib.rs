@@ -245,19 +245,46 @@ impl PgStore {
             let mut c = self.client().await?;
             let tx = c.transaction().await.map_err(pg)?;
             let out = work(&tx).await?;
-            let started = Instant::now();
-            match tx.commit().await {
-                Ok(()) => {
-                    self.committed(started.elapsed());
-                    Ok(out)
+            self.commit(tx).await?;
+            Ok(out)
+        })
+    }
+
+    /// Like [`PgStore::write`], but `work` may find that it must not write after all: its
+    /// `None` rolls back whatever it wrote before.
+    fn write_unless<T>(
+        &self,
+        work: impl AsyncFnOnce(&deadpool_postgres::Transaction<'_>) -> Result<Option<T>, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        self.block(async {
+            let mut c = self.client().await?;
+            let tx = c.transaction().await.map_err(pg)?;
+            match work(&tx).await? {
+                Some(out) => {
+                    self.commit(tx).await?;
+                    Ok(Some(out))
                 }
-                Err(e) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    self.stats.failing.store(true, Ordering::Relaxed);
-                    Err(pg(e))
+                None => {
+                    tx.rollback().await.map_err(pg)?;
+                    Ok(None)
                 }
             }
         })
+    }
+
+    async fn commit(&self, tx: deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        match tx.commit().await {
+            Ok(()) => {
+                self.committed(started.elapsed());
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.stats.failing.store(true, Ordering::Relaxed);
+                Err(pg(e))
+            }
+        }
     }
 
     /// Runs a read on a pooled connection.
@@ -565,7 +592,10 @@ impl Store for PgStore {
         initial_state: &str,
         now: DateTime<Utc>,
     ) -> Result<Submitted, StoreError> {
-        let stored = self.write(async |tx| {
+        // The key, if any, is written after the submission, in its transaction; when another
+        // request has it already, the transaction is rolled back (`None`), so nothing of this
+        // request is stored, and the answer is the first request's.
+        let stored = self.write_unless(async |tx| {
             let draft = match &new.draft {
                 Some(id) => {
                     record::<Draft>(tx, "drafts", id, "SELECT record FROM drafts WHERE id = $1 FOR UPDATE").await?
@@ -611,7 +641,7 @@ impl Store for PgStore {
                     created_at: Some(now),
                 })?;
                 // Waits for another instance's transaction with the same key, if any; once
-                // that one committed, this one writes nothing and is rolled back below.
+                // that one committed, this one backs out.
                 let written = exec(
                     tx,
                     "INSERT INTO idempotency (key, reference, created_us, record) VALUES ($1, $2, $3, $4)
