@@ -69,7 +69,7 @@ fn execute(url: &str, sql: &str, params: &[&(dyn tokio_postgres::types::ToSql + 
 /// PostgreSQL under the conformance suite: a schema of the test database for the store, and
 /// one more for each empty store asked for, all dropped when the test ends (also when it
 /// fails).
-pub struct Pg {
+struct Pg {
     database: String,
     /// The schemas made, the store's first.
     schemas: Mutex<Vec<String>>,
@@ -78,7 +78,7 @@ pub struct Pg {
 }
 
 impl Pg {
-    pub fn new() -> Pg {
+    fn new() -> Pg {
         let pg = Pg {
             database: database(),
             schemas: Mutex::new(Vec::new()),

@@ -41,14 +41,14 @@ pub fn store_path(dir: &TempDir) -> std::path::PathBuf {
 /// redb opens a file once per process, so [`Backend::reopen`] can open it again only when
 /// the test holds no handle to it any more (a restart); while it holds one, the same store is
 /// handed out, and the suite's races between two instances are races between threads on it.
-pub struct Redb {
+struct Redb {
     dir: TempDir,
     store: Mutex<Option<Arc<RedbStore>>>,
     copies: AtomicUsize,
 }
 
 impl Redb {
-    pub fn new() -> Redb {
+    fn new() -> Redb {
         Redb {
             dir: tempfile::tempdir().unwrap(),
             store: Mutex::new(None),
