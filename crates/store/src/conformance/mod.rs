@@ -82,6 +82,8 @@ pub trait Backend {
 #[macro_export]
 macro_rules! conformance_tests {
     ($backend:expr $(, ignore: { $($ignored:ident : $reason:literal),* $(,)? })? $(,)?) => {
+        // A name in the ignore list that is no test of the suite does not compile.
+        $($(const _: fn(&dyn $crate::conformance::Backend) = $crate::conformance::$ignored;)*)?
         $crate::__conformance_tests!(
             ($) ($backend) [$($($ignored : $reason),*)?]
             // Every function of the suite, once.
@@ -216,4 +218,40 @@ pub fn key(key: &str, fingerprint: &str) -> Option<Idempotency> {
         key: key.to_owned(),
         fingerprint: fingerprint.to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// The source of the suite's modules.
+    const SOURCES: [&str; 8] = [
+        include_str!("accounts.rs"),
+        include_str!("copy.rs"),
+        include_str!("drafts.rs"),
+        include_str!("inbox.rs"),
+        include_str!("instances.rs"),
+        include_str!("outbox.rs"),
+        include_str!("retention.rs"),
+        include_str!("submissions.rs"),
+    ];
+
+    /// A test function that [`conformance_tests!`](crate::conformance_tests) does not list is
+    /// never run; one listed twice does not compile.
+    #[test]
+    fn the_macro_lists_every_test_of_the_suite() {
+        let mut written: Vec<&str> = SOURCES
+            .iter()
+            .flat_map(|source| source.split("\npub fn ").skip(1))
+            .filter_map(|rest| {
+                let (name, after) = rest.split_once('(')?;
+                after.trim_start().starts_with("backend: &dyn Backend").then_some(name)
+            })
+            .collect();
+        let own = include_str!("mod.rs");
+        let (_, list) = own.split_once("// Every function of the suite, once.").unwrap();
+        let (list, _) = list.split_once(");").unwrap();
+        let mut listed: Vec<&str> = list.split_whitespace().collect();
+        written.sort_unstable();
+        listed.sort_unstable();
+        assert_eq!(listed, written);
+    }
 }
