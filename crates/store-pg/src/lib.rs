@@ -15,7 +15,8 @@
 //! - a state change and every change of a delivery read the row `FOR UPDATE` first
 //!   (compare-and-set);
 //! - the dispatchers claim due deliveries with `FOR UPDATE SKIP LOCKED` and a lease (see
-//!   [`Store::claim_due_deliveries`]), so two instances never attempt one at the same time;
+//!   [`Store::claim_due_deliveries`]), kept beside the delivery's due time until an attempt is
+//!   recorded or the lease ends, so two instances never attempt one at the same time;
 //! - the counts per state are counted from an index instead of kept in a row, which every
 //!   submission of a municipality would otherwise have to lock.
 //!
@@ -245,29 +246,15 @@ impl PgStore {
             let mut c = self.client().await?;
             let tx = c.transaction().await.map_err(pg)?;
             let out = work(&tx).await?;
-            let started = Instant::now();
-            match tx.commit().await {
-                Ok(()) => {
-                    self.committed(started.elapsed());
-                    Ok(out)
-                }
-                Err(e) => {
-                    self.stats.failed.fetch_add(1, Ordering::Relaxed);
-                    self.stats.failing.store(true, Ordering::Relaxed);
-                    Err(pg(e))
-                }
-            }
+            self.commit(tx).await?;
+            Ok(out)
         })
     }
 
     /// Runs one statement on its own (it commits by itself), counted as a commit. The outer
     /// error is the pool's (no connection); the inner one the database's answer, for the
     /// caller to tell a conflict from a failure.
-    fn statement(
-        &self,
-        sql: &str,
-        params: Params<'_>,
-    ) -> Result<Result<Vec<Row>, tokio_postgres::Error>, StoreError> {
+    fn statement(&self, sql: &str, params: Params<'_>) -> Result<Result<Vec<Row>, tokio_postgres::Error>, StoreError> {
         self.block(async {
             let c = self.client().await?;
             let started = Instant::now();
@@ -283,6 +270,21 @@ impl PgStore {
             }
             Ok(rows)
         })
+    }
+
+    async fn commit(&self, tx: deadpool_postgres::Transaction<'_>) -> Result<(), StoreError> {
+        let started = Instant::now();
+        match tx.commit().await {
+            Ok(()) => {
+                self.committed(started.elapsed());
+                Ok(())
+            }
+            Err(e) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.stats.failing.store(true, Ordering::Relaxed);
+                Err(pg(e))
+            }
+        }
     }
 
     /// Runs a read on a pooled connection.
@@ -411,8 +413,9 @@ SELECT COUNT(*) FROM stored";
 
 /// Whether `e` is a unique violation of `constraint`.
 fn unique_violation(e: &tokio_postgres::Error, constraint: &str) -> bool {
-    e.as_db_error()
-        .is_some_and(|db| db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint))
+    e.as_db_error().is_some_and(|db| {
+        db.code() == &tokio_postgres::error::SqlState::UNIQUE_VIOLATION && db.constraint() == Some(constraint)
+    })
 }
 
 /// The record in column 0 of the row `sql` finds, decoded.
@@ -546,6 +549,8 @@ async fn record_attempt_in(
     };
     apply_attempt(&mut delivery, attempt, after);
     put_delivery(c, &delivery).await?;
+    // The attempt is over: the claim on it ends.
+    exec(c, "UPDATE outbox SET claimed_until = NULL WHERE id = $1", &[&id]).await?;
     Ok(Some(delivery))
 }
 
@@ -1141,12 +1146,14 @@ impl Store for PgStore {
     ) -> Result<Vec<Delivery>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let until = micros(now.checked_add_signed(lease).unwrap_or(DateTime::<Utc>::MAX_UTC));
-        // Rows another dispatcher is claiming just now are skipped, not waited for; claimed
-        // rows are due only when the claim ends, so no other claim takes them meanwhile.
+        // Rows another dispatcher is claiming just now are skipped, not waited for; rows under
+        // a claim that has not ended are left to its holder.
         let found = self
             .statement(
-                "UPDATE outbox SET due_us = $3 WHERE id IN (
-                     SELECT id FROM outbox WHERE due_us <= $1 ORDER BY due_us, id LIMIT $2
+                "UPDATE outbox SET claimed_until = $3 WHERE id IN (
+                     SELECT id FROM outbox
+                     WHERE due_us <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+                     ORDER BY due_us, id LIMIT $2
                      FOR UPDATE SKIP LOCKED)
                  RETURNING id, record",
                 &[&micros(now), &limit, &until],
@@ -1161,8 +1168,15 @@ impl Store for PgStore {
     }
 
     fn next_delivery_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        // A delivery another instance holds a claim on is due for this one when the claim
+        // ends: its dispatcher sleeps until then rather than wake to find nothing to claim.
         let first = self.read(async |c| {
-            let row = one(c, "SELECT MIN(due_us) FROM outbox WHERE due_us IS NOT NULL", &[]).await?;
+            let row = one(
+                c,
+                "SELECT MIN(GREATEST(due_us, claimed_until)) FROM outbox WHERE due_us IS NOT NULL",
+                &[],
+            )
+            .await?;
             Ok(row.get::<_, Option<i64>>(0))
         })?;
         Ok(first.and_then(DateTime::from_timestamp_micros))

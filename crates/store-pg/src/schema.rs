@@ -20,10 +20,11 @@ pub struct Migration {
 /// The key of the advisory lock that migrations hold: "BAUK" in ASCII.
 pub const MIGRATION_LOCK: i64 = 0x4241_554b;
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "the first schema: submissions, audit, idempotency, drafts, uploads, definitions, outbox, accounts, sessions",
-    sql: r#"
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "the first schema: submissions, audit, idempotency, drafts, uploads, definitions, outbox, accounts, sessions",
+        sql: r#"
 CREATE TABLE submissions (
     reference  text COLLATE "C" PRIMARY KEY,
     tenant     text,
@@ -116,7 +117,20 @@ CREATE TABLE clerk_sessions (
 );
 CREATE INDEX clerk_sessions_by_account ON clerk_sessions (tenant, name);
 "#,
-}];
+    },
+    Migration {
+        version: 2,
+        description: "a dispatcher's claim on a delivery is kept beside its due time",
+        sql: r#"
+-- Until when a dispatcher holds a claim on a delivery (`Store::claim_due_deliveries`); NULL
+-- or past when none does. Version 1 kept the claim in `due_us`, so that writing a delivery
+-- during its attempt (its progress, the target's reports, a resend) ended the claim; now only
+-- a recorded attempt or the end of the lease does, and `due_us` is always when it is due.
+-- A claim made under version 1 just keeps its delivery due at the claim's end.
+ALTER TABLE outbox ADD COLUMN claimed_until bigint;
+"#,
+    },
+];
 
 /// The schema version this build writes.
 pub fn latest() -> i32 {

@@ -1,51 +1,32 @@
-//! Many citizens at once: group commit must not lose, mix up or duplicate anything.
-
-use std::collections::HashSet;
+//! Many citizens at once: the group commit shares commits, and closing the store during a
+//! burst loses nothing acknowledged.
 
 use baukasten_store::{RedbStore, Store, Submitted};
 
 use crate::{at, parking_permit, store_path, temp_store};
 
+/// Sixty-four citizens at once share commits instead of paying one each (the conformance
+/// suite checks that each of them got their own submission).
 #[test]
-fn sixty_four_threads_store_3200_distinct_submissions() {
-    let (dir, store) = temp_store();
-    let references: Vec<(String, String)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..64)
-            .map(|thread| {
-                let store = &store;
-                s.spawn(move || {
-                    (0..50)
-                        .map(|i| {
-                            let name = format!("{thread}/{i}");
-                            let new = parking_permit(Some("musterstadt"), &name);
-                            match store.submit(new, None, "eingegangen", at(2, i)).unwrap() {
-                                Submitted::Created(s) => (s.reference, name),
-                                other => panic!("{other:?}"),
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+fn sixty_four_threads_share_their_commits() {
+    let (_dir, store) = temp_store();
+    std::thread::scope(|s| {
+        for thread in 0..64 {
+            let store = &store;
+            s.spawn(move || {
+                for i in 0..50 {
+                    let new = parking_permit(Some("musterstadt"), &format!("{thread}/{i}"));
+                    assert!(matches!(
+                        store.submit(new, None, "eingegangen", at(2, i)).unwrap(),
+                        Submitted::Created(_)
+                    ));
+                }
+            });
+        }
     });
-    assert_eq!(references.len(), 3200);
-    let distinct: HashSet<_> = references.iter().map(|(r, _)| r).collect();
-    assert_eq!(distinct.len(), 3200);
-    // Group commit at work: the 64 callers shared commits instead of paying one each.
     let stats = store.writer_stats();
     assert_eq!(stats.writes, 3200);
     assert!(stats.commits * 2 <= stats.writes, "{stats:?}");
-    drop(store);
-
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
-    for (reference, name) in &references {
-        let s = store.submission(reference).unwrap().unwrap();
-        // Each reference leads to the very submission its caller sent.
-        assert_eq!(s.data["vorname"], name.as_str());
-        assert_eq!(store.audit(reference).unwrap().len(), 1);
-    }
-    assert_eq!(store.submissions(Some("musterstadt"), 10_000).unwrap().len(), 3200);
 }
 
 #[test]

@@ -1,10 +1,12 @@
 //! The file format: versions, migration, and files that are not (or no longer) what they
 //! should be. These tests write files with redb directly, as an older or newer Baukasten (or
-//! another program) would have left them.
+//! another program) would have left them, or read records as older releases wrote them.
 
 use std::collections::BTreeMap;
 
-use baukasten_store::{ALPHABET, ErrorKind, RedbStore, Store, Submission, Submitted};
+use baukasten_store::{
+    ALPHABET, Delivery, DeliveryStatus, ErrorKind, NewDelivery, RedbStore, Store, Submission, Submitted,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde_json::json;
 
@@ -414,4 +416,120 @@ fn the_store_of_release_0_1_0_gets_state_counts() {
     assert!(audit.iter().all(|e| e.from.is_none() && e.comment.is_none()));
     drop(store);
     assert_eq!(stored_version(&path), b"4");
+}
+
+/// A delivery as release 0.2 writes it: later releases must still read it.
+#[test]
+fn the_stored_delivery_format_is_read_by_later_releases() {
+    let golden = include_str!("../fixtures/delivery-0.2.json");
+    let delivery: Delivery = serde_json::from_str(golden).unwrap();
+    assert_eq!(delivery.id, "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c");
+    assert_eq!(delivery.status, DeliveryStatus::Pending);
+    assert_eq!(delivery.attempts[0].status, Some(500));
+    assert_eq!(delivery.series_attempts(), 1);
+}
+
+/// A file as the first release with an outbox wrote it: the submission's record does not name
+/// its deliveries; an index table (`outbox_by_reference`) does. Its deliveries are still
+/// listed, due and attempted, and one added by a later move comes after them.
+#[test]
+fn deliveries_of_the_first_outbox_release_are_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let golden = include_str!("../fixtures/delivery-0.2.json");
+    let submission = serde_json::json!({
+        "reference": "BPA-2026-7K3Q9", "tenant": "musterstadt", "service": "bewohnerparkausweis",
+        "version": "1.0.0", "definition_hash": "sha256:abc", "data": {"answers": {}},
+        "fee_total": "30.70", "attachments": [], "state": "eingegangen",
+        "created_at": "2026-03-01T12:00:00Z"
+    });
+    {
+        let db = Database::create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
+            meta.insert("format_version", b"3".as_slice()).unwrap();
+            let mut submissions = txn
+                .open_table(TableDefinition::<&str, &[u8]>::new("submissions"))
+                .unwrap();
+            submissions
+                .insert("BPA-2026-7K3Q9", submission.to_string().as_bytes())
+                .unwrap();
+            let mut outbox = txn.open_table(TableDefinition::<&str, &[u8]>::new("outbox")).unwrap();
+            outbox
+                .insert("msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c", golden.as_bytes())
+                .unwrap();
+            let mut due = txn
+                .open_table(TableDefinition::<(i64, &str), ()>::new("outbox_due"))
+                .unwrap();
+            due.insert(
+                (at(1, 5).timestamp_micros(), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c"),
+                (),
+            )
+            .unwrap();
+            let mut index = txn
+                .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
+                .unwrap();
+            index
+                .insert(("BPA-2026-7K3Q9", 0), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c")
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let store = RedbStore::open(&path).unwrap();
+    let listed = store.deliveries("BPA-2026-7K3Q9").unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].id, "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c");
+    assert_eq!(store.due_deliveries(at(1, 5), 10).unwrap().len(), 1);
+    let notify = vec![NewDelivery {
+        channel: "email_state".into(),
+        target: "erika@example.org".into(),
+        event: Some("state:in_bearbeitung".into()),
+    }];
+    store
+        .set_state_with(
+            "BPA-2026-7K3Q9",
+            "eingegangen",
+            "in_bearbeitung",
+            "clerk:x",
+            None,
+            at(1, 9),
+            notify,
+        )
+        .unwrap();
+    let listed: Vec<String> = store
+        .deliveries("BPA-2026-7K3Q9")
+        .unwrap()
+        .into_iter()
+        .map(|d| d.channel)
+        .collect();
+    assert_eq!(listed, ["webhook", "email_state"]);
+
+    // Redacting the submission deletes both, the old one with its row in the old index.
+    store.redact("BPA-2026-7K3Q9", at(9, 0)).unwrap().unwrap();
+    assert!(store.deliveries("BPA-2026-7K3Q9").unwrap().is_empty());
+    assert!(store.due_deliveries(at(30, 0), 10).unwrap().is_empty());
+    drop(store);
+    let db = Database::create(&path).unwrap();
+    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
+    let index = txn
+        .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
+        .unwrap();
+    assert!(redb::ReadableTableMetadata::is_empty(&index).unwrap());
+}
+
+/// A record as every release before retention wrote it reads as not redacted, and a record
+/// that is not redacted is written as before (no `redacted_at` key).
+#[test]
+fn a_record_without_redacted_at_reads_as_kept() {
+    let old = json!({
+        "reference": "BPA-2026-7K3Q9", "tenant": "musterstadt", "service": "bewohnerparkausweis",
+        "version": "1.0.0", "definition_hash": "sha256:abc", "data": {"answers": {"vorname": "Erika"}},
+        "fee_total": "30.70", "attachments": [], "state": "eingegangen",
+        "created_at": "2026-03-01T12:00:00Z"
+    });
+    let submission: Submission = serde_json::from_value(old.clone()).unwrap();
+    assert_eq!(submission.redacted_at, None);
+    assert_eq!(serde_json::to_value(&submission).unwrap(), old);
 }

@@ -3,12 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use baukasten_store::{InboxPage, InboxQuery, RedbStore, StateChanged, Store, Submission, Submitted};
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use tempfile::TempDir;
 
-use crate::{at, parking_permit, store_path, temp_store};
+use super::{Backend, at, created, parking_permit};
+use crate::{InboxPage, InboxQuery, StateChanged, Store, Submission};
 
 const SERVICES: [&str; 3] = ["bewohnerparkausweis", "hundesteuer", "sperrmuell"];
 const STATES: [&str; 3] = ["eingegangen", "in_bearbeitung", "erledigt"];
@@ -17,8 +18,8 @@ const FAMILY_NAMES: [&str; 5] = ["Müller", "Schmidt", "Öztürk", "Weiß", "Sch
 /// 300 submissions of `musterstadt` over three services, three states and ten days, several
 /// in the same microsecond; some moved after they came in. Also a few of another municipality
 /// and one without any, which the inbox of `musterstadt` must never show.
-fn filled_store() -> (TempDir, RedbStore, Vec<Submission>) {
-    let (dir, store) = temp_store();
+fn filled_store(backend: &dyn Backend) -> (Arc<dyn Store>, Vec<Submission>) {
+    let store = backend.store();
     let mut ours = Vec::new();
     for i in 0..300usize {
         let mut new = parking_permit(Some("musterstadt"), "x");
@@ -51,14 +52,7 @@ fn filled_store() -> (TempDir, RedbStore, Vec<Submission>) {
     store
         .submit(parking_permit(None, "Müller"), None, "eingegangen", at(5, 0))
         .unwrap();
-    (dir, store, ours)
-}
-
-fn created(s: Submitted) -> Submission {
-    match s {
-        Submitted::Created(s) => s,
-        other => panic!("expected a new submission, got {other:?}"),
-    }
+    (store, ours)
 }
 
 fn query() -> InboxQuery {
@@ -77,7 +71,7 @@ fn newest_first(mut all: Vec<Submission>) -> Vec<Submission> {
 
 /// Every page of a query, followed by its cursors; checks that each page but the last is full
 /// and has a cursor, and the last has none.
-fn every_page(store: &RedbStore, query: &InboxQuery) -> Vec<Submission> {
+fn every_page(store: &dyn Store, query: &InboxQuery) -> Vec<Submission> {
     let mut query = query.clone();
     let mut out = Vec::new();
     for _ in 0..1000 {
@@ -102,26 +96,24 @@ fn references(list: &[Submission]) -> Vec<&str> {
     list.iter().map(|s| s.reference.as_str()).collect()
 }
 
-#[test]
-fn the_pages_cover_every_submission_once_newest_first() {
-    let (_dir, store, ours) = filled_store();
+pub fn the_pages_cover_every_submission_once_newest_first(backend: &dyn Backend) {
+    let (store, ours) = filled_store(backend);
     let expected = newest_first(ours);
     for limit in [7, 50, 299, 300, 301] {
-        let listed = every_page(&store, &InboxQuery { limit, ..query() });
+        let listed = every_page(&*store, &InboxQuery { limit, ..query() });
         assert_eq!(references(&listed), references(&expected), "pages of {limit}");
     }
-    assert_eq!(every_page(&store, &InboxQuery { limit: 7, ..query() }), expected);
+    assert_eq!(every_page(&*store, &InboxQuery { limit: 7, ..query() }), expected);
 }
 
-#[test]
-fn a_page_holds_50_unless_told_otherwise_and_at_most_500() {
-    let (_dir, store, ours) = filled_store();
+pub fn a_page_holds_50_unless_told_otherwise_and_at_most_500(backend: &dyn Backend) {
+    let (store, ours) = filled_store(backend);
     let first = store.inbox(&query()).unwrap();
     assert_eq!(first.submissions.len(), 50);
     assert_eq!(references(&first.submissions), references(&newest_first(ours)[..50]));
     assert!(first.next.is_some());
 
-    let (_dir, store) = temp_store();
+    let store = backend.empty();
     for i in 0..501 {
         let new = parking_permit(Some("musterstadt"), "Erika");
         store.submit(new, None, "eingegangen", at(1, i)).unwrap();
@@ -146,11 +138,10 @@ fn a_page_holds_50_unless_told_otherwise_and_at_most_500() {
     assert_eq!(rest.next, None);
 }
 
-#[test]
-fn a_submission_received_between_pages_does_not_shift_the_later_ones() {
-    let (_dir, store, _) = filled_store();
+pub fn a_submission_received_between_pages_does_not_shift_the_later_ones(backend: &dyn Backend) {
+    let (store, _) = filled_store(backend);
     let q = InboxQuery { limit: 10, ..query() };
-    let before = every_page(&store, &q);
+    let before = every_page(&*store, &q);
 
     let first = store.inbox(&q).unwrap();
     // Received now, after every other one; and one more in the same microsecond as the last
@@ -162,7 +153,7 @@ fn a_submission_received_between_pages_does_not_shift_the_later_ones() {
             .unwrap();
     }
     let mut rest = every_page(
-        &store,
+        &*store,
         &InboxQuery {
             after: first.next.clone(),
             ..q.clone()
@@ -181,9 +172,8 @@ fn a_submission_received_between_pages_does_not_shift_the_later_ones() {
     assert_eq!(references(&again), references(&before));
 }
 
-#[test]
-fn a_cursor_that_does_not_parse_starts_from_the_beginning() {
-    let (_dir, store, _) = filled_store();
+pub fn a_cursor_that_does_not_parse_starts_from_the_beginning(backend: &dyn Backend) {
+    let (store, _) = filled_store(backend);
     let first = store.inbox(&InboxQuery { limit: 10, ..query() }).unwrap();
     for bad in ["", "garbage", "123.", "abc.BPA-2026-22222", ".BPA-2026-22222", "1e9.X"] {
         let page = store
@@ -213,7 +203,7 @@ fn a_cursor_that_does_not_parse_starts_from_the_beginning() {
 }
 
 /// Checks a query against the submissions filtered by `keep` here, over pages of 13.
-fn check(store: &RedbStore, ours: &[Submission], q: InboxQuery, keep: impl Fn(&Submission) -> bool) -> usize {
+fn check(store: &dyn Store, ours: &[Submission], q: InboxQuery, keep: impl Fn(&Submission) -> bool) -> usize {
     let expected: Vec<_> = newest_first(ours.iter().filter(|s| keep(s)).cloned().collect());
     let listed = every_page(store, &InboxQuery { limit: 13, ..q.clone() });
     assert_eq!(references(&listed), references(&expected), "{q:?}");
@@ -224,14 +214,13 @@ fn family_name(s: &Submission) -> &str {
     s.data["answers"]["antragsteller"]["familienname"].as_str().unwrap()
 }
 
-#[test]
-fn each_filter_and_their_combination() {
-    let (_dir, store, ours) = filled_store();
+pub fn each_filter_and_their_combination(backend: &dyn Backend) {
+    let (store, ours) = filled_store(backend);
     let day = |d: u32| -> DateTime<Utc> { at(d, 0) - chrono::Duration::hours(12) };
     let service = Some("hundesteuer".to_owned());
 
     let n = check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             service: service.clone(),
@@ -241,7 +230,7 @@ fn each_filter_and_their_combination() {
     );
     assert_eq!(n, 100);
     let n = check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             state: Some("erledigt".to_owned()),
@@ -252,14 +241,14 @@ fn each_filter_and_their_combination() {
     assert!(n > 0 && n < 300, "{n}");
     // From midnight of the 3rd to midnight of the 6th: three days.
     let (from, until) = (Some(day(3)), Some(day(6)));
-    let n = check(&store, &ours, InboxQuery { from, until, ..query() }, |s| {
+    let n = check(&*store, &ours, InboxQuery { from, until, ..query() }, |s| {
         s.created_at >= day(3) && s.created_at < day(6)
     });
     assert_eq!(n, 90);
     // `from` is inclusive and `until` exclusive, to the microsecond.
     let noon = at(4, 0);
     check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             from: Some(noon),
@@ -268,7 +257,7 @@ fn each_filter_and_their_combination() {
         |s| s.created_at >= noon,
     );
     check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             until: Some(noon),
@@ -277,7 +266,7 @@ fn each_filter_and_their_combination() {
         |s| s.created_at < noon,
     );
     let n = check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             from: Some(noon),
@@ -289,7 +278,7 @@ fn each_filter_and_their_combination() {
     assert_eq!(n, 0);
     let text = Some("müller".to_owned());
     let n = check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             text: text.clone(),
@@ -300,7 +289,7 @@ fn each_filter_and_their_combination() {
     assert!(n > 0 && n < 100, "{n}; the other municipality's Müllers are not ours");
 
     let n = check(
-        &store,
+        &*store,
         &ours,
         InboxQuery {
             service,
@@ -329,9 +318,8 @@ fn each_filter_and_their_combination() {
     assert_eq!(theirs.submissions.len(), 5);
 }
 
-#[test]
-fn the_text_is_searched_in_the_reference_and_the_named_answers() {
-    let (_dir, store, ours) = filled_store();
+pub fn the_text_is_searched_in_the_reference_and_the_named_answers(backend: &dyn Backend) {
+    let (store, ours) = filled_store(backend);
     let text = |t: &str| InboxQuery {
         text: Some(t.to_owned()),
         ..query()
@@ -340,57 +328,42 @@ fn the_text_is_searched_in_the_reference_and_the_named_answers() {
     // A reference, typed in lower case and in part.
     let wanted = &ours[42];
     let typed = wanted.reference[4..].to_lowercase();
-    let n = check(&store, &ours, text(&typed), |s| {
+    let n = check(&*store, &ours, text(&typed), |s| {
         s.reference.to_lowercase().contains(&typed)
     });
     assert!(n >= 1);
     // Words in a nested answer and a top-level one: every word must occur, each anywhere.
-    check(&store, &ours, text("ÖZTÜRK person"), |s| family_name(s) == "Öztürk");
-    let n = check(&store, &ours, text("  weiß   Person 16 "), |s| {
+    check(&*store, &ours, text("ÖZTÜRK person"), |s| family_name(s) == "Öztürk");
+    let n = check(&*store, &ours, text("  weiß   Person 16 "), |s| {
         family_name(s) == "Weiß" && s.data["answers"]["name"].as_str().unwrap().contains("16")
     });
     assert!(n >= 1);
     // Case-insensitive beyond ASCII.
-    check(&store, &ours, text("WEIß"), |s| family_name(s) == "Weiß");
+    check(&*store, &ours, text("WEIß"), |s| family_name(s) == "Weiß");
     // Numbers are not text, and answers at paths not named are not searched.
-    check(&store, &ours, text("1010"), |_| false);
+    check(&*store, &ours, text("1010"), |_| false);
     let only_names = InboxQuery {
         text_fields: vec!["name".to_owned()],
         ..text("schmidt")
     };
-    check(&store, &ours, only_names, |_| false);
+    check(&*store, &ours, only_names, |_| false);
     // A text of only spaces filters nothing.
-    check(&store, &ours, text("   "), |_| true);
+    check(&*store, &ours, text("   "), |_| true);
 }
 
-#[test]
-fn a_damaged_submission_is_left_out_of_the_inbox() {
-    let (dir, store, ours) = filled_store();
+pub fn a_damaged_submission_is_left_out_of_the_inbox(backend: &dyn Backend) {
+    let (store, ours) = filled_store(backend);
     let damaged = newest_first(ours.clone())[3].reference.clone();
     drop(store);
-    {
-        let db = redb::Database::create(store_path(&dir)).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let mut table = txn
-                .open_table(redb::TableDefinition::<&str, &[u8]>::new("submissions"))
-                .unwrap();
-            use redb::ReadableTable;
-            let mut value = table.get(damaged.as_str()).unwrap().unwrap().value().to_vec();
-            value[5] ^= 0x20;
-            table.insert(damaged.as_str(), value.as_slice()).unwrap();
-        }
-        txn.commit().unwrap();
-    }
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    backend.damage("submissions", &damaged);
+    let store = backend.reopen();
     let rest: Vec<_> = ours.into_iter().filter(|s| s.reference != damaged).collect();
-    check(&store, &rest, query(), |_| true);
+    check(&*store, &rest, query(), |_| true);
     assert!(store.stats().damaged_records >= 1);
 }
 
-#[test]
-fn the_counts_per_state_follow_every_submission_and_move() {
-    let (dir, store, mut ours) = filled_store();
+pub fn the_counts_per_state_follow_every_submission_and_move(backend: &dyn Backend) {
+    let (store, mut ours) = filled_store(backend);
     let counted = |list: &[Submission]| {
         let mut counts = BTreeMap::new();
         for s in list {
@@ -429,6 +402,6 @@ fn the_counts_per_state_follow_every_submission_and_move() {
     assert!(!counts.contains_key("eingegangen"));
     assert_eq!(counts["abgelehnt"], 1);
     drop(store);
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let store = backend.reopen();
     assert_eq!(store.state_counts("musterstadt").unwrap(), counted(&ours));
 }

@@ -1,14 +1,13 @@
 //! The life of a draft: created, saved on every step, found by its resume code, finished by
 //! a submission or expired.
 
-use baukasten_store::{ALPHABET, RedbStore, Store, Submitted};
 use serde_json::json;
 
-use crate::{at, new_draft, parking_permit, store_path, temp_store};
+use super::{Backend, at, created, new_draft, parking_permit};
+use crate::{ALPHABET, Submitted};
 
-#[test]
-fn a_draft_is_created_updated_and_found_by_id_and_code() {
-    let (dir, store) = temp_store();
+pub fn a_draft_is_created_updated_and_found_by_id_and_code(backend: &dyn Backend) {
+    let store = backend.store();
     let draft = store.create_draft(new_draft(Some("musterstadt")), at(2, 0)).unwrap();
     assert_eq!(draft.id.len(), 32);
     assert_eq!(draft.step, None);
@@ -33,7 +32,7 @@ fn a_draft_is_created_updated_and_found_by_id_and_code() {
     assert_eq!(updated.resume_code, code);
     drop(store);
 
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let store = backend.reopen();
     assert_eq!(store.draft(&draft.id).unwrap(), Some(updated.clone()));
     // As a citizen might type it from a letter: lower case, spaces, no dash.
     let typed = format!("  {} {} ", code[..4].to_lowercase(), &code[5..]);
@@ -44,16 +43,14 @@ fn a_draft_is_created_updated_and_found_by_id_and_code() {
     assert_eq!(store.draft_by_code("not a code at all").unwrap(), None);
 }
 
-#[test]
-fn updating_a_missing_draft_says_so() {
-    let (_dir, store) = temp_store();
+pub fn updating_a_missing_draft_says_so(backend: &dyn Backend) {
+    let store = backend.store();
     assert_eq!(store.update_draft("ffff", &json!({}), None, at(2, 0)).unwrap(), None);
     assert_eq!(store.draft("ffff").unwrap(), None);
 }
 
-#[test]
-fn resume_codes_are_distinct() {
-    let (_dir, store) = temp_store();
+pub fn resume_codes_are_distinct(backend: &dyn Backend) {
+    let store = backend.store();
     let mut codes = std::collections::HashSet::new();
     for i in 0..300 {
         let d = store.create_draft(new_draft(None), at(2, i)).unwrap();
@@ -61,22 +58,19 @@ fn resume_codes_are_distinct() {
     }
 }
 
-#[test]
-fn submitting_a_draft_deletes_it_with_its_code() {
-    let (dir, store) = temp_store();
+pub fn submitting_a_draft_deletes_it_with_its_code(backend: &dyn Backend) {
+    let store = backend.store();
     let draft = store.create_draft(new_draft(Some("musterstadt")), at(2, 0)).unwrap();
     let mut new = parking_permit(Some("musterstadt"), "Erika");
     new.draft = Some(draft.id.clone());
-    let Submitted::Created(s) = store.submit(new, None, "eingegangen", at(2, 30)).unwrap() else {
-        panic!("not created");
-    };
+    let s = created(store.submit(new, None, "eingegangen", at(2, 30)).unwrap());
     assert_eq!(store.draft(&draft.id).unwrap(), None);
     assert_eq!(store.draft_by_code(&draft.resume_code).unwrap(), None);
     // The expiry index forgot it too: nothing is left to expire.
     assert_eq!(store.expire_drafts(at(9, 0)).unwrap(), 0);
     drop(store);
 
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let store = backend.reopen();
     assert_eq!(store.draft(&draft.id).unwrap(), None);
     assert!(store.submission(&s.reference).unwrap().is_some());
 
@@ -89,9 +83,8 @@ fn submitting_a_draft_deletes_it_with_its_code() {
     ));
 }
 
-#[test]
-fn drafts_not_updated_since_the_cutoff_expire() {
-    let (_dir, store) = temp_store();
+pub fn drafts_not_updated_since_the_cutoff_expire(backend: &dyn Backend) {
+    let store = backend.store();
     let old = store.create_draft(new_draft(None), at(1, 0)).unwrap();
     let touched = store.create_draft(new_draft(None), at(1, 0)).unwrap();
     store

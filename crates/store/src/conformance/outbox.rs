@@ -1,13 +1,12 @@
 //! The outbox: deliveries written with their submission, due, attempted, retried, resent, and
 //! still there after a restart.
 
-use baukasten_store::{
-    AfterAttempt, Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, NewDelivery, RedbStore, Store, Submitted,
-};
+use chrono::Duration;
 
-use crate::{at, parking_permit, store_path, temp_store};
+use super::{Backend, at, created, parking_permit};
+use crate::{AfterAttempt, Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, NewDelivery, Store, Submitted};
 
-fn submit_with_deliveries(store: &RedbStore) -> String {
+fn submit_with_deliveries(store: &dyn Store) -> String {
     let mut new = parking_permit(Some("musterstadt"), "Erika");
     new.deliveries = vec![
         NewDelivery {
@@ -35,10 +34,9 @@ fn failed_attempt(seconds: i64, status: u16) -> DeliveryAttempt {
     }
 }
 
-#[test]
-fn a_submission_and_its_deliveries_are_written_together_and_are_due_at_once() {
-    let (_dir, store) = temp_store();
-    let reference = submit_with_deliveries(&store);
+pub fn a_submission_and_its_deliveries_are_written_together_and_are_due_at_once(backend: &dyn Backend) {
+    let store = backend.store();
+    let reference = submit_with_deliveries(&*store);
     let deliveries = store.deliveries(&reference).unwrap();
     assert_eq!(deliveries.len(), 2);
     assert_eq!(
@@ -75,10 +73,9 @@ fn a_submission_and_its_deliveries_are_written_together_and_are_due_at_once() {
     assert!(store.deliveries(&plain).unwrap().is_empty());
 }
 
-#[test]
-fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
-    let (_dir, store) = temp_store();
-    let reference = submit_with_deliveries(&store);
+pub fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series(backend: &dyn Backend) {
+    let store = backend.store();
+    let reference = submit_with_deliveries(&*store);
     let id = store.deliveries(&reference).unwrap()[0].id.clone();
     let d = store
         .record_attempt(&id, failed_attempt(0, 500), AfterAttempt::RetryAt(at(1, 5)))
@@ -151,10 +148,9 @@ fn attempts_are_recorded_retries_wait_and_a_resend_starts_a_new_series() {
     assert!(store.resend("msg_unknown", at(2, 0)).unwrap().is_none());
 }
 
-#[test]
-fn a_message_about_a_new_state_is_written_only_with_the_move() {
-    let (_dir, store) = temp_store();
-    let reference = submit_with_deliveries(&store);
+pub fn a_message_about_a_new_state_is_written_only_with_the_move(backend: &dyn Backend) {
+    let store = backend.store();
+    let reference = submit_with_deliveries(&*store);
     let notify = || {
         vec![NewDelivery {
             channel: "email_state".into(),
@@ -174,7 +170,7 @@ fn a_message_about_a_new_state_is_written_only_with_the_move() {
             notify(),
         )
         .unwrap();
-    assert!(matches!(refused, baukasten_store::StateChanged::Conflict(_)));
+    assert!(matches!(refused, crate::StateChanged::Conflict(_)));
     assert_eq!(store.deliveries(&reference).unwrap().len(), 2);
     let moved = store
         .set_state_with(
@@ -187,135 +183,31 @@ fn a_message_about_a_new_state_is_written_only_with_the_move() {
             notify(),
         )
         .unwrap();
-    assert!(matches!(moved, baukasten_store::StateChanged::Moved(_)));
+    assert!(matches!(moved, crate::StateChanged::Moved(_)));
     let deliveries = store.deliveries(&reference).unwrap();
     assert_eq!(deliveries.len(), 3, "after the submission's own");
     assert_eq!(deliveries[2].event.as_deref(), Some("state:genehmigt"));
     assert_eq!(deliveries[2].next_attempt, Some(at(2, 0)));
 }
 
-#[test]
-fn pending_deliveries_survive_a_restart() {
-    let (dir, store) = temp_store();
-    let reference = submit_with_deliveries(&store);
+pub fn pending_deliveries_survive_a_restart(backend: &dyn Backend) {
+    let store = backend.store();
+    let reference = submit_with_deliveries(&*store);
     let id = store.deliveries(&reference).unwrap()[0].id.clone();
     store
         .record_attempt(&id, failed_attempt(0, 500), AfterAttempt::RetryAt(at(1, 5)))
         .unwrap();
     drop(store);
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let store = backend.reopen();
     let due: Vec<Delivery> = store.due_deliveries(at(1, 5), 10).unwrap();
     assert_eq!(due.len(), 2, "both are still due after the restart");
     let retried = due.iter().find(|d| d.id == id).unwrap();
     assert_eq!(retried.attempts, vec![failed_attempt(0, 500)]);
 }
 
-/// A delivery as release 0.2 writes it: later releases must still read it.
-#[test]
-fn the_stored_delivery_format_is_read_by_later_releases() {
-    let golden = include_str!("../fixtures/delivery-0.2.json");
-    let delivery: Delivery = serde_json::from_str(golden).unwrap();
-    assert_eq!(delivery.id, "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c");
-    assert_eq!(delivery.status, DeliveryStatus::Pending);
-    assert_eq!(delivery.attempts[0].status, Some(500));
-    assert_eq!(delivery.series_attempts(), 1);
-}
-
-/// A file as the first release with an outbox wrote it: the submission's record does not name
-/// its deliveries; an index table (`outbox_by_reference`) does. Its deliveries are still
-/// listed, due and attempted, and one added by a later move comes after them.
-#[test]
-fn deliveries_of_the_first_outbox_release_are_still_found() {
-    use redb::{Database, TableDefinition};
-    let dir = tempfile::tempdir().unwrap();
-    let path = store_path(&dir);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let golden = include_str!("../fixtures/delivery-0.2.json");
-    let submission = serde_json::json!({
-        "reference": "BPA-2026-7K3Q9", "tenant": "musterstadt", "service": "bewohnerparkausweis",
-        "version": "1.0.0", "definition_hash": "sha256:abc", "data": {"answers": {}},
-        "fee_total": "30.70", "attachments": [], "state": "eingegangen",
-        "created_at": "2026-03-01T12:00:00Z"
-    });
-    {
-        let db = Database::create(&path).unwrap();
-        let txn = db.begin_write().unwrap();
-        {
-            let mut meta = txn.open_table(TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
-            meta.insert("format_version", b"3".as_slice()).unwrap();
-            let mut submissions = txn
-                .open_table(TableDefinition::<&str, &[u8]>::new("submissions"))
-                .unwrap();
-            submissions
-                .insert("BPA-2026-7K3Q9", submission.to_string().as_bytes())
-                .unwrap();
-            let mut outbox = txn.open_table(TableDefinition::<&str, &[u8]>::new("outbox")).unwrap();
-            outbox
-                .insert("msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c", golden.as_bytes())
-                .unwrap();
-            let mut due = txn
-                .open_table(TableDefinition::<(i64, &str), ()>::new("outbox_due"))
-                .unwrap();
-            due.insert(
-                (at(1, 5).timestamp_micros(), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c"),
-                (),
-            )
-            .unwrap();
-            let mut index = txn
-                .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
-                .unwrap();
-            index
-                .insert(("BPA-2026-7K3Q9", 0), "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c")
-                .unwrap();
-        }
-        txn.commit().unwrap();
-    }
-    let store = RedbStore::open(&path).unwrap();
-    let listed = store.deliveries("BPA-2026-7K3Q9").unwrap();
-    assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].id, "msg_2f1c0d9a8b7e6f5a4b3c2d1e0f9a8b7c");
-    assert_eq!(store.due_deliveries(at(1, 5), 10).unwrap().len(), 1);
-    let notify = vec![NewDelivery {
-        channel: "email_state".into(),
-        target: "erika@example.org".into(),
-        event: Some("state:in_bearbeitung".into()),
-    }];
-    store
-        .set_state_with(
-            "BPA-2026-7K3Q9",
-            "eingegangen",
-            "in_bearbeitung",
-            "clerk:x",
-            None,
-            at(1, 9),
-            notify,
-        )
-        .unwrap();
-    let listed: Vec<String> = store
-        .deliveries("BPA-2026-7K3Q9")
-        .unwrap()
-        .into_iter()
-        .map(|d| d.channel)
-        .collect();
-    assert_eq!(listed, ["webhook", "email_state"]);
-
-    // Redacting the submission deletes both, the old one with its row in the old index.
-    store.redact("BPA-2026-7K3Q9", at(9, 0)).unwrap().unwrap();
-    assert!(store.deliveries("BPA-2026-7K3Q9").unwrap().is_empty());
-    assert!(store.due_deliveries(at(30, 0), 10).unwrap().is_empty());
-    drop(store);
-    let db = Database::create(&path).unwrap();
-    let txn = redb::ReadableDatabase::begin_read(&db).unwrap();
-    let index = txn
-        .open_table(TableDefinition::<(&str, u64), &str>::new("outbox_by_reference"))
-        .unwrap();
-    assert!(redb::ReadableTableMetadata::is_empty(&index).unwrap());
-}
-
-#[test]
-fn new_delivery_ids_are_ordered_by_time() {
-    let (_dir, store) = temp_store();
-    let first = submit_with_deliveries(&store);
+pub fn new_delivery_ids_are_ordered_by_time(backend: &dyn Backend) {
+    let store = backend.store();
+    let first = submit_with_deliveries(&*store);
     let mut later = parking_permit(Some("musterstadt"), "Max");
     later.deliveries = vec![NewDelivery {
         channel: "webhook".into(),
@@ -332,10 +224,9 @@ fn new_delivery_ids_are_ordered_by_time() {
     assert_eq!(later.deliveries, vec![newer.clone()], "the record names its entries");
 }
 
-#[test]
-fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_restart() {
-    let (dir, store) = temp_store();
-    let reference = submit_with_deliveries(&store);
+pub fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_restart(backend: &dyn Backend) {
+    let store = backend.store();
+    let reference = submit_with_deliveries(&*store);
     let id = store.deliveries(&reference).unwrap()[0].id.clone();
     let progress = serde_json::json!({"submission_id": "f39ab143", "uploaded": ["a"]});
     assert!(store.record_progress(&id, progress.clone(), Some("f39ab143")).unwrap());
@@ -370,7 +261,7 @@ fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_resta
     assert!(store.record_delivery_events("msg_unknown", vec![]).unwrap().is_none());
 
     drop(store);
-    let store = RedbStore::open(&store_path(&dir)).unwrap();
+    let store = backend.reopen();
     let found = store.delivery_by_external_id("f39ab143").unwrap().unwrap();
     assert_eq!(found.id, id);
     assert_eq!(found.progress, Some(progress));
@@ -406,8 +297,115 @@ fn a_delivery_in_steps_keeps_its_progress_and_the_targets_reports_across_a_resta
     assert!(store.delivery_by_external_id("9eec7d3e").unwrap().is_none());
 }
 
-#[test]
-fn a_file_without_the_external_id_index_answers_that_nothing_is_known() {
-    let (_dir, store) = temp_store();
+pub fn an_unknown_external_id_finds_nothing(backend: &dyn Backend) {
+    let store = backend.store();
     assert!(store.delivery_by_external_id("f39ab143").unwrap().is_none());
+}
+
+/// A dispatcher claims what is due for a lease. Until the lease ends, or until an attempt on
+/// a delivery is recorded, no other claim returns it, whatever else is written about it
+/// meanwhile; then it is claimable again.
+pub fn a_claim_keeps_a_delivery_from_other_claimers_until_its_lease_ends(backend: &dyn Backend) {
+    let store = backend.store();
+    let other = backend.reopen();
+    let lease = Duration::seconds(60);
+    let reference = submit_with_deliveries(&*store);
+    let mut third = parking_permit(Some("musterstadt"), "Max");
+    third.deliveries = vec![NewDelivery {
+        channel: "webhook".into(),
+        target: "fachverfahren".into(),
+        event: None,
+    }];
+    let third = created(store.submit(third, None, "eingegangen", at(1, 1)).unwrap());
+    let third = third.deliveries[0].clone();
+    let ids = |list: Vec<Delivery>| -> Vec<String> { list.into_iter().map(|d| d.id).collect() };
+
+    assert!(
+        store.claim_due_deliveries(at(1, -1), 10, lease).unwrap().is_empty(),
+        "not due before"
+    );
+    // Soonest first, at most the limit: the first submission's two, due a second before the
+    // third.
+    let due = ids(store.due_deliveries(at(1, 1), 2).unwrap());
+    let first = ids(store.claim_due_deliveries(at(1, 1), 2, lease).unwrap());
+    assert_eq!(first, due);
+    let mut theirs = ids(store.deliveries(&reference).unwrap());
+    theirs.sort();
+    assert_eq!(first, theirs);
+    assert_eq!(
+        ids(store.due_deliveries(at(1, 1), 2).unwrap()),
+        due,
+        "a claim does not change what is due"
+    );
+    // Another claimer gets only what is left, and then nothing.
+    assert_eq!(
+        ids(other.claim_due_deliveries(at(1, 30), 10, lease).unwrap()),
+        [third.as_str()]
+    );
+    assert!(other.claim_due_deliveries(at(1, 30), 10, lease).unwrap().is_empty());
+
+    // What a channel records during its attempt (the steps it got through, the target's
+    // reports) and a clerk's resend do not end the claim.
+    assert!(
+        store
+            .record_progress(&first[0], serde_json::json!({"step": 1}), Some("ext-1"))
+            .unwrap()
+    );
+    let report = DeliveryEvent {
+        id: "e1".into(),
+        at: at(1, 31),
+        kind: "submit-submission".into(),
+        detail: None,
+    };
+    store.record_delivery_events(&first[0], vec![report]).unwrap().unwrap();
+    store.resend(&first[1], at(1, 31)).unwrap().unwrap();
+    assert!(other.claim_due_deliveries(at(1, 40), 10, lease).unwrap().is_empty());
+
+    // A recorded attempt ends the claim: the delivery is due again at its retry.
+    let attempt = DeliveryAttempt {
+        at: at(1, 41),
+        status: Some(503),
+        error: Some("503".into()),
+    };
+    store
+        .record_attempt(&first[0], attempt.clone(), AfterAttempt::RetryAt(at(1, 45)))
+        .unwrap()
+        .unwrap();
+    assert!(other.claim_due_deliveries(at(1, 44), 10, lease).unwrap().is_empty());
+    assert_eq!(
+        ids(other.claim_due_deliveries(at(1, 45), 10, lease).unwrap()),
+        [first[0].as_str()]
+    );
+
+    // At the end of its lease, the claim is over.
+    assert!(other.claim_due_deliveries(at(1, 60), 10, lease).unwrap().is_empty());
+    assert_eq!(
+        ids(other.claim_due_deliveries(at(1, 61), 10, lease).unwrap()),
+        [first[1].as_str()]
+    );
+
+    // Attempts recorded in one write end their claims too, and a final one for good.
+    other
+        .record_attempts(vec![
+            (third.clone(), attempt.clone(), AfterAttempt::RetryAt(at(1, 70))),
+            (first[1].clone(), attempt, AfterAttempt::Failed),
+        ])
+        .unwrap();
+    assert_eq!(
+        ids(store.claim_due_deliveries(at(1, 70), 10, lease).unwrap()),
+        [third.as_str()]
+    );
+    // The one claimed at 1:45 is claimed until 2:45; then it is claimable again.
+    assert!(store.claim_due_deliveries(at(1, 104), 10, lease).unwrap().is_empty());
+    assert_eq!(
+        ids(store.claim_due_deliveries(at(1, 105), 10, lease).unwrap()),
+        [first[0].as_str()]
+    );
+    assert!(
+        store
+            .claim_due_deliveries(at(9, 0), 10, lease)
+            .unwrap()
+            .iter()
+            .all(|d| d.id != first[1])
+    );
 }
