@@ -953,16 +953,33 @@ impl Store for PgStore {
         })
     }
 
+    /// Ready while the database answers, takes writes (it is not a read-only standby) and
+    /// holds the schema this instance migrated to (not one emptied or replaced under it).
     fn ready(&self) -> Result<(), StoreError> {
         self.read(async |c| {
-            let standby: bool = one(c, "SELECT pg_is_in_recovery()", &[]).await?.get(0);
-            if standby {
+            let row = one(
+                c,
+                "SELECT pg_is_in_recovery(), (SELECT MAX(version) FROM baukasten_schema)",
+                &[],
+            )
+            .await?;
+            if row.get::<_, bool>(0) {
                 return Err(error(
                     ErrorKind::Io,
                     format!("PostgreSQL at {} is a read-only standby", self.place),
                 ));
             }
-            Ok(())
+            match row.get::<_, Option<i32>>(1) {
+                Some(version) if version == schema::latest() => Ok(()),
+                other => Err(error(
+                    ErrorKind::Incompatible,
+                    format!(
+                        "the database at {} holds schema version {other:?}, not {} as at start",
+                        self.place,
+                        schema::latest()
+                    ),
+                )),
+            }
         })
     }
 

@@ -159,3 +159,57 @@ impl Drop for Pg {
         }
     }
 }
+
+/// The schema's versions: a fresh database gets every migration, recorded; a database a newer
+/// release migrated further is refused with both versions named, and left as it is.
+#[test]
+fn migrations_are_recorded_and_a_newer_schema_is_refused() {
+    let pg = Pg::new();
+    let schema = pg.first_schema();
+    let store = pg.store();
+    drop(store);
+    let opened = pg.open(&schema);
+    let latest = baukasten_store_pg::schema::latest();
+    assert_eq!(
+        opened.schema_version().unwrap(),
+        latest,
+        "opening again migrates nothing more"
+    );
+    drop(opened);
+
+    let url = pg.url(&schema);
+    execute(
+        &url,
+        "INSERT INTO baukasten_schema (version, description) VALUES ($1, 'from a newer release')",
+        &[&(latest + 1)],
+    )
+    .unwrap();
+    let refused = PgStore::open(&url).expect_err("a newer schema is refused");
+    assert_eq!(refused.kind, baukasten_store::ErrorKind::Incompatible);
+    assert!(
+        refused.detail.contains(&format!("schema version {}", latest + 1))
+            && refused.detail.contains(&latest.to_string()),
+        "{refused}"
+    );
+    // Refused before writing anything: the newer release's version is still the last.
+    assert_eq!(
+        execute(
+            &url,
+            "DELETE FROM baukasten_schema WHERE version = $1",
+            &[&(latest + 1)]
+        )
+        .unwrap(),
+        1
+    );
+}
+
+/// A database address that is not one, or a server that does not answer, is an error naming
+/// the place, never a panic.
+#[test]
+fn a_bad_address_or_an_absent_server_is_a_clear_error() {
+    let garbled = PgStore::open("postgres://postgres@127.0.0.1:5432/db?sslmode=bogus").expect_err("garbled");
+    assert!(garbled.detail.contains("cannot be read"), "{garbled}");
+    let absent = PgStore::open("postgres://postgres@127.0.0.1:1/nowhere").expect_err("no server on port 1");
+    assert_eq!(absent.kind, baukasten_store::ErrorKind::Io);
+    assert!(absent.detail.contains("127.0.0.1:1/nowhere"), "{absent}");
+}

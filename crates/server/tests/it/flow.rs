@@ -21,6 +21,15 @@ impl<'a> Browser<'a> {
         }
     }
 
+    /// The same browser (its cookies) talking to another server: another instance behind the
+    /// same address.
+    pub(crate) fn moved_to<'b>(self, server: &'b TestServer) -> Browser<'b> {
+        Browser {
+            server,
+            cookies: self.cookies,
+        }
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_string()

@@ -8,6 +8,7 @@ mod fit_connect;
 mod flow;
 mod inbox;
 mod layout;
+mod postgres;
 mod recorded;
 mod schema;
 mod upgrade;
