@@ -3,6 +3,7 @@
 
 mod accounts;
 mod concurrency;
+mod copy;
 mod drafts;
 mod faults;
 mod format;
