@@ -26,9 +26,11 @@ pub mod conformance;
 pub mod faults;
 mod redb_store;
 mod reference;
+mod tally;
 
 pub use redb_store::{BATCH_SIZES, COMMIT_SECONDS, FORMAT_VERSION, MAX_BATCH, RedbStore, Verified, WriterStats};
 pub use reference::{ALPHABET, new_reference};
+pub use tally::{KindTally, Tally};
 
 /// The one error type of the crate.
 #[derive(Debug, Clone, thiserror::Error)]

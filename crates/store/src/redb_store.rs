@@ -66,6 +66,13 @@
 //! gain one `redacted`. Its rows in `submissions_by_tenant` and `state_counts` stay, and so
 //! do `idempotency` records naming it (they hold no answers and expire).
 //!
+//! # Copying
+//!
+//! [`Store::export`] reads every record of every table in one read transaction, a consistent
+//! snapshot, and hands them out one at a time; [`Store::import`] is one write job that writes
+//! records and rebuilds every index and count above from them, through the same helpers as
+//! the store's own writes (`copy.rs`). The indexes are never copied as they are.
+//!
 //! # Format versions
 //!
 //! | version | what changed | migration |
@@ -111,6 +118,8 @@ use crate::{
     InboxQuery, NewDelivery, NewDraft, NewSubmission, Record, StateChanged, Store, StoreError, StoreStats, Submission,
     Submitted,
 };
+
+mod copy;
 
 /// The file format this build writes; the module documentation lists the versions and
 /// [`MIGRATIONS`] the steps between them.
@@ -1020,19 +1029,8 @@ fn submit_in(
 
     let reference = submission.reference.as_str();
     t.submissions.insert(reference, encoded.as_slice()).map_err(storage)?;
-    t.by_tenant.insert(tenant_key(&submission), ()).map_err(storage)?;
     t.audit.insert((reference, 0), entry.as_slice()).map_err(storage)?;
-    count_state(t, submission.tenant.as_deref(), &submission.state, 1)?;
-    let (owner, micros) = (
-        count_tenant(submission.tenant.as_deref()),
-        submission.created_at.timestamp_micros(),
-    );
-    t.by_state
-        .insert((owner, submission.state.as_str(), micros, reference), ())
-        .map_err(storage)?;
-    t.by_service
-        .insert((owner, submission.service.as_str(), micros, reference), ())
-        .map_err(storage)?;
+    index_submission(t, &submission)?;
     if let (Some(idem), Some(record)) = (&idempotency, &record) {
         t.idempotency
             .insert(idem.key.as_str(), record.as_slice())
@@ -1043,6 +1041,42 @@ fn submit_in(
         delete_draft(t, &draft)?;
     }
     Ok(Submitted::Created(submission))
+}
+
+/// Puts a submission into the inbox's indexes (by tenant, state and service) and its state's
+/// count: what every write that adds a submission does beside writing its record.
+fn index_submission(t: &mut Tables<'_>, s: &Submission) -> Result<(), StoreError> {
+    let (owner, micros, reference) = (
+        count_tenant(s.tenant.as_deref()),
+        s.created_at.timestamp_micros(),
+        s.reference.as_str(),
+    );
+    t.by_tenant.insert(tenant_key(s), ()).map_err(storage)?;
+    t.by_state
+        .insert((owner, s.state.as_str(), micros, reference), ())
+        .map_err(storage)?;
+    t.by_service
+        .insert((owner, s.service.as_str(), micros, reference), ())
+        .map_err(storage)?;
+    count_state(t, s.tenant.as_deref(), &s.state, 1)
+}
+
+/// Takes a submission out of the indexes and the count that [`index_submission`] put it in,
+/// before its record is replaced.
+fn unindex_submission(t: &mut Tables<'_>, s: &Submission) -> Result<(), StoreError> {
+    let (owner, micros, reference) = (
+        count_tenant(s.tenant.as_deref()),
+        s.created_at.timestamp_micros(),
+        s.reference.as_str(),
+    );
+    t.by_tenant.remove(tenant_key(s)).map_err(storage)?;
+    t.by_state
+        .remove((owner, s.state.as_str(), micros, reference))
+        .map_err(storage)?;
+    t.by_service
+        .remove((owner, s.service.as_str(), micros, reference))
+        .map_err(storage)?;
+    count_state(t, s.tenant.as_deref(), &s.state, -1)
 }
 
 /// Writes new outbox entries; their submission's record names them.
@@ -1093,6 +1127,22 @@ fn put_delivery(t: &mut Tables<'_>, delivery: &Delivery, was: Was) -> Result<(),
         _ => {}
     }
     t.outbox.insert(id, encoded.as_slice()).map_err(storage)?;
+    Ok(())
+}
+
+/// Keeps `outbox_by_external_id` in step when a delivery's external id goes from `old` to
+/// `new`. The table is opened (and so created) only when there is an id to keep.
+fn index_external_id(t: &mut Tables<'_>, id: &str, old: Option<&str>, new: Option<&str>) -> Result<(), StoreError> {
+    if old.is_none() && new.is_none() {
+        return Ok(());
+    }
+    let mut index = t.txn.open_table(OUTBOX_BY_EXTERNAL_ID).map_err(storage)?;
+    if let Some(old) = old.filter(|old| Some(*old) != new) {
+        index.remove(old).map_err(storage)?;
+    }
+    if let Some(new) = new {
+        index.insert(new, id).map_err(storage)?;
+    }
     Ok(())
 }
 
@@ -1340,16 +1390,23 @@ fn create_draft_in(t: &mut Tables<'_>, new: NewDraft, now: DateTime<Utc>) -> Res
         created_at: now,
         updated_at: now,
     };
-    let encoded = encode(&draft)?;
+    put_draft(t, &draft)?;
+    Ok(draft)
+}
+
+/// Writes a new draft with its places in `drafts_by_update` and `resume_codes`; the
+/// counterpart of [`delete_draft`].
+fn put_draft(t: &mut Tables<'_>, draft: &Draft) -> Result<(), StoreError> {
+    let encoded = encode(draft)?;
     let id = draft.id.as_str();
     t.drafts.insert(id, encoded.as_slice()).map_err(storage)?;
     t.drafts_by_update
-        .insert((now.timestamp_micros(), id), ())
+        .insert((draft.updated_at.timestamp_micros(), id), ())
         .map_err(storage)?;
     t.resume_codes
         .insert(draft.resume_code.replace('-', "").as_str(), id)
         .map_err(storage)?;
-    Ok(draft)
+    Ok(())
 }
 
 fn update_draft_in(
@@ -1458,11 +1515,17 @@ fn put_attachment_in(
         size: bytes.len() as u64,
         created_at: now,
     };
-    let encoded = encode(&attachment)?;
+    put_upload(t, &attachment, bytes)?;
+    Ok(attachment)
+}
+
+/// Writes an upload's metadata and its bytes, sealed with their checksum.
+fn put_upload(t: &mut Tables<'_>, attachment: &Attachment, bytes: Vec<u8>) -> Result<(), StoreError> {
+    let encoded = encode(attachment)?;
     let id = attachment.id.as_str();
     t.attachments.insert(id, encoded.as_slice()).map_err(storage)?;
     t.attachment_bytes.insert(id, seal(bytes).as_slice()).map_err(storage)?;
-    Ok(attachment)
+    Ok(())
 }
 
 fn expire_uploads_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize, StoreError> {
@@ -1505,6 +1568,14 @@ fn expire_uploads_in(t: &mut Tables<'_>, before: DateTime<Utc>) -> Result<usize,
 /// minutes or hours, so a minute's precision is plenty, and most requests stay reads.
 const SEEN_PRECISION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
+/// Writes an account under its municipality and name, `encoded` as [`encode`] made it.
+fn put_account_in(t: &mut Tables<'_>, account: &Account, encoded: &[u8]) -> Result<(), StoreError> {
+    t.accounts
+        .insert((account.tenant.as_str(), account.name.as_str()), encoded)
+        .map_err(storage)?;
+    Ok(())
+}
+
 fn remove_account_in(t: &mut Tables<'_>, tenant: &str, name: &str) -> Result<bool, StoreError> {
     // Sessions are few (one per signed-in clerk), so they are found by a scan rather than
     // kept in a second index. A damaged session names no account that can be read; it is
@@ -1544,11 +1615,16 @@ fn create_clerk_session_in(
         created_at: now,
         last_seen: now,
     };
-    let encoded = encode(&session)?;
+    put_session(t, &session)?;
+    Ok(session)
+}
+
+fn put_session(t: &mut Tables<'_>, session: &ClerkSession) -> Result<(), StoreError> {
+    let encoded = encode(session)?;
     t.clerk_sessions
         .insert(session.id.as_str(), encoded.as_slice())
         .map_err(storage)?;
-    Ok(session)
+    Ok(())
 }
 
 /// What a session is worth at `now`, from what is stored.
@@ -1606,8 +1682,7 @@ fn see_session_in(
         Seen::Valid(session) => Ok(Some(session)),
         Seen::Stale(mut session) => {
             session.last_seen = now;
-            let encoded = encode(&session)?;
-            t.clerk_sessions.insert(id, encoded.as_slice()).map_err(storage)?;
+            put_session(t, &session)?;
             Ok(Some(session))
         }
         Seen::Over => {
@@ -2004,13 +2079,9 @@ impl Store for RedbStore {
             let Some(mut delivery) = get_json::<Delivery>(&t.outbox, "outbox", &id)? else {
                 return Ok(false);
             };
-            if let Some(external_id) = &external_id {
-                let mut index = t.txn.open_table(OUTBOX_BY_EXTERNAL_ID).map_err(storage)?;
-                if let Some(old) = delivery.external_id.as_deref().filter(|old| old != external_id) {
-                    index.remove(old).map_err(storage)?;
-                }
-                index.insert(external_id.as_str(), id.as_str()).map_err(storage)?;
-                delivery.external_id = Some(external_id.clone());
+            if let Some(external_id) = external_id {
+                index_external_id(t, &id, delivery.external_id.as_deref(), Some(&external_id))?;
+                delivery.external_id = Some(external_id);
             }
             let was = Was::of(&delivery);
             delivery.progress = Some(progress);
@@ -2086,12 +2157,7 @@ impl Store for RedbStore {
 
     fn put_account(&self, account: Account) -> Result<(), StoreError> {
         let encoded = encode(&account)?;
-        self.write(move |t| {
-            t.accounts
-                .insert((account.tenant.as_str(), account.name.as_str()), encoded.as_slice())
-                .map_err(storage)?;
-            Ok(())
-        })
+        self.write(move |t| put_account_in(t, &account, &encoded))
     }
 
     fn account(&self, tenant: &str, name: &str) -> Result<Option<Account>, StoreError> {
@@ -2246,16 +2312,18 @@ impl Store for RedbStore {
         }
         Ok(out)
     }
+
     fn is_empty(&self) -> Result<bool, StoreError> {
-        Err(error(ErrorKind::Io, "not yet"))
+        copy::is_empty(&self.read()?)
     }
 
-    fn export(&self, _each: &mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError> {
-        Err(error(ErrorKind::Io, "not yet"))
+    fn export(&self, each: &mut dyn FnMut(Record) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        // One read transaction: the export is one consistent snapshot, read record by record.
+        copy::export(&self.read()?, each)
     }
 
-    fn import(&self, _records: Vec<Record>) -> Result<(), StoreError> {
-        Err(error(ErrorKind::Io, "not yet"))
+    fn import(&self, records: Vec<Record>) -> Result<(), StoreError> {
+        self.write(move |t| copy::import_in(t, records))
     }
 }
 

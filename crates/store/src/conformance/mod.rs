@@ -26,6 +26,7 @@ mod inbox;
 mod instances;
 mod outbox;
 mod retention;
+mod sample;
 mod submissions;
 
 pub use accounts::*;
@@ -35,6 +36,7 @@ pub use inbox::*;
 pub use instances::*;
 pub use outbox::*;
 pub use retention::*;
+pub use sample::*;
 pub use submissions::*;
 
 /// A backend under test: where its stores come from, and how to reach behind them.

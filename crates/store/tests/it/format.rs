@@ -429,13 +429,10 @@ fn the_stored_delivery_format_is_read_by_later_releases() {
     assert_eq!(delivery.series_attempts(), 1);
 }
 
-/// A file as the first release with an outbox wrote it: the submission's record does not name
-/// its deliveries; an index table (`outbox_by_reference`) does. Its deliveries are still
-/// listed, due and attempted, and one added by a later move comes after them.
-#[test]
-fn deliveries_of_the_first_outbox_release_are_still_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = store_path(&dir);
+/// Writes a file as the first release with an outbox wrote it, at `path`: submission
+/// `BPA-2026-7K3Q9`, whose record does not name its one delivery, and `outbox_by_reference`,
+/// which does.
+pub fn first_outbox_release_file(path: &std::path::Path) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let golden = include_str!("../fixtures/delivery-0.2.json");
     let submission = serde_json::json!({
@@ -445,7 +442,7 @@ fn deliveries_of_the_first_outbox_release_are_still_found() {
         "created_at": "2026-03-01T12:00:00Z"
     });
     {
-        let db = Database::create(&path).unwrap();
+        let db = Database::create(path).unwrap();
         let txn = db.begin_write().unwrap();
         {
             let mut meta = txn.open_table(TableDefinition::<&str, &[u8]>::new("meta")).unwrap();
@@ -477,6 +474,16 @@ fn deliveries_of_the_first_outbox_release_are_still_found() {
         }
         txn.commit().unwrap();
     }
+}
+
+/// A file as the first release with an outbox wrote it: the submission's record does not name
+/// its deliveries; an index table (`outbox_by_reference`) does. Its deliveries are still
+/// listed, due and attempted, and one added by a later move comes after them.
+#[test]
+fn deliveries_of_the_first_outbox_release_are_still_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = store_path(&dir);
+    first_outbox_release_file(&path);
     let store = RedbStore::open(&path).unwrap();
     let listed = store.deliveries("BPA-2026-7K3Q9").unwrap();
     assert_eq!(listed.len(), 1);

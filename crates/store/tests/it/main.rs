@@ -2,6 +2,7 @@
 //! the redb store's alone: its file format, storage faults, its group commit and its file.
 
 mod concurrency;
+mod copy;
 mod faults;
 mod file;
 mod format;
@@ -19,10 +20,7 @@ use tempfile::TempDir;
 mod conformance {
     use super::Redb;
 
-    baukasten_store::conformance_tests!(Redb::new(), ignore: {
-        an_empty_store_is_empty_and_one_with_anything_is_not: "redb export lands with store copy",
-        a_copy_reads_as_the_original: "redb export lands with store copy",
-    });
+    baukasten_store::conformance_tests!(Redb::new());
 }
 
 /// A store in a fresh temporary folder; the folder lives as long as the returned guard.
