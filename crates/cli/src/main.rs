@@ -51,7 +51,7 @@ enum Command {
         #[arg(value_enum)]
         which: SchemaKind,
     },
-    /// Work on a data folder's store (with the server stopped).
+    /// Work on a store: a data folder's, or one in PostgreSQL (with the server stopped).
     Store {
         #[command(subcommand)]
         command: StoreCommand,
@@ -118,6 +118,17 @@ enum StoreCommand {
         /// The data folder. Default: ./data
         #[arg(long, env = "BAUKASTEN_DATA")]
         data: Option<PathBuf>,
+    },
+    /// Copy every record of one store into another, empty one (with the server stopped), then
+    /// check the copy: counts and checksums per kind of record. Exit 1 if the target is not
+    /// empty or the copy differs, 2 if a store cannot be opened, read or written.
+    Copy {
+        /// The store to copy: a data folder (its baukasten.redb) or a postgres:// URL.
+        #[arg(long, value_parser = store_cmd::Location::parse)]
+        from: store_cmd::Location,
+        /// The empty store to copy into: a data folder or a postgres:// URL.
+        #[arg(long, value_parser = store_cmd::Location::parse)]
+        to: store_cmd::Location,
     },
 }
 
@@ -195,9 +206,10 @@ fn main() -> ExitCode {
             Ok(loaded) => render_cmd::run(&loaded, &out, lang),
             Err(code) => code,
         },
-        Command::Store {
-            command: StoreCommand::Verify { data },
-        } => store_cmd::verify(&data.unwrap_or_else(|| PathBuf::from("data")), lang),
+        Command::Store { command } => match command {
+            StoreCommand::Verify { data } => store_cmd::verify(&data.unwrap_or_else(|| PathBuf::from("data")), lang),
+            StoreCommand::Copy { from, to } => store_cmd::copy(&from, &to, lang),
+        },
         Command::User { command } => {
             let data = |d: Option<PathBuf>| d.unwrap_or_else(|| PathBuf::from("data"));
             match command {

@@ -23,6 +23,7 @@ use serde_json::Value as Json;
 pub mod backend;
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod copy;
 pub mod faults;
 mod redb_store;
 mod reference;

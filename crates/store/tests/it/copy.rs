@@ -230,3 +230,28 @@ fn deliveries_named_only_by_the_old_outbox_index_are_named_by_the_copy() {
         old.due_deliveries(at(1, 5), 10).unwrap()
     );
 }
+
+#[test]
+fn run_copies_into_an_empty_store_only_and_tallies_both_sides() {
+    let (_dir, source) = temp_store();
+    let (_empty_dir, empty) = temp_store();
+    assert!(matches!(
+        baukasten_store::copy::run(&empty, &source),
+        Err(baukasten_store::copy::CopyError::SourceEmpty)
+    ));
+    let sample = every_kind(&source);
+    let (_dir, target) = temp_store();
+    let copied = baukasten_store::copy::run(&source, &target).unwrap();
+    assert!(copied.differences().is_empty(), "{copied:?}");
+    assert_eq!(copied.source.records(), exported(&source).len() as u64);
+    assert_eq!(copied.batches, 1);
+    same_answers(&source, &target, &sample);
+
+    let before = exported(&target);
+    let refused = baukasten_store::copy::run(&source, &target).unwrap_err();
+    assert!(
+        matches!(refused, baukasten_store::copy::CopyError::TargetNotEmpty),
+        "{refused:?}"
+    );
+    assert_eq!(exported(&target), before, "nothing was written to it");
+}
