@@ -66,18 +66,17 @@ wrk.headers["Content-Type"] = "application/json"
 LUA
 SUBMIT=/api/v1/services/musterstadt/maengelmelder/submissions
 
-# start NAME [--store URL]: one instance; prints its base address.
+# start NAME [--store URL]: one instance; its base address in $BASE. (Not in a subshell, so
+# that its process is in PIDS and stop_all stops it.)
 start() {
     local name="$1"; shift
     "$BIN" serve --forms forms --data "$WORK/data-$name" --addr 127.0.0.1:0 --config "$WORK/config.yaml" "$@" \
         > "$WORK/out-$name" 2>"$WORK/err-$name" &
     PIDS+=($!)
     for _ in $(seq 100); do grep -q "http://" "$WORK/out-$name" 2>/dev/null && break; sleep 0.1; done
-    local base
-    base="$(grep -o 'http://[0-9.:]*' "$WORK/out-$name")" || { cat "$WORK/err-$name" >&2; exit 1; }
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$ANSWERS" "$base$SUBMIT")
+    BASE="$(grep -o 'http://[0-9.:]*' "$WORK/out-$name")" || { cat "$WORK/err-$name" >&2; exit 1; }
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' -d "$ANSWERS" "$BASE$SUBMIT")
     [ "$code" = 201 ] || { echo "the sample submission is not accepted ($code)" >&2; exit 1; }
-    echo "$base"
 }
 
 stop_all() {
@@ -113,19 +112,19 @@ PY
 
 echo "| store ($CONNECTIONS clients, $DURATION)            | submissions/s | p50 | p99 | errors"
 echo "|---|---|---|---|---|"
-base=$(start redb)
-load "redb, one instance" "$base"
+start redb
+load "redb, one instance" "$BASE"
 stop_all
 
 postgres_database "$DB"
 STORE="postgres://postgres@127.0.0.1:5432/$DB"
-base=$(start pg1 --store "$STORE")
-load "PostgreSQL, one instance" "$base"
+start pg1 --store "$STORE"
+load "PostgreSQL, one instance" "$BASE"
 stop_all
 
 postgres_database "$DB"
 bases=()
-for i in 1 2 3; do bases+=("$(start "pg3-$i" --store "$STORE")"); done
+for i in 1 2 3; do start "pg3-$i" --store "$STORE"; bases+=("$BASE"); done
 load "PostgreSQL, three instances" "${bases[@]}"
 undelivered=$(psql -h 127.0.0.1 -U postgres -d "$DB" -tAc "SELECT COUNT(*) FROM outbox WHERE status <> 'delivered'")
 stored=$(psql -h 127.0.0.1 -U postgres -d "$DB" -tAc "SELECT COUNT(*) FROM submissions")
@@ -136,7 +135,9 @@ stop_all
 # PostgreSQL's own commit latency: one client committing one-row inserts, then 64.
 psql -q -h 127.0.0.1 -U postgres -d "$DB" -c "CREATE TABLE IF NOT EXISTS commit_probe (n int)"
 echo "INSERT INTO commit_probe VALUES (1);" > "$WORK/commit.sql"
+sleep 1
 for clients in 1 64; do
-    pgbench -h 127.0.0.1 -U postgres -n -c "$clients" -j 2 -T 5 -f "$WORK/commit.sql" "$DB" 2>/dev/null \
-        | awk -v c="$clients" '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "PostgreSQL commit (pgbench, %d client(s), one-row insert each): %s ms average, %.0f commits/s\n", c, lat, tps}'
+    pgbench -h 127.0.0.1 -U postgres -n -c "$clients" -j 2 -T 5 -f "$WORK/commit.sql" "$DB" > "$WORK/pgbench" 2>&1 || true
+    awk -v c="$clients" '/latency average/ {lat=$4} /^tps/ {tps=$3} END {printf "PostgreSQL commit (pgbench, %d client(s), one-row insert each): %s ms average, %.0f commits/s\n", c, lat, tps}' "$WORK/pgbench"
+    grep -q "latency average" "$WORK/pgbench" || tail -3 "$WORK/pgbench"
 done
