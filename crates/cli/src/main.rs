@@ -140,6 +140,9 @@ enum UserCommand {
         /// The data folder. Default: ./data
         #[arg(long, env = "BAUKASTEN_DATA")]
         data: Option<PathBuf>,
+        /// The database the instances share (postgres://…), instead of the data folder.
+        #[arg(long, env = "BAUKASTEN_STORE")]
+        store: Option<String>,
         /// The municipality the account belongs to, e.g. `musterstadt`.
         #[arg(long)]
         municipality: String,
@@ -150,6 +153,9 @@ enum UserCommand {
     List {
         #[arg(long, env = "BAUKASTEN_DATA")]
         data: Option<PathBuf>,
+        /// The database the instances share (postgres://…), instead of the data folder.
+        #[arg(long, env = "BAUKASTEN_STORE")]
+        store: Option<String>,
         #[arg(long)]
         municipality: String,
     },
@@ -157,6 +163,9 @@ enum UserCommand {
     Remove {
         #[arg(long, env = "BAUKASTEN_DATA")]
         data: Option<PathBuf>,
+        /// The database the instances share (postgres://…), instead of the data folder.
+        #[arg(long, env = "BAUKASTEN_STORE")]
+        store: Option<String>,
         #[arg(long)]
         municipality: String,
         name: String,
@@ -211,19 +220,28 @@ fn main() -> ExitCode {
             StoreCommand::Copy { from, to } => store_cmd::copy(&from, &to, lang),
         },
         Command::User { command } => {
-            let data = |d: Option<PathBuf>| d.unwrap_or_else(|| PathBuf::from("data"));
+            let place = |data: Option<PathBuf>, store: Option<String>| user_cmd::Place {
+                data: data.unwrap_or_else(|| PathBuf::from("data")),
+                store,
+            };
             match command {
                 UserCommand::Add {
-                    data: d,
+                    data,
+                    store,
                     municipality,
                     name,
-                } => user_cmd::add(&data(d), &municipality, &name, lang),
-                UserCommand::List { data: d, municipality } => user_cmd::list(&data(d), &municipality, lang),
+                } => user_cmd::add(&place(data, store), &municipality, &name, lang),
+                UserCommand::List {
+                    data,
+                    store,
+                    municipality,
+                } => user_cmd::list(&place(data, store), &municipality, lang),
                 UserCommand::Remove {
-                    data: d,
+                    data,
+                    store,
                     municipality,
                     name,
-                } => user_cmd::remove(&data(d), &municipality, &name, lang),
+                } => user_cmd::remove(&place(data, store), &municipality, &name, lang),
             }
         }
         Command::Import {

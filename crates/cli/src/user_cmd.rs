@@ -1,15 +1,23 @@
 //! `baukasten user add|list|remove --data DIR --municipality ID [NAME]`: the accounts of the
 //! clerks' inbox, kept in the store of a data folder while the server is stopped (the store
-//! file belongs to one process at a time). The password of `add` is read from standard input
+//! file belongs to one process at a time), or with `--store postgres://…` in the database the
+//! instances share, also while they run. The password of `add` is read from standard input
 //! (one line), never from the command line, where other users of the machine could see it.
 
 use std::io::BufRead;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use baukasten_dsl::Lang;
 use baukasten_server::backoffice::{MIN_PASSWORD, account};
 use baukasten_store::{RedbStore, Store};
+use baukasten_store_pg::PgStore;
+
+/// Where the accounts are: the data folder's store, or the shared database.
+pub struct Place {
+    pub data: PathBuf,
+    pub store: Option<String>,
+}
 
 fn say(lang: Lang, de: &str, en: &str) -> String {
     if lang == Lang::De {
@@ -32,7 +40,18 @@ fn well_formed(text: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-fn open(data: &Path, lang: Lang) -> Result<RedbStore, ExitCode> {
+fn open(place: &Place, lang: Lang) -> Result<Box<dyn Store>, ExitCode> {
+    if let Some(address) = &place.store {
+        return match PgStore::open(address) {
+            Ok(store) => Ok(Box::new(store)),
+            Err(e) => Err(fail(
+                lang,
+                &format!("die Datenbank lässt sich nicht öffnen: {e}"),
+                &format!("cannot open the database: {e}"),
+            )),
+        };
+    }
+    let data = &place.data;
     std::fs::create_dir_all(data).map_err(|e| {
         fail(
             lang,
@@ -40,16 +59,17 @@ fn open(data: &Path, lang: Lang) -> Result<RedbStore, ExitCode> {
             &format!("cannot create the folder {}: {e}", data.display()),
         )
     })?;
-    RedbStore::open(&data.join("baukasten.redb")).map_err(|e| {
-        fail(
+    match RedbStore::open(&data.join("baukasten.redb")) {
+        Ok(store) => Ok(Box::new(store)),
+        Err(e) => Err(fail(
             lang,
             &format!("der Speicher lässt sich nicht öffnen (läuft der Server noch?): {e}"),
             &format!("cannot open the store (is the server still running?): {e}"),
-        )
-    })
+        )),
+    }
 }
 
-pub fn add(data: &Path, municipality: &str, name: &str, lang: Lang) -> ExitCode {
+pub fn add(place: &Place, municipality: &str, name: &str, lang: Lang) -> ExitCode {
     if !well_formed(municipality) || !well_formed(name) {
         return fail(
             lang,
@@ -74,7 +94,7 @@ pub fn add(data: &Path, municipality: &str, name: &str, lang: Lang) -> ExitCode 
             );
         }
     };
-    let store = match open(data, lang) {
+    let store = match open(place, lang) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -94,8 +114,8 @@ pub fn add(data: &Path, municipality: &str, name: &str, lang: Lang) -> ExitCode 
     ExitCode::SUCCESS
 }
 
-pub fn list(data: &Path, municipality: &str, lang: Lang) -> ExitCode {
-    let store = match open(data, lang) {
+pub fn list(place: &Place, municipality: &str, lang: Lang) -> ExitCode {
+    let store = match open(place, lang) {
         Ok(store) => store,
         Err(code) => return code,
     };
@@ -113,8 +133,8 @@ pub fn list(data: &Path, municipality: &str, lang: Lang) -> ExitCode {
     }
 }
 
-pub fn remove(data: &Path, municipality: &str, name: &str, lang: Lang) -> ExitCode {
-    let store = match open(data, lang) {
+pub fn remove(place: &Place, municipality: &str, name: &str, lang: Lang) -> ExitCode {
+    let store = match open(place, lang) {
         Ok(store) => store,
         Err(code) => return code,
     };

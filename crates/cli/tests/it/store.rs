@@ -76,13 +76,13 @@ fn verify_reports_damaged_records_with_status_1() {
 
 /// A schema of its own in the test server's database, dropped when the test ends; a store
 /// opened with [`Schema::url`] keeps its tables there.
-struct Schema {
+pub(crate) struct Schema {
     server: String,
     name: String,
 }
 
 impl Schema {
-    fn new(test: &str) -> Schema {
+    pub(crate) fn new(test: &str) -> Schema {
         let server = std::env::var("BAUKASTEN_TEST_POSTGRES")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
         let name = format!("baukasten_{test}_{}", std::process::id());
@@ -93,7 +93,7 @@ impl Schema {
         Schema { server, name }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         let separator = if self.server.contains('?') { '&' } else { '?' };
         format!("{}{separator}options=-csearch_path%3D{}", self.server, self.name)
     }

@@ -9,8 +9,15 @@ use baukasten_store::{RedbStore, Store};
 use crate::{baukasten, scratch, stdout};
 
 fn add(dir: &std::path::Path, name: &str, password: &str) -> std::process::Output {
+    add_to(dir, &["--data", "data"], name, password)
+}
+
+/// `user add` with `place` naming the store (`--data …` or `--store …`).
+fn add_to(dir: &std::path::Path, place: &[&str], name: &str, password: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_baukasten"))
-        .args(["user", "add", "--data", "data", "--municipality", "musterstadt", name])
+        .args(["user", "add"])
+        .args(place)
+        .args(["--municipality", "musterstadt", name])
         .current_dir(dir)
         .env("LANG", "de_DE.UTF-8")
         .env_remove("LC_ALL")
@@ -97,4 +104,24 @@ fn accounts_are_added_listed_and_removed_with_the_password_from_standard_input()
         "en_GB.UTF-8",
     );
     assert_eq!(missing.status.code(), Some(1));
+}
+
+/// With `--store`, the accounts are in the database the instances share (also while they run).
+#[test]
+fn accounts_go_into_the_shared_database_with_store() {
+    let schema = crate::store::Schema::new("user_store");
+    let url = schema.url();
+    let dir = scratch("user-store");
+    let out = add_to(&dir, &["--store", &url], "erika", "ein-langes-passwort-2026");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!dir.join("data").exists(), "nothing in a data folder");
+    let list = baukasten(
+        &["user", "list", "--store", &url, "--municipality", "musterstadt"],
+        &dir,
+        "de_DE.UTF-8",
+    );
+    assert!(stdout(&list).starts_with("erika\t"), "{}", stdout(&list));
+    let store = baukasten_store_pg::PgStore::open(&url).unwrap();
+    let account = store.account("musterstadt", "erika").unwrap().unwrap();
+    assert!(account.password_hash.starts_with("$argon2id$"));
 }
