@@ -110,6 +110,15 @@ print(f"| {label:<34} | {rps:>8,.0f} | {max(p50):>6.1f} ms | {max(p99):>6.1f} ms
 PY
 }
 
+# delivered LABEL: how many of the run's deliveries the dispatchers made while it ran.
+NOTES=()
+delivered() {
+    local row
+    row=$(psql -h 127.0.0.1 -U postgres -d "$DB" -tA -F ' ' \
+        -c "SELECT COUNT(*) FILTER (WHERE status = 'delivered'), COUNT(*) FROM outbox")
+    NOTES+=("$1: ${row% *} of ${row#* } deliveries made during the run")
+}
+
 echo "| store ($CONNECTIONS clients, $DURATION)            | submissions/s | p50 | p99 | errors"
 echo "|---|---|---|---|---|"
 start redb
@@ -120,17 +129,28 @@ postgres_database "$DB"
 STORE="postgres://postgres@127.0.0.1:5432/$DB"
 start pg1 --store "$STORE"
 load "PostgreSQL, one instance" "$BASE"
+delivered "one instance"
 stop_all
 
 postgres_database "$DB"
 bases=()
 for i in 1 2 3; do start "pg3-$i" --store "$STORE"; bases+=("$BASE"); done
 load "PostgreSQL, three instances" "${bases[@]}"
-undelivered=$(psql -h 127.0.0.1 -U postgres -d "$DB" -tAc "SELECT COUNT(*) FROM outbox WHERE status <> 'delivered'")
-stored=$(psql -h 127.0.0.1 -U postgres -d "$DB" -tAc "SELECT COUNT(*) FROM submissions")
-echo
-echo "three instances: $stored submissions stored, $undelivered deliveries still pending right after the run"
+delivered "three instances"
 stop_all
+
+# The same with the database's connections shared out: 6 per instance, 18 in all, about what
+# one instance has (16), instead of 48.
+postgres_database "$DB"
+sed -i '/^store_connections:/d' "$WORK/config.yaml"
+echo "store_connections: 6" >> "$WORK/config.yaml"
+bases=()
+for i in 1 2 3; do start "pg3c-$i" --store "$STORE"; bases+=("$BASE"); done
+load "PostgreSQL, three instances, 6 conn. each" "${bases[@]}"
+delivered "three instances, 6 connections each"
+stop_all
+echo
+printf '%s\n' "${NOTES[@]}"
 
 # PostgreSQL's own commit latency: one client committing one-row inserts, then 64.
 psql -q -h 127.0.0.1 -U postgres -d "$DB" -c "CREATE TABLE IF NOT EXISTS commit_probe (n int)"

@@ -18,6 +18,10 @@ pub struct Config {
     /// (`postgres://user@host:port/database`) that several instances share. Needs
     /// `secret_env`, so that every instance signs cookies with the same secret.
     pub store: Option<String>,
+    /// The most connections to PostgreSQL this instance keeps (with `store`). All instances
+    /// together should stay well below the database's `max_connections`, and near a few per
+    /// core of the database server: more only queue inside it.
+    pub store_connections: usize,
     /// How long a dispatcher's claim on the deliveries of one round lasts, in seconds: an
     /// instance that dies in a round leaves them to the others after this time.
     pub delivery_claim_seconds: u64,
@@ -99,6 +103,7 @@ impl Default for Config {
             forms: PathBuf::from("forms"),
             data: PathBuf::from("data"),
             store: None,
+            store_connections: baukasten_store_pg::POOL_SIZE,
             delivery_claim_seconds: 300,
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             watch: false,

@@ -117,7 +117,7 @@ fn open_postgres(address: &str, config: &Config) -> Result<baukasten_store_pg::P
                 .into(),
         ));
     }
-    let store = baukasten_store_pg::PgStore::open(address)?;
+    let store = baukasten_store_pg::PgStore::open_with(address, config.store_connections)?;
     log::info!("store: PostgreSQL {}", store.place());
     Ok(store)
 }

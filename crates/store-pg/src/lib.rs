@@ -53,8 +53,8 @@ use tokio_postgres::{NoTls, Row};
 
 pub mod schema;
 
-/// How many connections one instance keeps at most. Three instances take 48 of PostgreSQL's
-/// default 100.
+/// How many connections one instance keeps at most, unless told otherwise
+/// ([`PgStore::open_with`]). Three instances take 48 of PostgreSQL's default 100.
 pub const POOL_SIZE: usize = 16;
 
 /// How long a call waits for a free connection, or for a new one, before it fails.
@@ -106,6 +106,12 @@ impl PgStore {
     /// [`ErrorKind::Incompatible`] when the schema is newer than this build knows, and with
     /// [`ErrorKind::Io`] when the database cannot be reached.
     pub fn open(url: &str) -> Result<PgStore, StoreError> {
+        PgStore::open_with(url, POOL_SIZE)
+    }
+
+    /// Like [`PgStore::open`], with at most `connections` connections (at least 1) instead of
+    /// [`POOL_SIZE`].
+    pub fn open_with(url: &str, connections: usize) -> Result<PgStore, StoreError> {
         let config = tokio_postgres::Config::from_str(url).map_err(|e| {
             error(
                 ErrorKind::Io,
@@ -129,7 +135,7 @@ impl PgStore {
         let pool = {
             let _entered = runtime.enter();
             Pool::builder(manager)
-                .max_size(POOL_SIZE)
+                .max_size(connections.max(1))
                 .runtime(deadpool_postgres::Runtime::Tokio1)
                 .wait_timeout(Some(WAIT))
                 .create_timeout(Some(WAIT))
