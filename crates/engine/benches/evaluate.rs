@@ -120,25 +120,51 @@ fn bench(c: &mut Criterion) {
 
 criterion_group!(benches, bench);
 
-/// `EVALUATE_ONLY=n` evaluates the 1,000 submissions `n` times and exits without criterion: a
-/// fixed amount of work to count instructions under `valgrind --tool=callgrind`, which this
-/// shared machine's noisy timings cannot replace. Run it with `n=0` too and subtract the
-/// setup.
+/// A fixed amount of work to count instructions under `valgrind --tool=callgrind`, which this
+/// shared machine's noisy timings cannot replace (`tests/bench/instructions.sh` runs it):
+///
+/// - `EVALUATE_ONLY=n`: evaluates the 1,000 submissions `n` times, from parsed JSON values;
+/// - with `FROM_BYTES=1` as well: from their JSON bytes, parsed on each evaluation (what a
+///   request costs from body to verdict);
+/// - `COMPILE_ONLY=n`: compiles the service `n` times.
+///
+/// Run each with `n=0` too and subtract the setup.
 fn main() {
+    let ctx = Context {
+        today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+    };
+    if let Ok(rounds) = std::env::var("COMPILE_ONLY") {
+        let rounds: usize = rounds.parse().expect("COMPILE_ONLY is a number of rounds");
+        let (service, _) = load_service("forms/gross.yaml", &service_yaml());
+        let service = service.unwrap();
+        let compiled: Vec<CompiledService> = (0..rounds).map(|_| CompiledService::new(&service).unwrap()).collect();
+        println!("{} compilations", compiled.len());
+        return;
+    }
     if let Ok(rounds) = std::env::var("EVALUATE_ONLY") {
         let rounds: usize = rounds.parse().expect("EVALUATE_ONLY is a number of rounds");
         let (service, _) = load_service("forms/gross.yaml", &service_yaml());
         let compiled = CompiledService::new(&service.unwrap()).unwrap();
-        let ctx = Context {
-            today: NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-        };
         let thousand: Vec<Value> = (0..1000).map(answers).collect();
         let mut errors = 0;
-        for _ in 0..rounds {
-            errors += thousand
-                .iter()
-                .map(|a| compiled.evaluate(a, &ctx).errors.len())
-                .sum::<usize>();
+        if std::env::var("FROM_BYTES").is_ok_and(|v| v == "1") {
+            let bodies: Vec<Vec<u8>> = thousand.iter().map(|a| serde_json::to_vec(a).unwrap()).collect();
+            for _ in 0..rounds {
+                errors += bodies
+                    .iter()
+                    .map(|body| {
+                        let answers: Value = serde_json::from_slice(body).expect("the body is JSON");
+                        compiled.evaluate(&answers, &ctx).errors.len()
+                    })
+                    .sum::<usize>();
+            }
+        } else {
+            for _ in 0..rounds {
+                errors += thousand
+                    .iter()
+                    .map(|a| compiled.evaluate(a, &ctx).errors.len())
+                    .sum::<usize>();
+            }
         }
         println!("{} evaluations, {errors} errors", rounds * 1000);
         return;

@@ -133,17 +133,29 @@ impl CompiledService {
             e.as_ref().map(compile).transpose()
         };
 
+        /// Each distinct pattern is compiled once; fields with the same one share it (a
+        /// `Regex` clone shares the compiled program).
+        type Patterns = std::collections::HashMap<String, Regex>;
+
         fn plan(
             field: &Field,
             compile: &mut dyn FnMut(&Expr) -> Result<usize, CompileError>,
+            patterns: &mut Patterns,
         ) -> Result<FieldPlan, CompileError> {
             let visible_if = field.visible_if.as_ref().map(&mut *compile).transpose()?;
             let required_if = field.required_if.as_ref().map(&mut *compile).transpose()?;
             let pattern = match &field.constraints.pattern {
-                Some(p) => Some(Regex::new(&format!("^(?:{})$", p.regex)).map_err(|e| CompileError {
-                    message: format!("pattern of `{}`: {e}", field.id),
-                    span: field.span,
-                })?),
+                Some(p) => Some(match patterns.get(&p.regex) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let compiled = Regex::new(&format!("^(?:{})$", p.regex)).map_err(|e| CompileError {
+                            message: format!("pattern of `{}`: {e}", field.id),
+                            span: field.span,
+                        })?;
+                        patterns.insert(p.regex.clone(), compiled.clone());
+                        compiled
+                    }
+                }),
                 None => None,
             };
             let children = field
@@ -151,7 +163,7 @@ impl CompiledService {
                 .children()
                 .unwrap_or(&[])
                 .iter()
-                .map(|c| plan(c, compile))
+                .map(|c| plan(c, compile, patterns))
                 .collect::<Result<_, _>>()?;
             let number = |b: &Option<Bound>| match b {
                 Some(Bound::Number(n)) => n.parse::<Decimal>().ok(),
@@ -187,12 +199,13 @@ impl CompiledService {
         let mut steps = Vec::new();
         let mut slots = SlotMap::default();
         let mut top_fields = Vec::new();
+        let mut patterns = Patterns::new();
         for (si, step) in service.steps.iter().enumerate() {
             let visible_if = opt(&step.visible_if, &mut compile)?;
             let required_if = opt(&step.required_if, &mut compile)?;
             let mut fields = Vec::new();
             for (fi, field) in step.fields.iter().enumerate() {
-                fields.push(plan(field, &mut compile)?);
+                fields.push(plan(field, &mut compile, &mut patterns)?);
                 slots.insert(field.id.clone(), top_fields.len());
                 top_fields.push((si, fi));
             }
