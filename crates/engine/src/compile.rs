@@ -254,11 +254,10 @@ impl CompiledService {
         let condition_names: HashSet<String> = exprs[..conditions_end]
             .iter()
             .flat_map(|e| {
-                let source = &e.source;
-                // Item conditions read item fields by their own names; take every dotted part.
-                baukasten_dsl::expression_names(crate::expr::env(), source)
-                    .unwrap_or_default()
-                    .into_iter()
+                // Item conditions read item fields by their own names; take every dotted part
+                // of what the expression reads (found when it was compiled, not parsed again).
+                e.reads
+                    .iter()
                     .flat_map(|n| n.split('.').map(str::to_string).collect::<Vec<_>>())
             })
             .collect();
