@@ -35,19 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The receiver: answers 204 to every POST.
-python3 - "$WORK/sink-port" <<'PY' &
-import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-class Sink(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        self.send_response(204); self.send_header("content-length", "0"); self.end_headers()
-    def log_message(self, *_): pass
-server = ThreadingHTTPServer(("127.0.0.1", 0), Sink)
-open(sys.argv[1], "w").write(str(server.server_address[1]))
-server.serve_forever()
-PY
+python3 tests/load/sink.py "$WORK/sink-port" &
 PIDS+=($!)
 for _ in $(seq 50); do [ -s "$WORK/sink-port" ] && break; sleep 0.1; done
 export BAUKASTEN_LOAD_SECRET="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

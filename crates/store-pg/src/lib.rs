@@ -36,8 +36,9 @@ use std::time::{Duration, Instant};
 
 use baukasten_store::backend::{
     INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, IdempotencyRecord, REFERENCE_CHARS, TextFilter, add_events, apply_attempt,
-    apply_resend, collect_file_ids, cut_comment, decode, due_micros, encode, error, inbox_cursor, new_deliveries,
-    new_id, new_resume_code, normalize_resume_code, parse_inbox_cursor, seal, try_new_reference, unseal_file,
+    apply_resend, audit_entry, collect_file_ids, cut_comment, decode, due_micros, encode, error, inbox_cursor,
+    new_deliveries, new_id, new_resume_code, new_submission, normalize_resume_code, parse_inbox_cursor, redact_record,
+    seal, try_new_reference, unseal_file,
 };
 use baukasten_store::{
     Account, AfterAttempt, Attachment, AuditEntry, BATCH_SIZES, COMMIT_SECONDS, CatalogSources, ClerkSession,
@@ -560,6 +561,43 @@ async fn next_audit_seq(c: &impl GenericClient, reference: &str) -> Result<i64, 
     Ok(row.get(0))
 }
 
+async fn submission_in(c: &impl GenericClient, reference: &str) -> Result<Option<Submission>, StoreError> {
+    record(
+        c,
+        "submissions",
+        reference,
+        "SELECT record FROM submissions WHERE reference = $1",
+    )
+    .await
+}
+
+/// The submission, its row locked until the transaction ends (compare-and-set).
+async fn submission_for_update(c: &impl GenericClient, reference: &str) -> Result<Option<Submission>, StoreError> {
+    record(
+        c,
+        "submissions",
+        reference,
+        "SELECT record FROM submissions WHERE reference = $1 FOR UPDATE",
+    )
+    .await
+}
+
+/// A submission's audit trail, oldest first, with each entry's place.
+async fn audit_in(c: &impl GenericClient, reference: &str) -> Result<Vec<(i64, AuditEntry)>, StoreError> {
+    rows(
+        c,
+        "SELECT seq, record FROM audit WHERE reference = $1 ORDER BY seq",
+        &[&reference],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let seq: i64 = row.get(0);
+        Ok((seq, decode("audit", &format!("{reference}#{seq}"), row.get(1))?))
+    })
+    .collect()
+}
+
 async fn delivery_for_update(c: &impl GenericClient, id: &str) -> Result<Option<Delivery>, StoreError> {
     record(c, "outbox", id, "SELECT record FROM outbox WHERE id = $1 FOR UPDATE").await
 }
@@ -657,27 +695,8 @@ impl Store for PgStore {
         let mut deliveries = new_deliveries("", new.tenant.as_deref(), &new.deliveries, now)?;
         let draft = new.draft.clone();
         let prefix = new.reference_prefix.clone();
-        let mut submission = Submission {
-            reference: String::new(),
-            tenant: new.tenant,
-            service: new.service,
-            version: new.version,
-            definition_hash: new.definition_hash,
-            data: new.data,
-            fee_total: new.fee_total,
-            attachments: new.attachments,
-            state: initial_state.to_owned(),
-            created_at: now,
-            deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
-            redacted_at: None,
-        };
-        let audit = encode(&AuditEntry {
-            at: now,
-            actor: "citizen".to_owned(),
-            action: "submitted".to_owned(),
-            from: None,
-            comment: None,
-        })?;
+        let mut submission = new_submission(new, String::new(), initial_state, now, &deliveries);
+        let audit = encode(&audit_entry(now, "citizen", "submitted"))?;
         let ids = submission.deliveries.clone();
         let key = idempotency.as_ref().map(|i| i.key.as_str());
         // A reference no instance has given: drawn again while the insert collides, with a
@@ -735,15 +754,7 @@ impl Store for PgStore {
     }
 
     fn submission(&self, reference: &str) -> Result<Option<Submission>, StoreError> {
-        self.read(async |c| {
-            record(
-                c,
-                "submissions",
-                reference,
-                "SELECT record FROM submissions WHERE reference = $1",
-            )
-            .await
-        })
+        self.read(async |c| submission_in(c, reference).await)
     }
 
     fn submissions(&self, tenant: Option<&str>, limit: usize) -> Result<Vec<Submission>, StoreError> {
@@ -774,14 +785,7 @@ impl Store for PgStore {
         deliveries: Vec<NewDelivery>,
     ) -> Result<StateChanged, StoreError> {
         self.write(async |tx| {
-            let Some(mut submission) = record::<Submission>(
-                tx,
-                "submissions",
-                reference,
-                "SELECT record FROM submissions WHERE reference = $1 FOR UPDATE",
-            )
-            .await?
-            else {
+            let Some(mut submission) = submission_for_update(tx, reference).await? else {
                 return Ok(StateChanged::NotFound);
             };
             // Read under the row's lock: no other move comes between this check and the write.
@@ -809,18 +813,8 @@ impl Store for PgStore {
     }
 
     fn audit(&self, reference: &str) -> Result<Vec<AuditEntry>, StoreError> {
-        let found = self.read(async |c| {
-            rows(
-                c,
-                "SELECT seq, record FROM audit WHERE reference = $1 ORDER BY seq",
-                &[&reference],
-            )
-            .await
-        })?;
-        found
-            .iter()
-            .map(|row| decode("audit", &format!("{reference}#{}", row.get::<_, i64>(0)), row.get(1)))
-            .collect()
+        let trail = self.read(async |c| audit_in(c, reference).await)?;
+        Ok(trail.into_iter().map(|(_, entry)| entry).collect())
     }
 
     fn last_state_change(&self, reference: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -834,14 +828,7 @@ impl Store for PgStore {
 
     fn redact(&self, reference: &str, now: DateTime<Utc>) -> Result<Option<Submission>, StoreError> {
         self.write(async |tx| {
-            let Some(mut submission) = record::<Submission>(
-                tx,
-                "submissions",
-                reference,
-                "SELECT record FROM submissions WHERE reference = $1 FOR UPDATE",
-            )
-            .await?
-            else {
+            let Some(mut submission) = submission_for_update(tx, reference).await? else {
                 return Ok(None);
             };
             if submission.redacted_at.is_some() {
@@ -849,25 +836,13 @@ impl Store for PgStore {
             }
             // Read and check everything first: a damaged record fails the call before any
             // write (and the transaction is rolled back anyway).
-            let mut commented = Vec::new();
-            for row in rows(
-                tx,
-                "SELECT seq, record FROM audit WHERE reference = $1 ORDER BY seq",
-                &[&reference],
-            )
-            .await?
-            {
-                let seq: i64 = row.get(0);
-                let mut entry: AuditEntry = decode("audit", &format!("{reference}#{seq}"), row.get(1))?;
-                if entry.comment.take().is_some() {
-                    commented.push((seq, entry));
-                }
-            }
-            let next = next_audit_seq(tx, reference).await?;
-            let attachments = std::mem::take(&mut submission.attachments);
-            submission.data = Json::Object(serde_json::Map::new());
-            submission.deliveries.clear();
-            submission.redacted_at = Some(now);
+            let trail = audit_in(tx, reference).await?;
+            let next = trail.last().map_or(0, |(seq, _)| seq + 1);
+            let commented: Vec<(i64, AuditEntry)> = trail
+                .into_iter()
+                .filter_map(|(seq, mut entry)| entry.comment.take().map(|_| (seq, entry)))
+                .collect();
+            let attachments = redact_record(&mut submission, now);
 
             exec(tx, "DELETE FROM uploads WHERE id = ANY($1)", &[&attachments]).await?;
             exec(tx, "DELETE FROM submission_uploads WHERE reference = $1", &[&reference]).await?;
@@ -875,19 +850,7 @@ impl Store for PgStore {
             for (seq, entry) in &commented {
                 put_audit(tx, reference, *seq, entry).await?;
             }
-            put_audit(
-                tx,
-                reference,
-                next,
-                &AuditEntry {
-                    at: now,
-                    actor: "system".to_owned(),
-                    action: "redacted".to_owned(),
-                    from: None,
-                    comment: None,
-                },
-            )
-            .await?;
+            put_audit(tx, reference, next, &audit_entry(now, "system", "redacted")).await?;
             update_submission(tx, &submission).await?;
             Ok(Some(submission))
         })
@@ -1248,14 +1211,7 @@ impl Store for PgStore {
 
     fn deliveries(&self, reference: &str) -> Result<Vec<Delivery>, StoreError> {
         self.read(async |c| {
-            let Some(submission) = record::<Submission>(
-                c,
-                "submissions",
-                reference,
-                "SELECT record FROM submissions WHERE reference = $1",
-            )
-            .await?
-            else {
+            let Some(submission) = submission_in(c, reference).await? else {
                 return Ok(Vec::new());
             };
             let mut found = HashMap::new();
@@ -1639,14 +1595,7 @@ impl PgStore {
             if seen.fingerprint != idem.fingerprint {
                 return Ok(Submitted::KeyReused);
             }
-            let first = record::<Submission>(
-                c,
-                "submissions",
-                &seen.reference,
-                "SELECT record FROM submissions WHERE reference = $1",
-            )
-            .await?
-            .ok_or_else(|| {
+            let first = submission_in(c, &seen.reference).await?.ok_or_else(|| {
                 error(
                     ErrorKind::Corrupt,
                     format!(

@@ -14,9 +14,56 @@ use serde_json::Value as Json;
 
 pub use crate::reference::{REFERENCE_CHARS, new_id, new_resume_code, normalize_resume_code, try_new_reference};
 use crate::{
-    AfterAttempt, Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, ErrorKind, InboxQuery, MAX_COMMENT_CHARS,
-    NewDelivery, StoreError, Submission, reference,
+    AfterAttempt, AuditEntry, Delivery, DeliveryAttempt, DeliveryEvent, DeliveryStatus, ErrorKind, InboxQuery,
+    MAX_COMMENT_CHARS, NewDelivery, NewSubmission, StoreError, Submission, reference,
 };
+
+/// A new submission's record: `new` under `reference`, in `initial_state`, received at `now`,
+/// naming its outbox entries `deliveries` (see [`new_deliveries`]).
+pub fn new_submission(
+    new: NewSubmission,
+    reference: String,
+    initial_state: &str,
+    now: DateTime<Utc>,
+    deliveries: &[Delivery],
+) -> Submission {
+    Submission {
+        reference,
+        tenant: new.tenant,
+        service: new.service,
+        version: new.version,
+        definition_hash: new.definition_hash,
+        data: new.data,
+        fee_total: new.fee_total,
+        attachments: new.attachments,
+        state: initial_state.to_owned(),
+        created_at: now,
+        deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
+        redacted_at: None,
+    }
+}
+
+/// An audit entry without a state change or a comment: `submitted` by `citizen`, `redacted`
+/// by `system`.
+pub fn audit_entry(at: DateTime<Utc>, actor: &str, action: &str) -> AuditEntry {
+    AuditEntry {
+        at,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        from: None,
+        comment: None,
+    }
+}
+
+/// Empties a submission's record at the end of its retention period (see
+/// [`crate::Store::redact`]): its answers, its outbox entries' ids; returns the attachments it
+/// named, for the caller to delete.
+pub fn redact_record(submission: &mut Submission, now: DateTime<Utc>) -> Vec<String> {
+    submission.data = Json::Object(serde_json::Map::new());
+    submission.deliveries.clear();
+    submission.redacted_at = Some(now);
+    std::mem::take(&mut submission.attachments)
+}
 
 /// Records an attempt on a delivery and what follows it (see [`crate::Store::record_attempt`]).
 pub fn apply_attempt(delivery: &mut Delivery, attempt: DeliveryAttempt, after: AfterAttempt) {

@@ -108,8 +108,8 @@ use serde_json::Value as Json;
 
 use crate::backend::{
     INBOX_DEFAULT_LIMIT, INBOX_MAX_LIMIT, IdempotencyRecord, TextFilter, add_events, apply_attempt, apply_resend,
-    collect_file_ids, cut_comment, decode, encode, error, inbox_cursor, new_deliveries, parse_inbox_cursor, seal,
-    unseal_file,
+    audit_entry, collect_file_ids, cut_comment, decode, encode, error, inbox_cursor, new_deliveries, new_submission,
+    parse_inbox_cursor, redact_record, seal, unseal_file,
 };
 use crate::reference::{self, REFERENCE_CHARS};
 use crate::{
@@ -993,27 +993,8 @@ fn submit_in(
     };
     let reference = unique_reference(t, &new.reference_prefix, now.year())?;
     let deliveries = new_deliveries(&reference, new.tenant.as_deref(), &new.deliveries, now)?;
-    let submission = Submission {
-        reference,
-        tenant: new.tenant,
-        service: new.service,
-        version: new.version,
-        definition_hash: new.definition_hash,
-        data: new.data,
-        fee_total: new.fee_total,
-        attachments: new.attachments,
-        state: initial_state.to_owned(),
-        created_at: now,
-        deliveries: deliveries.iter().map(|d| d.id.clone()).collect(),
-        redacted_at: None,
-    };
-    let entry = AuditEntry {
-        at: now,
-        actor: "citizen".to_owned(),
-        action: "submitted".to_owned(),
-        from: None,
-        comment: None,
-    };
+    let submission = new_submission(new, reference, initial_state, now, &deliveries);
+    let entry = audit_entry(now, "citizen", "submitted");
     let record = idempotency
         .as_ref()
         .map(|i| {
@@ -1319,17 +1300,8 @@ fn redact_in(t: &mut Tables<'_>, reference: &str, now: DateTime<Utc>) -> Result<
         }
     }
     let next = next_audit_seq(&t.audit, reference)?;
-    let redacted = encode(&AuditEntry {
-        at: now,
-        actor: "system".to_owned(),
-        action: "redacted".to_owned(),
-        from: None,
-        comment: None,
-    })?;
-    let attachments = std::mem::take(&mut submission.attachments);
-    submission.data = Json::Object(serde_json::Map::new());
-    submission.deliveries.clear();
-    submission.redacted_at = Some(now);
+    let redacted = encode(&audit_entry(now, "system", "redacted"))?;
+    let attachments = redact_record(&mut submission, now);
     let encoded = encode(&submission)?;
 
     for id in &attachments {
